@@ -1,0 +1,175 @@
+# cprof - one non-recursive Makefile.
+#
+#   make            build build/cprof (never touches the network)
+#   make check      install missing deps, build, run every test (also under ASan/UBSan)
+#   make demo       install missing deps, build, profile a demo, write a report
+#   make bench      ratios against perf / addr2line (uses ../shared when present)
+#   make fuzz       build and run the libFuzzer harnesses for longer
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make help       this list
+#
+# Knobs: O=build (output dir), V=1 (show commands), DEVELOPER=1 (-Werror),
+#        SAN=address,undefined (sanitizer build into build-san/), CC=clang.
+
+O ?= build
+ifneq ($(SAN),)
+O := build-san
+endif
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+CC ?= cc
+CFLAGS ?= -O2 -g
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+PKGS := libdw libelf libunwind libunwind-generic libunwind-ptrace libzstd capstone zlib ncursesw
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+ifeq ($(filter deps help clean distclean,$(MAKECMDGOALS)),)
+$(error missing build dependencies (pkg-config: $(PKGS)); run 'scripts/deps.sh' as root or 'make check', which installs them)
+endif
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wwrite-strings -Wvla -Wundef -Wno-unused-parameter -fno-common
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+SANFLAGS :=
+ifneq ($(SAN),)
+SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover=all
+endif
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Ilib -I$(O) \
+	$(PKG_CFLAGS) -MMD -MP
+LIBS := $(PKG_LIBS) -liberty -lpthread -lm
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
+CMD_SRCS := $(sort $(wildcard cmd/*.c))
+CMD_OBJS := $(CMD_SRCS:%.c=$(O)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIBCPROF := $(O)/libcprof.a
+CPROF := $(O)/cprof
+
+all: $(CPROF)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCPROF): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(CPROF): $(CMD_OBJS) $(LIBCPROF)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(LIBCPROF) $(LIBS)
+
+$(O)/tests/unit/%: tests/unit/%.c $(LIBCPROF)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCPROF) $(LIBS) $(ALL_LDFLAGS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# ---- test fixtures: tiny programs with known profiles ---------------------
+include tests/fixtures/fixtures.mk
+
+# ---- tests -----------------------------------------------------------------
+# `make check` = deps, the normal build with all tests, then the library and
+# unit tests again under ASan+UBSan.  One summary line at the end.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit fixtures
+	$(Q)$(MAKE) --no-print-directory SAN=address,undefined unit
+	$(Q)$(MAKE) --no-print-directory fuzz-build
+	$(Q)tests/run.sh --build $(O) --san-build build-san
+
+check-fast: all unit fixtures
+	$(Q)tests/run.sh --build $(O)
+
+deps:
+	$(Q)scripts/deps.sh
+
+# ---- fuzzing (clang's libFuzzer) -------------------------------------------
+FUZZ_O := build-fuzz
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
+FUZZ_LIB_SRCS := $(LIB_SRCS)
+$(FUZZ_O)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		-Ilib -I$(FUZZ_O) $(PKG_CFLAGS) -c -o $@ $<
+$(FUZZ_O)/libcprof.a: $(FUZZ_LIB_SRCS:%.c=$(FUZZ_O)/%.o)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_O)/libcprof.a
+	$(call msg,FUZZ,$@)
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
+		$(PKG_CFLAGS) -o $@ $< $(FUZZ_O)/libcprof.a $(LIBS)
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(FUZZ_O)/corpus-$$n; \
+		$$f -max_total_time=$${FUZZ_TIME:-300} $(FUZZ_O)/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+
+# ---- demo and bench ---------------------------------------------------------
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all fixtures
+	$(Q)scripts/demo.sh $(O)
+
+bench: all fixtures
+	$(Q)bench/run.sh $(O)
+
+# ---- install ----------------------------------------------------------------
+MANPAGES := $(wildcard man/*.1 man/*.5)
+install: $(CPROF)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 0755 $(CPROF) $(DESTDIR)$(BINDIR)/cprof
+	install -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 completions/cprof.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/cprof
+	install -m 0644 completions/_cprof $(DESTDIR)$(DATADIR)/zsh/site-functions/_cprof
+	install -m 0644 completions/cprof.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cprof.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cprof
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANPAGES))))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES))))
+	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/cprof
+	rm -f $(DESTDIR)$(DATADIR)/zsh/site-functions/_cprof
+	rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/cprof.fish
+
+lint-man:
+	$(Q)for f in $(MANPAGES); do mandoc -Tlint -W warning $$f || exit 1; done
+
+format:
+	$(Q)clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(wildcard lib/*/*.h cmd/*.h)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(LIB_SRCS) $(CMD_SRCS) $(wildcard lib/*/*.h cmd/*.h)
+
+clean:
+	rm -rf build build-san build-fuzz
+
+distclean: clean
+
+help:
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+
+.PHONY: all unit check check-fast deps fuzz fuzz-build demo bench install uninstall \
+	lint-man format format-check clean distclean help fixtures
+
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)

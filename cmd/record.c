@@ -1,0 +1,279 @@
+/* record.c - `cprof record [options] [--] command [args...]`: run a command
+ * under the sampler and write cprof.data.  Options, signals, the progress
+ * line and the exit status live here; the session is lib/sample. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "core/core.h"
+#include "proc/proc.h"
+#include "sample/sample.h"
+
+static const char *const usage[] = {
+	"cprof record [options] [--] <command> [<args>...]",
+	NULL,
+};
+
+static const char *output = "cprof.data";
+static const char *event = NULL;
+static const char *callgraph = "dwarf";
+static long freq = 999, stack_size = 65528, duration = 0, grace = 2, mmap_pages = 0;
+static bool no_inherit, quiet;
+
+static const struct cp_option options[] = {
+	CP_OPT_STR_('o', "output", "FILE", "write the recording to FILE (default cprof.data, - for stdout)",
+		    &output, "file"),
+	CP_OPT_LONG_('F', "freq", "HZ", "samples per second per thread (1..10000, default 999)",
+		     &freq, 1, 10000),
+	CP_OPT_STR_('e', "event", "EVENT", "cycles (default, falls back to cpu-clock), cpu-clock, task-clock",
+		    &event, "cycles|cpu-clock|task-clock"),
+	CP_OPT_STR_(0, "call-graph", "MODE", "dwarf (default: unwind a stack copy with CFI) or fp",
+		    &callgraph, "dwarf|fp"),
+	CP_OPT_LONG_(0, "stack-size", "BYTES", "user stack bytes copied per sample in dwarf mode (default 65528)",
+		     &stack_size, 8, 65528),
+	CP_OPT_LONG_('d', "duration", "SECONDS", "stop after SECONDS: SIGINT to the command, SIGKILL after --grace",
+		     &duration, 1, 31536000),
+	CP_OPT_LONG_(0, "grace", "SECONDS", "seconds between SIGINT and SIGKILL when stopping (default 2)",
+		     &grace, 0, 3600),
+	CP_OPT_LONG_('m', "mmap-pages", "N", "ring buffer pages per CPU, a power of two (default: automatic)",
+		     &mmap_pages, 1, 1 << 20),
+	CP_OPT_FLAG_(0, "no-inherit", "do not follow child processes (threads are still followed)",
+		     &no_inherit),
+	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &quiet),
+	CP_OPT_END_,
+};
+
+static char *join_args(char **argv)
+{
+	struct cp_buf b = { 0 };
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			cp_buf_add_u8(&b, ' ');
+		cp_buf_add(&b, argv[i], strlen(argv[i]));
+	}
+	cp_buf_add_u8(&b, 0);
+	return (char *)b.p;
+}
+
+static void progress(const struct cp_recorder *rec, uint64_t start, bool final)
+{
+	struct cp_record_stats st;
+	cp_recorder_stats(rec, &st);
+	double secs = (double)(cp_now_ns() - start) / 1e9;
+	fprintf(stderr, "\rcprof record: %.1f s, %llu samples, %llu lost\033[K", secs,
+		(unsigned long long)st.samples, (unsigned long long)st.lost);
+	if (final)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+static int check_options(void)
+{
+	if (event && strcmp(event, "cycles") && strcmp(event, "cpu-clock") &&
+	    strcmp(event, "task-clock")) {
+		cp_die_usage("record", usage, options,
+			     "--event: unknown event '%s' (cycles, cpu-clock, task-clock)", event);
+		return 2;
+	}
+	if (strcmp(callgraph, "dwarf") && strcmp(callgraph, "fp")) {
+		cp_die_usage("record", usage, options, "--call-graph: '%s' is not dwarf or fp",
+			     callgraph);
+		return 2;
+	}
+	if (stack_size % 8) {
+		cp_die_usage("record", usage, options,
+			     "--stack-size: %ld is not a multiple of 8", stack_size);
+		return 2;
+	}
+	if (mmap_pages & (mmap_pages - 1)) {
+		cp_die_usage("record", usage, options,
+			     "--mmap-pages: %ld is not a power of two", mmap_pages);
+		return 2;
+	}
+	if (!strcmp(output, "-") && isatty(STDOUT_FILENO)) {
+		cmd_error("record", "refusing to write binary data to a terminal (-o -)");
+		return 2;
+	}
+	return 0;
+}
+
+struct run {
+	struct cp_recorder *rec;
+	struct cp_child child;
+	int sigfd;
+	int status;
+	bool exited;
+};
+
+/* The main loop: drain the rings, watch the child, handle Ctrl-C and -d. */
+static int run_loop(struct run *R, bool show)
+{
+	struct cp_error err;
+	uint64_t start = cp_now_ns(), last_progress = 0, kill_at = 0;
+	uint64_t stop_at = duration ? start + (uint64_t)duration * 1000000000ULL : 0;
+	bool stopping = false;
+	int rc = 0;
+	while (!R->exited) {
+		struct pollfd fds[260];
+		int n = cp_recorder_pollfds(R->rec, fds, 256);
+		fds[n].fd = R->sigfd;
+		fds[n].events = POLLIN;
+		int sig_i = n++;
+		int pid_i = -1;
+		if (R->child.pidfd >= 0) {
+			fds[n].fd = R->child.pidfd;
+			fds[n].events = POLLIN;
+			pid_i = n++;
+		}
+		int pr = poll(fds, (nfds_t)n, 100);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (rc == 0 && cp_recorder_process(R->rec, &err)) {
+			cmd_error("record", "%s", err.msg);
+			rc = 1; /* keep waiting for the command, stop recording */
+		}
+		uint64_t now = cp_now_ns();
+		if (pr > 0 && (fds[sig_i].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(R->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				/* a terminal's Ctrl-C already reached the command
+				 * (same process group); a kill(1) did not */
+				if (si.ssi_pid != 0 && R->child.pid > 0)
+					kill(R->child.pid, SIGINT);
+				if (!stopping) {
+					stopping = true;
+					kill_at = now + (uint64_t)grace * 1000000000ULL;
+				} else if (R->child.pid > 0) {
+					kill(R->child.pid, SIGKILL);
+				}
+			}
+		}
+		if (stop_at && !stopping && now >= stop_at) {
+			stopping = true;
+			if (R->child.pid > 0)
+				kill(R->child.pid, SIGINT);
+			kill_at = now + (uint64_t)grace * 1000000000ULL;
+		}
+		if (stopping && kill_at && now >= kill_at && R->child.pid > 0) {
+			kill(R->child.pid, SIGKILL);
+			kill_at = 0;
+		}
+		if (pid_i < 0 || (pr > 0 && (fds[pid_i].revents & POLLIN)))
+			if (cp_proc_try_wait(&R->child, &R->status))
+				R->exited = true;
+		if (show && now - last_progress >= 250000000ULL) {
+			last_progress = now;
+			progress(R->rec, start, false);
+		}
+	}
+	if (show)
+		progress(R->rec, start, true);
+	return rc;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	int first;
+	int rc = cp_opt_parse("record", usage, options, argc, argv, true, &first);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (first >= argc) {
+		cp_die_usage("record", usage, options, "no command given");
+		return 2;
+	}
+	if ((rc = check_options()))
+		return rc;
+	if (quiet)
+		cp_log_set_level(CP_LOG_WARN);
+	char **cmdv = argv + first;
+	struct cp_record_opts o;
+	cp_record_opts_init(&o);
+	o.output = output;
+	o.perf.event = event;
+	o.perf.freq = (int)freq;
+	o.perf.callgraph = strcmp(callgraph, "fp") ? CP_CG_DWARF : CP_CG_FP;
+	o.perf.stack_size = (uint32_t)stack_size;
+	o.perf.inherit = !no_inherit;
+	o.perf.mmap_pages = (int)mmap_pages;
+	char *cmdline = join_args(cmdv);
+	o.command_line = cmdline;
+
+	/* signals arrive through a signalfd so the loop sees them in order */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	struct run R = { .sigfd = -1 };
+	struct cp_error err;
+	rc = 1;
+	if (cp_proc_check_exec(cmdv[0], &err)) {
+		cmd_error("record", "%s", err.msg);
+		rc = 127;
+		goto out;
+	}
+	if (cp_proc_spawn(cmdv, &R.child, &err)) {
+		cmd_error("record", "%s", err.msg);
+		goto out;
+	}
+	R.rec = cp_recorder_new(&o, &err);
+	if (!R.rec || cp_recorder_add_target(R.rec, R.child.pid, &err)) {
+		cmd_error("record", "%s", err.msg);
+		/* the command never ran: kill the waiting child */
+		kill(R.child.pid, SIGKILL);
+		waitpid(R.child.pid, NULL, 0);
+		cp_proc_close(&R.child);
+		goto out;
+	}
+	R.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (cp_proc_release(&R.child, cmdv, &err)) {
+		cmd_error("record", "%s", err.msg);
+		cp_recorder_finish(R.rec, 127, NULL);
+		rc = 127;
+		goto out;
+	}
+	bool show = !quiet && cp_stderr_is_tty();
+	int lrc = run_loop(&R, show);
+	int code = R.exited ? cp_proc_exit_code(R.status) : -1;
+	if (cp_recorder_finish(R.rec, code, &err)) {
+		cmd_error("record", "%s", err.msg);
+		lrc = 1;
+	}
+	struct cp_record_stats st;
+	cp_recorder_stats(R.rec, &st);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	cp_log(CP_LOG_INFO, "recorder cpu time %.3f s user, %.3f s system; %llu complete, %llu cut, "
+			    "%llu spliced, %llu without unwind info",
+	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	       (unsigned long long)st.complete, (unsigned long long)st.cut,
+	       (unsigned long long)st.spliced, (unsigned long long)st.noinfo);
+	if (st.lost)
+		cmd_warning("record", "%llu samples lost (ring buffer overrun); try a larger "
+				      "--mmap-pages or a lower -F",
+			    (unsigned long long)st.lost);
+	if (!quiet)
+		fprintf(stderr, "cprof record: %llu samples (%s, %ld Hz) written to %s\n",
+			(unsigned long long)st.samples, st.event ? st.event : "?", freq,
+			strcmp(output, "-") ? output : "standard output");
+	rc = lrc ? lrc : code;
+out:
+	if (R.sigfd >= 0)
+		close(R.sigfd);
+	cp_proc_close(&R.child);
+	cp_recorder_free(R.rec);
+	free(cmdline);
+	return rc;
+}

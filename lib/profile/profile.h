@@ -1,0 +1,375 @@
+/* profile.h - the one in-memory profile model every format reads and writes.
+ *
+ * It mirrors pprof's profile.proto: mappings (modules), functions,
+ * locations (an address in a mapping with its inline chain of lines),
+ * stacks (interned arrays of location indices, leaf first) and samples
+ * (a stack plus values and labels).  Recording-level facts (command,
+ * event, unwinding statistics) live in `meta`.
+ *
+ * Ownership: a cp_profile owns everything reachable from it; every string
+ * is interned with cp_profile_intern() and stays valid until
+ * cp_profile_free().  Readers build a profile, writers only read one, and
+ * nothing outside lib/profile frees parts of it.
+ *
+ * Indices are dense uint32 starting at 0, in insertion order; CP_NONE means
+ * "no such entry".
+ */
+#ifndef CPROF_PROFILE_H
+#define CPROF_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define CP_NONE UINT32_MAX
+
+/* mapping flags */
+#define CP_MAP_KERNEL 0x1u /* kernel or kernel module addresses */
+#define CP_MAP_JIT 0x2u    /* symbols from a perf-PID.map JIT map */
+#define CP_MAP_VDSO 0x4u
+#define CP_MAP_ANON 0x8u   /* no backing file */
+
+struct cp_profile_mapping {
+	const char *path;     /* interned; "[vdso]", "[kernel.kallsyms]", "[jit]" ... */
+	const char *build_id; /* interned lowercase hex, "" when unknown */
+	uint64_t start, limit, offset; /* runtime range and file offset when known, else 0 */
+	uint32_t flags;
+};
+
+struct cp_profile_function {
+	const char *name;        /* demangled display name, interned */
+	const char *system_name; /* raw (mangled) name, interned; may equal name */
+	const char *filename;    /* source file, "" when unknown */
+	int64_t start_line;      /* 0 when unknown */
+};
+
+/* One frame of a location's inline chain. */
+struct cp_profile_line {
+	uint32_t function; /* index into functions */
+	int64_t line;      /* source line, 0 when unknown */
+	bool inlined;      /* this frame was inlined into the next one */
+};
+
+/* An address in a mapping.  `address` is module-relative: the ELF virtual
+ * address (st_value space) for file-backed modules, the absolute address
+ * for the kernel and JIT code.  For frames other than the leaf it is the
+ * return address minus one, so it falls inside the call instruction and
+ * symbolizes to the call site's line.  Lines are innermost first (pprof
+ * order): lines[0] is the innermost inlined frame, the last one the real
+ * function.  A location with no lines is unsymbolized and shown as
+ * "module+0xaddress". */
+struct cp_profile_location {
+	uint32_t mapping; /* CP_NONE when unknown */
+	uint64_t address;
+	uint32_t line_start; /* index into profile->lines */
+	uint32_t nlines;
+};
+
+/* sample flags: how the stack was obtained */
+#define CP_SAMPLE_COMPLETE 0x1u  /* unwinder reached the outermost frame */
+#define CP_SAMPLE_CUT 0x2u       /* unwinding stopped at the end of the stack copy */
+#define CP_SAMPLE_SPLICED 0x4u   /* DWARF stack continued with frame pointers */
+#define CP_SAMPLE_NOINFO 0x8u    /* stopped: no unwind info for a frame */
+#define CP_SAMPLE_BROKEN 0x10u   /* stopped: bad frame (corrupt stack, bad CFI) */
+#define CP_SAMPLE_OFFCPU 0x20u   /* wall-clock sample of a blocked thread */
+
+struct cp_profile_sample {
+	uint32_t stack; /* index into stacks */
+	uint32_t pid, tid;
+	const char *comm; /* interned thread name at sample time, "" unknown */
+	uint64_t time;    /* ns since the start of the recording */
+	uint32_t flags;   /* CP_SAMPLE_* */
+	uint32_t cpu;
+	uint64_t stack_need; /* CUT samples: bytes of stack copy that would have kept it, 0 unknown */
+};
+
+struct cp_profile_value_type {
+	const char *type; /* "samples", "cpu" */
+	const char *unit; /* "count", "nanoseconds" */
+};
+
+/* Facts about the recording as a whole.  Strings interned, "" when unknown. */
+struct cp_profile_meta {
+	const char *command;   /* the profiled command line, space-joined */
+	const char *event;     /* "cpu-clock", "cycles" */
+	const char *sampler;   /* "perf_event", "ptrace" */
+	const char *callgraph; /* "dwarf", "fp" */
+	const char *hostname;
+	const char *os_release; /* uname -r */
+	const char *arch;       /* "x86_64" */
+	const char *cprof_version;
+	uint64_t time_nanos;     /* wall-clock start, ns since the epoch */
+	uint64_t duration_nanos; /* length of the recording */
+	uint64_t period;         /* nominal period per sample in the value unit */
+	uint32_t freq;           /* requested frequency, Hz (0 if not frequency based) */
+	uint32_t stack_size;     /* user stack copy size in bytes (dwarf mode) */
+	uint64_t lost_samples;   /* dropped by the kernel (ring buffer overrun) */
+	uint64_t lost_records;   /* other records lost */
+	int32_t exit_status;     /* target's status as a shell reports it, -1 unknown */
+};
+
+struct cp_profile_stack {
+	uint32_t start; /* index into profile->stack_locs */
+	uint32_t len;
+};
+
+struct cp_profile {
+	struct cp_profile_meta meta;
+	CP_VEC(struct cp_profile_value_type) value_types;
+	CP_VEC(struct cp_profile_mapping) mappings;
+	CP_VEC(struct cp_profile_function) functions;
+	CP_VEC(struct cp_profile_line) lines;
+	CP_VEC(struct cp_profile_location) locations;
+	CP_VEC(struct cp_profile_stack) stacks;
+	CP_VEC(uint32_t) stack_locs; /* stacks' location indices, leaf first */
+	CP_VEC(struct cp_profile_sample) samples;
+	CP_VEC(int64_t) values; /* samples.n * value_types.n, row-major */
+
+	/* set by readers */
+	bool truncated;          /* input ended early; what is here is complete */
+	uint64_t truncated_at;   /* byte offset where the good part ends */
+	char truncated_why[160]; /* human reason, "" when not truncated */
+
+	/* private: interning state */
+	struct cp_intern strings_;
+	struct cp_intern stack_index_;
+	struct cp_intern function_index_;
+};
+
+/* Allocate an empty profile (meta strings set to ""; exit_status -1). */
+struct cp_profile *cp_profile_new(void);
+void cp_profile_free(struct cp_profile *p);
+
+/* Intern a string; the result lives as long as the profile.  NULL -> "". */
+const char *cp_profile_intern(struct cp_profile *p, const char *s);
+const char *cp_profile_intern_n(struct cp_profile *p, const char *s, size_t n);
+
+/* Append a value type; returns its index. */
+uint32_t cp_profile_add_value_type(struct cp_profile *p, const char *type, const char *unit);
+/* Append a mapping (strings are interned by the call). */
+uint32_t cp_profile_add_mapping(struct cp_profile *p, const struct cp_profile_mapping *m);
+/* Add a function, deduplicated on (name, system_name, filename, start_line). */
+uint32_t cp_profile_add_function(struct cp_profile *p, const char *name, const char *system_name,
+				 const char *filename, int64_t start_line);
+/* Append a location (not deduplicated: callers intern (mapping, address)
+ * themselves when they need to).  Lines are copied; n may be 0. */
+uint32_t cp_profile_add_location(struct cp_profile *p, uint32_t mapping, uint64_t address,
+				 const struct cp_profile_line *lines, uint32_t n);
+/* Replace a location's lines (symbolization happens after the location was
+ * created).  The old lines stay in the array, unreferenced. */
+void cp_profile_set_location_lines(struct cp_profile *p, uint32_t loc,
+				  const struct cp_profile_line *lines, uint32_t n);
+/* Intern a stack (location indices, leaf first); returns its index. */
+uint32_t cp_profile_add_stack(struct cp_profile *p, const uint32_t *locs, uint32_t n);
+/* Append a sample; values has value_types.n entries.  s->comm must be
+ * interned in p (or NULL for ""). */
+void cp_profile_add_sample(struct cp_profile *p, const struct cp_profile_sample *s,
+			   const int64_t *values);
+
+static inline const uint32_t *cp_profile_stack_locs(const struct cp_profile *p, uint32_t stack,
+						    uint32_t *n)
+{
+	*n = p->stacks.v[stack].len;
+	return p->stack_locs.v + p->stacks.v[stack].start;
+}
+
+static inline const int64_t *cp_profile_sample_values(const struct cp_profile *p, size_t i)
+{
+	return p->values.v + i * p->value_types.n;
+}
+
+/* Display name of a location's frame when it has no symbol:
+ * "module+0xADDR" (module basename), written into buf. */
+const char *cp_profile_unknown_name(const struct cp_profile *p, uint32_t loc, char *buf,
+				    size_t size);
+
+/* Structural equality (same mappings, functions, locations, stacks,
+ * samples, values and meta), used by round-trip tests.  On difference,
+ * writes what differs into why (nullable). */
+bool cp_profile_equal(const struct cp_profile *a, const struct cp_profile *b, char *why,
+		      size_t why_size);
+
+
+/* ---- views: filters, frames, top table, call tree (view.c) --------------
+ *
+ * A view is a filtered, weighted reading of a profile, built once and then
+ * asked for a top table, a call tree or the distinct stacks (folded
+ * output).  Samples are grouped per distinct (stack[, comm, pid, tid])
+ * first, and each distinct stack is expanded into frames once, so a
+ * million samples aggregate in a fraction of a second.
+ *
+ * Frames: a stack's locations (leaf first) each expand into their inline
+ * chain, innermost first, so a sample's frame list (leaf first) is the
+ * concatenation.  A location without lines is one frame named by
+ * cp_profile_unknown_name() ("module+0xADDR"); one without a mapping, and
+ * an empty stack, is the frame "[unknown]" in module "[unknown]" (a bare
+ * address is never a name).  A frame's identity is (function index, or the
+ * unknown name, plus the mapping's path): the inlined flag is not part of
+ * it, and the same library mapped into two processes is one module. */
+
+/* Sort / aggregation keys (perf report --sort). */
+enum cp_view_key {
+	CP_VIEW_KEY_COMM,
+	CP_VIEW_KEY_PID,
+	CP_VIEW_KEY_TID,
+	CP_VIEW_KEY_MODULE,   /* alias "dso" */
+	CP_VIEW_KEY_FUNCTION, /* alias "sym" */
+};
+#define CP_VIEW_MAX_KEYS 5
+
+/* Sample filter: a sample matches when it matches every non-empty list
+ * (comm compared exactly).  Arrays are borrowed. */
+struct cp_view_filter {
+	const uint32_t *pids;
+	size_t npids;
+	const uint32_t *tids;
+	size_t ntids;
+	const char *const *comms;
+	size_t ncomms;
+};
+
+struct cp_view_opts {
+	struct cp_view_filter filter;
+	uint32_t value_index;   /* weight; CP_NONE = cp_view_default_value() */
+	bool no_inline;         /* keep only each location's real function */
+	enum cp_view_key keys[CP_VIEW_MAX_KEYS]; /* top-table keys, in order */
+	size_t nkeys;           /* 0 = "function,module" */
+};
+
+/* Parse a perf-style key list ("comm,pid,sym,dso") into keys.  Duplicates
+ * and unknown names are CP_E_USAGE ("unknown sort key 'x' (supported: ...)"). */
+int cp_view_parse_keys(const char *s, enum cp_view_key *keys, size_t *nkeys, struct cp_error *err);
+/* Parse decimal ids (pids, tids: "12") into a new array the caller frees
+ * (NULL when n is 0).  CP_E_USAGE names the bad entry:
+ * "bad pid 'x' (expected a number)", with `what` = "pid". */
+int cp_view_parse_ids(const char *what, const char *const *strs, size_t n, uint32_t **out,
+		      struct cp_error *err);
+/* Name of a key as the user types it ("function"). */
+const char *cp_view_key_name(enum cp_view_key k);
+
+/* The default weight: the last value type when its type is "cpu", else
+ * value 0; CP_NONE when the profile has no values (each sample weighs 1). */
+uint32_t cp_view_default_value(const struct cp_profile *p);
+bool cp_view_filter_empty(const struct cp_view_filter *f);
+bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_profile_sample *s);
+
+/* One distinct frame of the view. */
+struct cp_view_frame {
+	const char *name;   /* display name (demangled), never empty */
+	const char *module; /* mapping basename, or "[unknown]" */
+	const char *path;   /* mapping path, "" when unknown */
+	uint32_t function;  /* function index, CP_NONE for unsymbolized frames */
+};
+
+/* One occurrence of a frame in a stack. */
+struct cp_view_stack_frame {
+	uint32_t frame; /* cp_view_frame() id */
+	bool inlined;   /* this occurrence is an inlined call */
+};
+
+/* Filtered samples grouped by distinct stack (and comm/pid/tid when the
+ * view's keys use them; otherwise those fields are ""/0). */
+struct cp_view_group {
+	uint32_t stack;
+	uint32_t pid, tid;
+	const char *comm;
+	int64_t weight;
+	uint64_t samples;
+};
+
+struct cp_view;
+
+/* Build a view over p (borrowed: p must outlive the view and not change
+ * while it exists).  The options
+ * are copied, the filter's arrays too.  Errors: CP_E_USAGE for a value
+ * index out of range. */
+struct cp_view *cp_view_new(const struct cp_profile *p, const struct cp_view_opts *o,
+			    struct cp_error *err);
+void cp_view_free(struct cp_view *v);
+const struct cp_profile *cp_view_profile(const struct cp_view *v);
+/* Sum of the weights and number of the samples that pass the filter. */
+int64_t cp_view_total(const struct cp_view *v);
+uint64_t cp_view_total_samples(const struct cp_view *v);
+/* The weight's value index (CP_NONE: sample counts). */
+uint32_t cp_view_value_index(const struct cp_view *v);
+/* Groups, in first-seen order; borrowed, valid until cp_view_free. */
+const struct cp_view_group *cp_view_groups(const struct cp_view *v, size_t *n);
+/* Frames of a stack, leaf first; borrowed, valid until the next call on v
+ * (expansion is cached per stack, the array may move). */
+const struct cp_view_stack_frame *cp_view_stack_frames(struct cp_view *v, uint32_t stack,
+						       uint32_t *n);
+/* A frame by id (borrowed, valid until the next cp_view_stack_frames). */
+const struct cp_view_frame *cp_view_frame(const struct cp_view *v, uint32_t id);
+
+/* Top table: one row per distinct key tuple. */
+struct cp_view_row {
+	const char *comm;           /* when keyed by comm, else "" */
+	uint32_t pid, tid;          /* when keyed by pid / tid, else 0 */
+	const char *name, *module;  /* when keyed by function / module, else "" */
+	int64_t self, total;        /* weights; total counts a recursive key once */
+	uint64_t self_samples, total_samples;
+};
+
+struct cp_view_top {
+	struct cp_view_row *rows; /* self desc, total desc, then the keys' text */
+	size_t nrows;
+	size_t hidden;            /* rows dropped by percent_limit */
+	enum cp_view_key keys[CP_VIEW_MAX_KEYS];
+	size_t nkeys;
+	int64_t total;
+	uint64_t total_samples;
+};
+
+/* Aggregate the top table.  Rows whose total is below percent_limit % of
+ * the view's total are dropped (counted in hidden).  The result borrows
+ * strings from the view and the profile: free it before them, with
+ * cp_view_top_free. */
+struct cp_view_top *cp_view_top(struct cp_view *v, double percent_limit);
+void cp_view_top_free(struct cp_view_top *t);
+
+/* Call tree node; nodes are stored in pre-order (a parent before its
+ * children, children by total desc then name). */
+struct cp_view_node {
+	uint32_t frame;            /* cp_view_frame() id */
+	const char *name, *module; /* borrowed from the view / profile */
+	bool inlined;              /* every occurrence merged here was inlined */
+	uint32_t parent;           /* index in nodes, CP_NONE for roots */
+	uint32_t depth;            /* 0 for roots */
+	int64_t total, self;       /* self: samples whose walk ends here */
+	uint64_t total_samples, self_samples;
+};
+
+struct cp_view_tree {
+	struct cp_view_node *nodes;
+	size_t n;
+	size_t hidden;   /* nodes pruned by percent_limit (with their subtrees) */
+	bool inverted;   /* leaf frames at the roots, callers below */
+	int64_t total;
+	uint64_t total_samples;
+};
+
+/* Build the call tree: top-down from the outermost frame (callers above
+ * callees), or bottom-up when inverted.  Nodes merge by (function, module)
+ * under the same parent.  Nodes whose total is below percent_limit % of
+ * the view's total are pruned with their subtrees; the remaining totals
+ * stay exact.  Free with cp_view_tree_free before the view. */
+struct cp_view_tree *cp_view_tree(struct cp_view *v, bool inverted, double percent_limit);
+void cp_view_tree_free(struct cp_view_tree *t);
+
+/* Facts about how the stacks of a whole profile were unwound (all samples,
+ * unfiltered), for report headers. */
+struct cp_view_stats {
+	uint64_t samples;
+	uint64_t complete; /* CP_SAMPLE_COMPLETE, or outermost frame is a thread/process start */
+	uint64_t spliced;  /* CP_SAMPLE_SPLICED */
+	uint64_t cut;      /* CP_SAMPLE_CUT */
+	uint64_t cut_need_max; /* largest stack_need of the CUT samples, 0 unknown */
+	uint64_t processes, threads; /* distinct pids and tids */
+};
+void cp_view_stats(const struct cp_profile *p, struct cp_view_stats *st);
+/* Whether a function name is where stacks legitimately end (_start, main,
+ * __libc_start_main, start_thread, clone, ...). */
+bool cp_view_is_outermost_name(const char *name);
+
+#endif

@@ -1,0 +1,596 @@
+/* perf.c - the perf_event sampler: one event per online CPU for a target
+ * (per-CPU because the kernel refuses to mmap inherited per-task events),
+ * ring buffers, and a time-ordered merge of their records.
+ *
+ * Records are decoded in place; only one that wraps around the end of a
+ * ring is copied.  Each read round snapshots every ring's head and merges
+ * what is there by timestamp, so an mmap seen on one CPU is applied
+ * before a sample taken later on another.  It does not aggregate, unwind
+ * or symbolize: that is the recorder's job.
+ */
+#include "sample/sample.h"
+
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <asm/perf_regs.h>
+
+/* user registers sampled for DWARF unwinding: the general purpose set */
+#define REGS_MASK                                                                                  \
+	((1ULL << PERF_REG_X86_AX) | (1ULL << PERF_REG_X86_BX) | (1ULL << PERF_REG_X86_CX) |      \
+	 (1ULL << PERF_REG_X86_DX) | (1ULL << PERF_REG_X86_SI) | (1ULL << PERF_REG_X86_DI) |      \
+	 (1ULL << PERF_REG_X86_BP) | (1ULL << PERF_REG_X86_SP) | (1ULL << PERF_REG_X86_IP) |      \
+	 (1ULL << PERF_REG_X86_R8) | (1ULL << PERF_REG_X86_R9) | (1ULL << PERF_REG_X86_R10) |     \
+	 (1ULL << PERF_REG_X86_R11) | (1ULL << PERF_REG_X86_R12) | (1ULL << PERF_REG_X86_R13) |   \
+	 (1ULL << PERF_REG_X86_R14) | (1ULL << PERF_REG_X86_R15))
+
+struct ring {
+	int fd;
+	int cpu;
+	struct perf_event_mmap_page *meta;
+	uint8_t *data;
+	uint64_t size; /* data area, power of two */
+	uint64_t head; /* snapshot for this round */
+	uint64_t pos;  /* next record to deliver */
+	uint8_t *scratch; /* for records that wrap */
+	size_t scratch_cap;
+};
+
+struct cp_perf {
+	struct ring *rings;
+	int nrings;
+	size_t map_len;
+	const char *event;
+	uint64_t period_ns;
+	uint64_t sample_type;
+	bool dwarf;
+	struct cp_perf_sample s; /* decoded sample, reused */
+};
+
+static long perf_event_open(struct perf_event_attr *a, pid_t pid, int cpu, int group,
+			    unsigned long flags)
+{
+	return syscall(SYS_perf_event_open, a, pid, cpu, group, flags);
+}
+
+static int online_cpus(int *cpus, int max)
+{
+	char *s = cp_read_file("/sys/devices/system/cpu/online", NULL);
+	int n = 0;
+	if (!s) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		for (int i = 0; i < c && n < max; i++)
+			cpus[n++] = i;
+		return n;
+	}
+	/* "0-3,5,7-8" */
+	char *p = s;
+	while (*p && *p != '\n' && n < max) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+		if (end == p)
+			break;
+		p = end;
+		if (*p == '-') {
+			b = strtol(p + 1, &end, 10);
+			p = end;
+		}
+		for (long i = a; i <= b && n < max; i++)
+			cpus[n++] = (int)i;
+		if (*p == ',')
+			p++;
+	}
+	free(s);
+	return n;
+}
+
+static int perm_error(struct cp_error *err, int e)
+{
+	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
+	return cp_error_set(err, CP_E_PERM,
+			    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): run as root, "
+			    "lower it with 'sysctl kernel.perf_event_paranoid=1', or allow "
+			    "perf_event_open in the container's seccomp profile",
+			    strerror(e), paranoid);
+}
+
+static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, bool hw,
+		      uint64_t period_ns, bool kernel, uint32_t watermark)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	if (hw) {
+		a->type = PERF_TYPE_HARDWARE;
+		a->config = PERF_COUNT_HW_CPU_CYCLES;
+		a->freq = 1;
+		a->sample_freq = (uint64_t)o->freq;
+	} else {
+		a->type = PERF_TYPE_SOFTWARE;
+		a->config = (o->event && !strcmp(o->event, "task-clock")) ? PERF_COUNT_SW_TASK_CLOCK
+									    : PERF_COUNT_SW_CPU_CLOCK;
+		a->sample_period = period_ns;
+	}
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
+			 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN;
+	if (o->callgraph == CP_CG_DWARF) {
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = REGS_MASK;
+		a->sample_stack_user = o->stack_size;
+	}
+	a->disabled = 1;
+	a->inherit = o->inherit ? 1 : 0;
+	a->enable_on_exec = o->enable_on_exec ? 1 : 0;
+	a->exclude_kernel = kernel ? 0 : 1;
+	a->exclude_hv = 1;
+	a->exclude_idle = 1;
+	a->mmap = 1;
+	a->mmap2 = 1;
+	a->comm = 1;
+	a->comm_exec = 1;
+	a->task = 1;
+	a->sample_id_all = 1;
+	a->build_id = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	/* wake the reader when a quarter of the ring is used */
+	a->watermark = 1;
+	a->wakeup_watermark = watermark;
+}
+
+static void close_rings(struct cp_perf *p)
+{
+	for (int i = 0; i < p->nrings; i++) {
+		struct ring *r = &p->rings[i];
+		if (r->meta)
+			munmap(r->meta, p->map_len);
+		if (r->fd >= 0)
+			close(r->fd);
+		free(r->scratch);
+	}
+	free(p->rings);
+	p->rings = NULL;
+	p->nrings = 0;
+}
+
+/* Open one event per CPU with attr; returns 0 or -errno of the first failure. */
+static int open_all(struct cp_perf *p, struct perf_event_attr *a, pid_t pid, const int *cpus,
+		    int ncpu)
+{
+	p->rings = cp_xcalloc((size_t)ncpu, sizeof(struct ring));
+	p->nrings = 0;
+	for (int i = 0; i < ncpu; i++) {
+		long fd = perf_event_open(a, pid, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+			close_rings(p);
+			return -e;
+		}
+		p->rings[p->nrings].fd = (int)fd;
+		p->rings[p->nrings].cpu = cpus[i];
+		p->nrings++;
+	}
+	return 0;
+}
+
+static int map_rings(struct cp_perf *p, int pages, struct cp_error *err)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	for (;;) {
+		p->map_len = (size_t)(pages + 1) * (size_t)psz;
+		int i;
+		for (i = 0; i < p->nrings; i++) {
+			void *m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				       p->rings[i].fd, 0);
+			if (m == MAP_FAILED)
+				break;
+			p->rings[i].meta = m;
+			p->rings[i].data = (uint8_t *)m + psz;
+			p->rings[i].size = (uint64_t)pages * (uint64_t)psz;
+		}
+		if (i == p->nrings)
+			return 0;
+		int e = errno;
+		for (int k = 0; k < i; k++) {
+			munmap(p->rings[k].meta, p->map_len);
+			p->rings[k].meta = NULL;
+		}
+		if ((e == EPERM || e == ENOMEM) && pages > 8) {
+			pages /= 2;
+			continue;
+		}
+		return cp_error_errno(err, CP_E_FAIL, e,
+				      "cannot map the perf ring buffer (%d pages; see "
+				      "kernel.perf_event_mlock_kb and --mmap-pages)",
+				      pages);
+	}
+}
+
+int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
+		 struct cp_error *err)
+{
+	int cpus[1024];
+	int ncpu = online_cpus(cpus, (int)CP_ARRAY_SIZE(cpus));
+	if (ncpu <= 0)
+		return cp_error_set(err, CP_E_FAIL, "cannot find the online CPUs");
+	long max_rate = cp_read_long_file("/proc/sys/kernel/perf_event_max_sample_rate", 100000);
+	if (o->freq > max_rate)
+		return cp_error_set(err, CP_E_USAGE,
+				    "-F %d is above kernel.perf_event_max_sample_rate=%ld", o->freq,
+				    max_rate);
+	struct cp_perf *p = cp_xcalloc(1, sizeof(*p));
+	p->dwarf = o->callgraph == CP_CG_DWARF;
+	p->period_ns = 1000000000ULL / (uint64_t)o->freq;
+	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", 2);
+	bool kernel = geteuid() == 0 || paranoid < 2;
+	bool want_hw = !o->event || !strcmp(o->event, "cycles");
+	int pages = o->mmap_pages;
+	if (pages <= 0)
+		pages = p->dwarf ? 4096 : 512; /* 16 MiB holds ~250 full 64 KiB stack samples */
+	uint32_t wm = (uint32_t)((uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) / 4);
+	struct perf_event_attr a;
+	int rc = -ENOENT;
+	if (want_hw) {
+		fill_attr(&a, o, true, 0, kernel, wm);
+		rc = open_all(p, &a, pid, cpus, ncpu);
+		if (rc == -EINVAL) { /* older kernel: no build ids in MMAP2 */
+			a.build_id = 0;
+			rc = open_all(p, &a, pid, cpus, ncpu);
+		}
+		if (rc == 0) {
+			p->event = "cycles";
+			p->period_ns = 0;
+		} else if (rc == -EACCES || rc == -EPERM) {
+			free(p);
+			return perm_error(err, -rc);
+		} else if (rc == -ESRCH) {
+			free(p);
+			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
+		} else {
+			cp_log(CP_LOG_NOTICE, "no hardware cycle counter here (%s); sampling "
+					      "cpu-clock instead",
+			       strerror(-rc));
+		}
+	}
+	if (rc != 0) {
+		fill_attr(&a, o, false, p->period_ns, kernel, wm);
+		rc = open_all(p, &a, pid, cpus, ncpu);
+		if (rc == -EINVAL) {
+			a.build_id = 0;
+			rc = open_all(p, &a, pid, cpus, ncpu);
+		}
+		if (rc == -EACCES || rc == -EPERM) {
+			free(p);
+			return perm_error(err, -rc);
+		}
+		if (rc == -ESRCH) {
+			free(p);
+			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
+		}
+		if (rc) {
+			free(p);
+			return cp_error_errno(err, CP_E_UNSUPPORTED, -rc,
+					      "perf_event_open (%s) failed",
+					      o->event ? o->event : "cpu-clock");
+		}
+		p->event = a.config == PERF_COUNT_SW_TASK_CLOCK ? "task-clock" : "cpu-clock";
+	}
+	p->sample_type = a.sample_type;
+	rc = map_rings(p, pages, err);
+	if (rc) {
+		close_rings(p);
+		free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void cp_perf_close(struct cp_perf *p)
+{
+	if (!p)
+		return;
+	close_rings(p);
+	free(p);
+}
+
+const char *cp_perf_event_name(const struct cp_perf *p)
+{
+	return p->event;
+}
+
+uint64_t cp_perf_period_ns(const struct cp_perf *p)
+{
+	return p->period_ns;
+}
+
+int cp_perf_pollfds(const struct cp_perf *p, struct pollfd *fds, int max)
+{
+	int n = 0;
+	for (int i = 0; i < p->nrings && n < max; i++) {
+		fds[n].fd = p->rings[i].fd;
+		fds[n].events = POLLIN;
+		fds[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+int cp_perf_enable(struct cp_perf *p, bool on)
+{
+	for (int i = 0; i < p->nrings; i++)
+		if (ioctl(p->rings[i].fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0) < 0)
+			return -errno;
+	return 0;
+}
+
+/* Pointer to the record at r->pos (copied to scratch when it wraps). */
+static const struct perf_event_header *peek(struct ring *r)
+{
+	if (r->pos >= r->head)
+		return NULL;
+	uint64_t off = r->pos & (r->size - 1);
+	struct perf_event_header h;
+	if (off + sizeof(h) <= r->size) {
+		memcpy(&h, r->data + off, sizeof(h));
+	} else {
+		size_t first = (size_t)(r->size - off);
+		memcpy(&h, r->data + off, first);
+		memcpy((uint8_t *)&h + first, r->data, sizeof(h) - first);
+	}
+	if (h.size < sizeof(h) || r->pos + h.size > r->head)
+		return NULL;
+	if (off + h.size <= r->size)
+		return (const struct perf_event_header *)(r->data + off);
+	if (r->scratch_cap < h.size) {
+		r->scratch = cp_xrealloc(r->scratch, h.size);
+		r->scratch_cap = h.size;
+	}
+	size_t first = (size_t)(r->size - off);
+	memcpy(r->scratch, r->data + off, first);
+	memcpy(r->scratch + first, r->data, h.size - first);
+	return (const struct perf_event_header *)r->scratch;
+}
+
+/* The timestamp of a record: samples carry it after ip and pid/tid; other
+ * records in the sample_id trailer {pid,tid}{time}{cpu,res}. */
+static uint64_t rec_time(const struct perf_event_header *h)
+{
+	const uint8_t *b = (const uint8_t *)h;
+	uint64_t t;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		if (h->size < 32)
+			return 0;
+		memcpy(&t, b + 24, 8);
+	} else {
+		if (h->size < sizeof(*h) + 24)
+			return 0;
+		memcpy(&t, b + h->size - 16, 8);
+	}
+	return t;
+}
+
+static void trailer(const struct perf_event_header *h, struct cp_perf_event *ev)
+{
+	const uint8_t *end = (const uint8_t *)h + h->size;
+	uint32_t pt[2];
+	memcpy(pt, end - 24, 8);
+	memcpy(&ev->time, end - 16, 8);
+	ev->pid = pt[0];
+	ev->tid = pt[1];
+}
+
+static int decode_sample(struct cp_perf *p, const struct perf_event_header *h,
+			 struct cp_perf_sample *s)
+{
+	struct cp_rd r = { (const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false };
+	const uint8_t *q;
+	uint64_t v;
+#define U64(dst)                                                                                   \
+	do {                                                                                       \
+		if (cp_rd_bytes(&r, &q, 8))                                                        \
+			return -1;                                                                 \
+		memcpy(&(dst), q, 8);                                                              \
+	} while (0)
+	uint32_t pt[2];
+	U64(s->ip);
+	U64(v);
+	memcpy(pt, &v, 8);
+	s->pid = pt[0];
+	s->tid = pt[1];
+	U64(s->time);
+	U64(v);
+	s->cpu = (uint32_t)v;
+	U64(s->period);
+	s->kernel_ip = (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
+	uint64_t nr;
+	U64(nr);
+	if (nr > 4096 || cp_rd_bytes(&r, &q, nr * 8))
+		return -1;
+	const uint64_t *chain = (const uint64_t *)q;
+	/* split at the context markers */
+	s->nr_kernel = s->nr_user = 0;
+	s->kchain = s->uchain = NULL;
+	uint64_t ctx = 0;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t e = chain[i];
+		if (e >= (uint64_t)PERF_CONTEXT_MAX) {
+			ctx = e;
+			if (e == (uint64_t)PERF_CONTEXT_KERNEL)
+				s->kchain = chain + i + 1;
+			else if (e == (uint64_t)PERF_CONTEXT_USER)
+				s->uchain = chain + i + 1;
+			continue;
+		}
+		if (ctx == (uint64_t)PERF_CONTEXT_KERNEL)
+			s->nr_kernel++;
+		else if (ctx == (uint64_t)PERF_CONTEXT_USER)
+			s->nr_user++;
+	}
+	s->regs_abi = 0;
+	s->stack = NULL;
+	s->stack_size = s->stack_dyn = 0;
+	if (p->dwarf) {
+		U64(s->regs_abi);
+		if (s->regs_abi) {
+			for (int bit = 0; bit < 24; bit++)
+				if (REGS_MASK & (1ULL << bit))
+					U64(s->regs[bit]);
+		}
+		U64(s->stack_size);
+		if (s->stack_size) {
+			if (cp_rd_bytes(&r, &q, s->stack_size))
+				return -1;
+			s->stack = q;
+			U64(s->stack_dyn);
+			if (s->stack_dyn > s->stack_size)
+				s->stack_dyn = s->stack_size;
+		}
+	}
+#undef U64
+	return 0;
+}
+
+static int deliver(struct cp_perf *p, const struct perf_event_header *h,
+		   int (*cb)(const struct cp_perf_event *ev, void *arg), void *arg)
+{
+	struct cp_perf_event ev;
+	memset(&ev, 0, sizeof(ev));
+	const uint8_t *b = (const uint8_t *)(h + 1);
+	const uint8_t *end = (const uint8_t *)h + h->size;
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		if (decode_sample(p, h, &p->s))
+			return 0; /* malformed: skip */
+		ev.kind = CP_PERF_SAMPLE;
+		ev.time = p->s.time;
+		ev.pid = p->s.pid;
+		ev.tid = p->s.tid;
+		ev.sample = &p->s;
+		return cb(&ev, arg);
+	case PERF_RECORD_MMAP2: {
+		/* pid tid addr len pgoff {maj min ino ino_gen | build id} prot flags name */
+		if (end - b < 64 + 24)
+			return 0;
+		uint32_t pt[2];
+		memcpy(pt, b, 8);
+		memcpy(&ev.addr, b + 8, 8);
+		memcpy(&ev.len, b + 16, 8);
+		memcpy(&ev.pgoff, b + 24, 8);
+		if (h->misc & PERF_RECORD_MISC_MMAP_BUILD_ID) {
+			uint8_t n = b[32];
+			if (n > 20)
+				n = 20;
+			for (int i = 0; i < n; i++)
+				snprintf(ev.build_id + 2 * i, 3, "%02x", b[36 + i]);
+		}
+		memcpy(&ev.prot, b + 56, 4);
+		const char *name = (const char *)(b + 64);
+		size_t maxlen = (size_t)(end - 24 - (const uint8_t *)name);
+		if (strnlen(name, maxlen) == maxlen)
+			return 0;
+		ev.kind = CP_PERF_MMAP;
+		ev.filename = name;
+		trailer(h, &ev);
+		ev.pid = pt[0];
+		ev.tid = pt[1];
+		return cb(&ev, arg);
+	}
+	case PERF_RECORD_COMM: {
+		if (end - b < 8 + 24)
+			return 0;
+		uint32_t pt[2];
+		memcpy(pt, b, 8);
+		const char *name = (const char *)(b + 8);
+		size_t maxlen = (size_t)(end - 24 - (const uint8_t *)name);
+		if (strnlen(name, maxlen) == maxlen)
+			return 0;
+		ev.kind = CP_PERF_COMM;
+		ev.comm = name;
+		ev.comm_exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
+		trailer(h, &ev);
+		ev.pid = pt[0];
+		ev.tid = pt[1];
+		return cb(&ev, arg);
+	}
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT: {
+		if (end - b < 24)
+			return 0;
+		uint32_t f[4];
+		memcpy(f, b, 16);
+		ev.kind = h->type == PERF_RECORD_FORK ? CP_PERF_FORK : CP_PERF_EXIT;
+		ev.pid = f[0];
+		ev.ppid = f[1];
+		ev.tid = f[2];
+		ev.ptid = f[3];
+		memcpy(&ev.time, b + 16, 8);
+		return cb(&ev, arg);
+	}
+	case PERF_RECORD_LOST: {
+		if (end - b < 16)
+			return 0;
+		ev.kind = CP_PERF_LOST;
+		memcpy(&ev.lost, b + 8, 8);
+		ev.time = rec_time(h);
+		return cb(&ev, arg);
+	}
+	case PERF_RECORD_LOST_SAMPLES: {
+		if (end - b < 8)
+			return 0;
+		ev.kind = CP_PERF_LOST;
+		memcpy(&ev.lost, b, 8);
+		ev.time = rec_time(h);
+		return cb(&ev, arg);
+	}
+	default:
+		return 0;
+	}
+}
+
+int cp_perf_read(struct cp_perf *p, int (*cb)(const struct cp_perf_event *ev, void *arg),
+		 void *arg)
+{
+	for (int i = 0; i < p->nrings; i++) {
+		struct ring *r = &p->rings[i];
+		r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+		r->pos = r->meta->data_tail;
+	}
+	int rc = 0;
+	for (;;) {
+		/* pick the ring whose next record is oldest */
+		int best = -1;
+		uint64_t bt = UINT64_MAX;
+		const struct perf_event_header *bh = NULL;
+		for (int i = 0; i < p->nrings; i++) {
+			const struct perf_event_header *h = peek(&p->rings[i]);
+			if (!h) {
+				continue;
+			}
+			uint64_t t = rec_time(h);
+			if (best < 0 || t < bt) {
+				best = i;
+				bt = t;
+				bh = h;
+			}
+		}
+		if (best < 0)
+			break;
+		/* A wrapped record lives in the ring's scratch; re-peek the
+		 * winner so its pointer is its own scratch, not another's. */
+		bh = peek(&p->rings[best]);
+		rc = deliver(p, bh, cb, arg);
+		struct ring *r = &p->rings[best];
+		r->pos += bh->size;
+		__atomic_store_n(&r->meta->data_tail, r->pos, __ATOMIC_RELEASE);
+		if (rc)
+			break;
+	}
+	return rc;
+}

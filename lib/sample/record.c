@@ -1,0 +1,567 @@
+/* record.c - the recording session: perf records in, profile model and
+ * data file out.
+ *
+ * While the target runs this file keeps one cp_space per process (fed by
+ * MMAP2, COMM-exec, FORK and EXIT records), unwinds each sample at once,
+ * turns every PC into a (module, module-relative address) location,
+ * interns locations and stacks in the model and streams the sample to the
+ * data writer.  Raw stack copies never leave this process.  At the end
+ * every distinct location is symbolized once and the symbols go into the
+ * file, which makes it self-contained.
+ *
+ * Not here: option parsing, signals, progress display (cmd/record.c), the
+ * file format (lib/data), unwinding itself (lib/unwind).
+ */
+#include "sample/sample.h"
+
+#include <asm/perf_regs.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "data/data.h"
+#include "proc/proc.h"
+#include "profile/profile.h"
+#include "symbol/symbol.h"
+#include "unwind/unwind.h"
+
+#define MAX_FRAMES 2048
+
+struct tid_info {
+	const char *comm;   /* interned in the model */
+	uint64_t stack_top; /* end of the stack VMA, 0 = not looked up, 1 = unknown */
+};
+
+struct cp_recorder {
+	struct cp_record_opts opts;
+	struct cp_profile *model;
+	struct cp_data_writer *writer;
+	struct cp_symbolizer *symz;
+	struct cp_unwinder *unw;
+	struct cp_perf *perf;
+
+	struct cp_u64map spaces;  /* pid -> struct cp_space* */
+	struct cp_u64map tids;    /* tid -> struct tid_info* */
+	struct cp_intern map_keys; /* "path\0build_id" -> model mapping index */
+	CP_VEC(struct cp_module *) map_modules; /* model mapping index -> module (nullable) */
+	CP_VEC(struct cp_u64map *) locmaps;     /* model mapping index -> addr -> location */
+	struct cp_u64map unknown_locs;          /* absolute addr -> location (no mapping) */
+	uint32_t kernel_mapping;
+
+	uint64_t start_ns, last_flush_ns;
+	struct cp_record_stats st;
+	struct cp_u64map seen_pids;
+	uint64_t pcs[MAX_FRAMES];
+	uint32_t locs[MAX_FRAMES];
+	bool finished;
+	int64_t vals[2];
+};
+
+void cp_record_opts_init(struct cp_record_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->output = "cprof.data";
+	o->perf.freq = 999;
+	o->perf.callgraph = CP_CG_DWARF;
+	o->perf.stack_size = 65528;
+	o->perf.inherit = true;
+	o->perf.enable_on_exec = true;
+}
+
+static uint32_t model_mapping(struct cp_recorder *r, const char *path, const char *build_id,
+			      struct cp_module *mod, uint32_t flags)
+{
+	char key[4200];
+	int n = snprintf(key, sizeof(key), "%s%c%s", path, 0, build_id ? build_id : "");
+	if (n < 0 || (size_t)n >= sizeof(key))
+		n = (int)sizeof(key) - 1;
+	bool added;
+	uint32_t id = cp_intern_add(&r->map_keys, key, (size_t)n, &added);
+	if (added) {
+		struct cp_profile_mapping m = { 0 };
+		m.path = path;
+		m.build_id = build_id && *build_id ? build_id
+						   : (mod ? cp_module_build_id(mod) : "");
+		m.flags = flags;
+		uint32_t idx = cp_profile_add_mapping(r->model, &m);
+		(void)idx; /* == id: both are dense and added together */
+		CP_VEC_PUSH(r->map_modules, mod);
+		struct cp_u64map *lm = cp_xcalloc(1, sizeof(*lm));
+		cp_u64map_init(lm);
+		CP_VEC_PUSH(r->locmaps, lm);
+	} else if (mod && !r->map_modules.v[id]) {
+		r->map_modules.v[id] = mod;
+	}
+	return id;
+}
+
+static bool is_file_path(const char *path)
+{
+	return path[0] == '/' && strncmp(path, "//anon", 6) != 0;
+}
+
+/* Add one executable mapping to a process's space. */
+static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t start, uint64_t len,
+			uint64_t pgoff, const char *path, const char *build_id)
+{
+	struct cp_module *mod = NULL;
+	uint32_t flags = 0;
+	char jit[64];
+	const char *mpath = path;
+	if (!strcmp(path, "[vdso]")) {
+		mod = cp_symbolizer_open(r->symz, path, NULL, NULL, NULL);
+		flags = CP_MAP_VDSO;
+	} else if (is_file_path(path)) {
+		mod = cp_symbolizer_open(r->symz, path, NULL, build_id, NULL);
+	} else {
+		/* anonymous executable memory: JIT code, if the runtime wrote
+		 * a perf map */
+		snprintf(jit, sizeof(jit), "/tmp/perf-%d.map", (int)cp_space_pid(sp));
+		if (access(jit, R_OK) == 0) {
+			mod = cp_symbolizer_open(r->symz, jit, NULL, NULL, NULL);
+			mpath = jit;
+			flags = CP_MAP_JIT;
+		} else {
+			flags = CP_MAP_ANON;
+		}
+	}
+	uint32_t id = model_mapping(r, cp_profile_intern(r->model, mpath), build_id, mod, flags);
+	cp_space_insert(sp, start, start + len, pgoff, path, mod, id);
+	cp_unwinder_forget(r->unw, sp);
+}
+
+static int maps_cb(const struct cp_proc_map *m, void *arg)
+{
+	void **a = arg;
+	if (m->perms[2] == 'x' && m->path[0])
+		add_mapping(a[0], a[1], m->start, m->end - m->start, m->pgoff, m->path, NULL);
+	return 0;
+}
+
+static struct cp_space *space_of(struct cp_recorder *r, uint32_t pid, bool create)
+{
+	uint64_t *v = cp_u64map_find(&r->spaces, pid);
+	if (v)
+		return (struct cp_space *)(uintptr_t)*v;
+	if (!create)
+		return NULL;
+	struct cp_space *sp = cp_space_new((pid_t)pid);
+	cp_u64map_put(&r->spaces, pid, (uint64_t)(uintptr_t)sp);
+	return sp;
+}
+
+/* A process we have no mmap records for (already running): read its
+ * mappings from /proc once. */
+static void load_maps(struct cp_recorder *r, struct cp_space *sp)
+{
+	void *a[2] = { r, sp };
+	cp_proc_maps(cp_space_pid(sp), maps_cb, a, NULL);
+}
+
+static void drop_space(struct cp_recorder *r, uint32_t pid)
+{
+	struct cp_space *sp = space_of(r, pid, false);
+	if (!sp)
+		return;
+	cp_unwinder_forget(r->unw, sp);
+	cp_space_free(sp);
+	cp_u64map_del(&r->spaces, pid);
+}
+
+static struct tid_info *tid_of(struct cp_recorder *r, uint32_t tid)
+{
+	bool added;
+	uint64_t *v = cp_u64map_upsert(&r->tids, tid, 0, &added);
+	if (added) {
+		struct tid_info *ti = cp_xcalloc(1, sizeof(*ti));
+		ti->comm = "";
+		*v = (uint64_t)(uintptr_t)ti;
+		r->st.threads++;
+	}
+	return (struct tid_info *)(uintptr_t)*v;
+}
+
+static uint32_t location_of(struct cp_recorder *r, struct cp_space *sp, uint64_t pc,
+			    bool kernel)
+{
+	uint32_t mapping = CP_NONE;
+	uint64_t rel = pc;
+	struct cp_u64map *lm = &r->unknown_locs;
+	if (kernel) {
+		/* kallsyms is opened at the end, when symbolizing: loading it
+		 * here would stall the reader on the first kernel sample */
+		if (r->kernel_mapping == CP_NONE)
+			r->kernel_mapping =
+				model_mapping(r, cp_profile_intern(r->model, "[kernel.kallsyms]"),
+					      NULL, NULL, CP_MAP_KERNEL);
+		mapping = r->kernel_mapping;
+		lm = r->locmaps.v[mapping];
+	} else if (sp) {
+		const struct cp_mapping *m = cp_space_find(sp, pc);
+		if (m) {
+			uint64_t x;
+			if (m->module && cp_mapping_to_rel(m, pc, &x) == 0)
+				rel = x;
+			else
+				rel = pc - m->start + m->pgoff;
+			mapping = m->id;
+			lm = r->locmaps.v[mapping];
+		}
+	}
+	bool added;
+	uint64_t *slot = cp_u64map_upsert(lm, rel, 0, &added);
+	if (added)
+		*slot = cp_profile_add_location(r->model, mapping, rel, NULL, 0);
+	return (uint32_t)*slot;
+}
+
+/* End of the VMA holding the thread's stack, from /proc, cached per tid;
+ * used to say how much stack copy a cut sample would have needed. */
+struct vma_find {
+	uint64_t addr, end;
+};
+static int vma_cb(const struct cp_proc_map *m, void *arg)
+{
+	struct vma_find *f = arg;
+	if (f->addr >= m->start && f->addr < m->end) {
+		f->end = m->end;
+		return 1;
+	}
+	return 0;
+}
+
+static uint64_t stack_need(struct cp_recorder *r, uint32_t pid, struct tid_info *ti, uint64_t sp,
+			   uint64_t need_addr)
+{
+	if (!ti->stack_top) {
+		struct vma_find f = { sp, 0 };
+		cp_proc_maps((pid_t)pid, vma_cb, &f, NULL);
+		ti->stack_top = f.end ? f.end : 1;
+	}
+	if (ti->stack_top > sp + 1)
+		return ti->stack_top - sp;
+	return need_addr > sp ? need_addr - sp : 0;
+}
+
+static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
+{
+	struct cp_space *sp = space_of(r, s->pid, false);
+	bool added;
+	cp_u64map_upsert(&r->seen_pids, s->pid, 0, &added);
+	if (added)
+		r->st.processes++;
+	if (!sp) {
+		sp = space_of(r, s->pid, true);
+		load_maps(r, sp);
+	}
+	struct tid_info *ti = tid_of(r, s->tid);
+	if (!*ti->comm) {
+		char comm[64];
+		cp_proc_comm((pid_t)s->pid, (pid_t)s->tid, comm, sizeof(comm));
+		ti->comm = cp_profile_intern(r->model, comm);
+	}
+	int n = 0;
+	/* kernel part, leaf first */
+	for (uint64_t i = 0; i < s->nr_kernel && n < MAX_FRAMES; i++)
+		r->locs[n++] = location_of(r, sp, i == 0 ? s->kchain[i] : s->kchain[i] - 1, true);
+	uint32_t flags = 0;
+	struct cp_profile_sample ps = { 0 };
+	int ubase = n;
+	if (r->opts.perf.callgraph == CP_CG_DWARF && s->regs_abi) {
+		struct cp_unwind_input in = {
+			.space = sp,
+			.regs = s->regs,
+			.stack = s->stack,
+			.stack_len = s->stack_dyn,
+			.fp_chain = s->uchain,
+			.fp_len = s->nr_user,
+		};
+		struct cp_unwind_result res;
+		cp_unwind_dwarf(r->unw, &in, r->pcs, MAX_FRAMES - n, &res);
+		switch (res.stop) {
+		case CP_UNWIND_COMPLETE:
+			flags |= CP_SAMPLE_COMPLETE;
+			r->st.complete++;
+			break;
+		case CP_UNWIND_CUT:
+			flags |= CP_SAMPLE_CUT;
+			r->st.cut++;
+			ps.stack_need = stack_need(r, s->pid, ti, s->regs[PERF_REG_X86_SP],
+						   res.need_addr);
+			break;
+		case CP_UNWIND_NOINFO:
+			flags |= CP_SAMPLE_NOINFO;
+			r->st.noinfo++;
+			break;
+		default:
+			flags |= CP_SAMPLE_BROKEN;
+			break;
+		}
+		if (res.spliced) {
+			flags |= CP_SAMPLE_SPLICED;
+			r->st.spliced++;
+		}
+		for (int i = 0; i < res.n; i++) {
+			uint64_t pc = r->pcs[i];
+			/* return addresses point after the call: step back into it */
+			if (i > 0 || s->kernel_ip)
+				pc--;
+			r->locs[n++] = location_of(r, sp, pc, false);
+		}
+	} else if (s->nr_user) {
+		for (uint64_t i = 0; i < s->nr_user && n < MAX_FRAMES; i++) {
+			uint64_t pc = s->uchain[i];
+			if (i > 0 || s->kernel_ip)
+				pc--;
+			r->locs[n++] = location_of(r, sp, pc, false);
+		}
+	}
+	if (n == ubase && n == 0)
+		r->locs[n++] = location_of(r, sp, s->ip, s->kernel_ip);
+	ps.stack = cp_profile_add_stack(r->model, r->locs, (uint32_t)n);
+	ps.pid = s->pid;
+	ps.tid = s->tid;
+	ps.comm = ti->comm;
+	ps.time = s->time > r->start_ns ? s->time - r->start_ns : 0;
+	ps.flags = flags;
+	ps.cpu = s->cpu;
+	r->vals[0] = 1;
+	r->vals[1] = (int64_t)s->period;
+	r->st.samples++;
+	struct cp_error err;
+	if (cp_data_writer_add_sample(r->writer, &ps, r->vals, &err)) {
+		cp_log(CP_LOG_ERROR, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_event(const struct cp_perf_event *ev, void *arg)
+{
+	struct cp_recorder *r = arg;
+	switch (ev->kind) {
+	case CP_PERF_SAMPLE:
+		return on_sample(r, ev->sample);
+	case CP_PERF_MMAP: {
+		if ((int32_t)ev->pid <= 0)
+			return 0; /* kernel modules */
+		struct cp_space *sp = space_of(r, ev->pid, true);
+		add_mapping(r, sp, ev->addr, ev->len, ev->pgoff, ev->filename, ev->build_id);
+		return 0;
+	}
+	case CP_PERF_COMM: {
+		struct tid_info *ti = tid_of(r, ev->tid);
+		ti->comm = cp_profile_intern(r->model, ev->comm);
+		if (ev->comm_exec && ev->pid == ev->tid) {
+			struct cp_space *sp = space_of(r, ev->pid, true);
+			cp_unwinder_forget(r->unw, sp);
+			cp_space_clear(sp);
+		}
+		return 0;
+	}
+	case CP_PERF_FORK: {
+		struct tid_info *parent = tid_of(r, ev->ptid);
+		struct tid_info *child = tid_of(r, ev->tid);
+		child->comm = parent->comm;
+		if (ev->pid != ev->ppid) {
+			struct cp_space *psp = space_of(r, ev->ppid, false);
+			drop_space(r, ev->pid);
+			if (psp) {
+				struct cp_space *c = cp_space_clone(psp, (pid_t)ev->pid);
+				cp_u64map_put(&r->spaces, ev->pid, (uint64_t)(uintptr_t)c);
+			}
+		}
+		return 0;
+	}
+	case CP_PERF_EXIT:
+		if (ev->pid == ev->tid)
+			drop_space(r, ev->pid);
+		return 0;
+	case CP_PERF_LOST:
+		r->st.lost += ev->lost;
+		return 0;
+	}
+	return 0;
+}
+
+struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_error *err)
+{
+	struct cp_recorder *r = cp_xcalloc(1, sizeof(*r));
+	r->opts = *o;
+	r->model = cp_profile_new();
+	struct cp_symbol_opts so;
+	cp_symbol_opts_init(&so);
+	r->symz = cp_symbolizer_new(&so);
+	r->unw = cp_unwinder_new();
+	cp_u64map_init(&r->spaces);
+	cp_u64map_init(&r->tids);
+	cp_u64map_init(&r->unknown_locs);
+	cp_u64map_init(&r->seen_pids);
+	cp_intern_init(&r->map_keys);
+	r->kernel_mapping = CP_NONE;
+	r->start_ns = cp_now_ns();
+	r->last_flush_ns = r->start_ns;
+
+	struct cp_profile *p = r->model;
+	struct cp_profile_meta *m = &p->meta;
+	struct utsname u;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	m->hostname = cp_profile_intern(p, host);
+	if (uname(&u) == 0) {
+		m->os_release = cp_profile_intern(p, u.release);
+		m->arch = cp_profile_intern(p, u.machine);
+	}
+	m->command = cp_profile_intern(p, o->command_line);
+	m->sampler = cp_profile_intern(p, "perf_event");
+	m->callgraph = cp_profile_intern(p, o->perf.callgraph == CP_CG_FP ? "fp" : "dwarf");
+	m->cprof_version = cp_profile_intern(p, CP_VERSION);
+	m->time_nanos = cp_realtime_ns();
+	m->freq = (uint32_t)o->perf.freq;
+	m->stack_size = o->perf.callgraph == CP_CG_DWARF ? o->perf.stack_size : 0;
+	m->exit_status = -1;
+	r->writer = cp_data_writer_open(o->output, p, err);
+	if (!r->writer) {
+		cp_recorder_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *err)
+{
+	int rc = cp_perf_open(pid, &r->opts.perf, &r->perf, err);
+	if (rc)
+		return rc;
+	struct cp_profile *p = r->model;
+	const char *ev = cp_perf_event_name(r->perf);
+	p->meta.event = cp_profile_intern(p, ev);
+	r->st.event = p->meta.event;
+	if (p->value_types.n == 0) {
+		cp_profile_add_value_type(p, "samples", "count");
+		if (!strcmp(ev, "cycles"))
+			cp_profile_add_value_type(p, "cycles", "count");
+		else
+			cp_profile_add_value_type(p, "cpu", "nanoseconds");
+	}
+	p->meta.period = cp_perf_period_ns(r->perf);
+	if (!r->opts.perf.enable_on_exec) {
+		struct cp_space *sp = space_of(r, (uint32_t)pid, true);
+		load_maps(r, sp);
+		cp_perf_enable(r->perf, true);
+	}
+	return 0;
+}
+
+int cp_recorder_pollfds(const struct cp_recorder *r, struct pollfd *fds, int max)
+{
+	return r->perf ? cp_perf_pollfds(r->perf, fds, max) : 0;
+}
+
+int cp_recorder_process(struct cp_recorder *r, struct cp_error *err)
+{
+	if (r->perf && cp_perf_read(r->perf, on_event, r))
+		return cp_error_set(err, CP_E_IO, "cannot write the data file");
+	uint64_t now = cp_now_ns();
+	if (now - r->last_flush_ns >= 1000000000ULL) {
+		r->last_flush_ns = now;
+		int rc = cp_data_writer_flush(r->writer, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Symbolize every location once and attach its inline chain. */
+static void symbolize_all(struct cp_recorder *r)
+{
+	struct cp_profile *p = r->model;
+	struct cp_symbol_frame fr[64];
+	struct cp_profile_line lines[64];
+	for (uint32_t i = 0; i < p->locations.n; i++) {
+		struct cp_profile_location *loc = &p->locations.v[i];
+		if (loc->mapping == CP_NONE || loc->nlines)
+			continue;
+		struct cp_module *mod = r->map_modules.v[loc->mapping];
+		if (!mod && loc->mapping == r->kernel_mapping)
+			mod = r->map_modules.v[loc->mapping] =
+				cp_symbolizer_open(r->symz, "[kernel.kallsyms]", NULL, NULL, NULL);
+		if (!mod)
+			continue;
+		int n = cp_module_lookup(mod, loc->address, fr, (int)CP_ARRAY_SIZE(fr));
+		int k = 0;
+		for (int j = 0; j < n; j++) {
+			if (!fr[j].name)
+				continue;
+			lines[k].function = cp_profile_add_function(
+				p, fr[j].name, fr[j].system_name ? fr[j].system_name : fr[j].name,
+				fr[j].file ? fr[j].file : "", fr[j].decl_line);
+			lines[k].line = fr[j].line;
+			lines[k].inlined = fr[j].inlined;
+			k++;
+		}
+		if (k)
+			cp_profile_set_location_lines(p, i, lines, (uint32_t)k);
+	}
+}
+
+int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err)
+{
+	if (r->finished)
+		return 0;
+	r->finished = true;
+	if (r->perf) {
+		cp_perf_enable(r->perf, false);
+		cp_perf_read(r->perf, on_event, r);
+		cp_perf_close(r->perf);
+		r->perf = NULL;
+	}
+	symbolize_all(r);
+	struct cp_profile_meta *m = &r->model->meta;
+	m->duration_nanos = cp_now_ns() - r->start_ns;
+	m->lost_samples = r->st.lost;
+	m->exit_status = exit_status;
+	int rc = cp_data_writer_finish(r->writer, err);
+	r->writer = NULL;
+	return rc;
+}
+
+void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st)
+{
+	*st = r->st;
+	st->bytes = r->writer ? cp_data_writer_bytes(r->writer) : 0;
+}
+
+void cp_recorder_free(struct cp_recorder *r)
+{
+	if (!r)
+		return;
+	if (r->perf)
+		cp_perf_close(r->perf);
+	if (r->writer)
+		cp_data_writer_abort(r->writer);
+	for (size_t i = 0; i < r->spaces.cap; i++)
+		if (r->spaces.used[i])
+			cp_space_free((struct cp_space *)(uintptr_t)r->spaces.vals[i]);
+	for (size_t i = 0; i < r->tids.cap; i++)
+		if (r->tids.used[i])
+			free((void *)(uintptr_t)r->tids.vals[i]);
+	for (size_t i = 0; i < r->locmaps.n; i++) {
+		cp_u64map_release(r->locmaps.v[i]);
+		free(r->locmaps.v[i]);
+	}
+	CP_VEC_FREE(r->locmaps);
+	CP_VEC_FREE(r->map_modules);
+	cp_u64map_release(&r->spaces);
+	cp_u64map_release(&r->tids);
+	cp_u64map_release(&r->unknown_locs);
+	cp_u64map_release(&r->seen_pids);
+	cp_intern_release(&r->map_keys);
+	cp_unwinder_free(r->unw);
+	cp_symbolizer_free(r->symz);
+	cp_profile_free(r->model);
+	free(r);
+}

@@ -1,0 +1,139 @@
+/* sample.h - samplers and the recording session.
+ *
+ * Two layers:
+ *  - cp_perf: perf_event_open on every CPU for a target (inherit: threads
+ *    and children), the mmap'd ring buffers, and a reader that hands out
+ *    records in time order across CPUs.
+ *  - cp_recorder: the recording session.  It turns records into the
+ *    profile model while the target runs: tracks each process's mappings
+ *    (MMAP2/COMM/FORK/EXIT), unwinds every sample (DWARF from the copied
+ *    user stack, or the kernel's frame-pointer callchain), interns
+ *    locations and stacks and streams samples to the data writer.  At the
+ *    end it symbolizes every distinct location once and stores the
+ *    symbols, so the file is self-contained.
+ */
+#ifndef CPROF_SAMPLE_H
+#define CPROF_SAMPLE_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/core.h"
+
+/* ---- perf_event ---------------------------------------------------------- */
+
+enum cp_callgraph { CP_CG_DWARF, CP_CG_FP };
+
+struct cp_perf_opts {
+	const char *event;     /* "cycles" (default, falls back), "cpu-clock", "task-clock" */
+	int freq;              /* Hz */
+	enum cp_callgraph callgraph;
+	uint32_t stack_size;   /* dwarf: bytes of user stack copied per sample */
+	bool inherit;          /* follow children (threads are always followed) */
+	bool enable_on_exec;   /* start counting when the target execs */
+	int mmap_pages;        /* data pages per CPU (power of two), 0 = automatic */
+};
+
+/* A decoded PERF_RECORD_SAMPLE; pointers borrow the ring buffer and live
+ * only for the callback. */
+struct cp_perf_sample {
+	uint64_t ip;
+	uint32_t pid, tid, cpu;
+	uint64_t time, period;
+	bool kernel_ip;
+	uint64_t nr_kernel, nr_user; /* callchain split: kernel part, user part */
+	const uint64_t *kchain;      /* kernel callchain entries, leaf first */
+	const uint64_t *uchain;      /* user callchain (ip, return addresses) */
+	uint64_t regs_abi;           /* 0 = no user regs (kernel thread) */
+	uint64_t regs[24];           /* user regs indexed by PERF_REG_X86_* */
+	const uint8_t *stack;        /* copy of the user stack from regs[SP] */
+	uint64_t stack_size;         /* bytes requested */
+	uint64_t stack_dyn;          /* bytes actually copied */
+};
+
+enum cp_perf_rec {
+	CP_PERF_SAMPLE,
+	CP_PERF_MMAP,   /* executable mapping */
+	CP_PERF_COMM,   /* thread name (exec when comm_exec) */
+	CP_PERF_FORK,
+	CP_PERF_EXIT,
+	CP_PERF_LOST,   /* ring buffer overrun: `lost` samples dropped */
+};
+
+struct cp_perf_event {
+	enum cp_perf_rec kind;
+	uint64_t time;
+	uint32_t pid, tid, ppid, ptid;
+	/* MMAP */
+	uint64_t addr, len, pgoff;
+	uint32_t prot;
+	const char *filename;
+	char build_id[41]; /* hex, "" unknown */
+	/* COMM */
+	const char *comm;
+	bool comm_exec;
+	/* LOST */
+	uint64_t lost;
+	const struct cp_perf_sample *sample;
+};
+
+struct cp_perf;
+
+/* Open the sampling events for pid on every online CPU.  Falls back from
+ * "cycles" to "cpu-clock" when there are no hardware counters (logs one
+ * notice).  Permission failures give CP_E_PERM with a message naming
+ * kernel.perf_event_paranoid. */
+int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
+		 struct cp_error *err);
+void cp_perf_close(struct cp_perf *p);
+/* The event actually used ("cpu-clock" after a fallback) and its nominal
+ * period per sample in nanoseconds (0 for cycles). */
+const char *cp_perf_event_name(const struct cp_perf *p);
+uint64_t cp_perf_period_ns(const struct cp_perf *p);
+/* Fill pollfds (POLLIN) for the ring buffers; returns how many (<= max). */
+int cp_perf_pollfds(const struct cp_perf *p, struct pollfd *fds, int max);
+/* Enable / disable counting on every CPU. */
+int cp_perf_enable(struct cp_perf *p, bool on);
+/* Deliver every record available now, in time order across CPUs.  The
+ * callback returns 0 to go on. */
+int cp_perf_read(struct cp_perf *p, int (*cb)(const struct cp_perf_event *ev, void *arg),
+		 void *arg);
+
+/* ---- the recording session ----------------------------------------------- */
+
+struct cp_record_opts {
+	const char *output;       /* "cprof.data" default, "-" stdout */
+	struct cp_perf_opts perf;
+	const char *command_line; /* for the file's meta */
+};
+void cp_record_opts_init(struct cp_record_opts *o);
+
+struct cp_record_stats {
+	uint64_t samples, lost;
+	uint64_t complete, cut, spliced, noinfo;
+	uint64_t bytes;       /* written to the data file so far */
+	uint64_t processes, threads;
+	const char *event;    /* the event in use */
+};
+
+struct cp_recorder;
+
+/* Open the output and prepare a session (no counters yet). */
+struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_error *err);
+/* Start sampling pid (and, with inherit, its children). */
+int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *err);
+/* Pollable fds; returns the count (<= max). */
+int cp_recorder_pollfds(const struct cp_recorder *r, struct pollfd *fds, int max);
+/* Process everything available; writes a chunk when a second has passed
+ * since the last one.  Returns 0 or an error (write failure). */
+int cp_recorder_process(struct cp_recorder *r, struct cp_error *err);
+/* Stop sampling, drain the buffers, symbolize, write the symbol section and
+ * the end record (exit_status as a shell reports it, -1 unknown).  Safe to
+ * call once; the recorder still needs cp_recorder_free. */
+int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err);
+void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
+void cp_recorder_free(struct cp_recorder *r);
+
+#endif
