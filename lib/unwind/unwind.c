@@ -218,25 +218,32 @@ static unw_addr_space_t space_of(struct cp_unwinder *u, const struct cp_space *s
 
 /* Continue a DWARF walk that stopped early with the kernel's frame-pointer
  * chain: find the deepest DWARF frame (not the leaf) whose PC appears in
- * the chain, and append what the chain has beyond it. */
+ * the chain, and append what the chain has beyond it.  Recursion repeats
+ * PCs, so the frame is matched by occurrence: the c-th time its PC shows
+ * up in the DWARF frames is the c-th time in the chain. */
 static void splice(const struct cp_unwind_input *in, uint64_t *pcs, int max,
 		   struct cp_unwind_result *res)
 {
 	if (!in->fp_chain || in->fp_len < 2 || res->n < 2)
 		return;
 	for (int k = res->n - 1; k >= 1; k--) {
-		for (uint64_t j = 1; j < in->fp_len; j++) {
-			if (in->fp_chain[j] != pcs[k])
-				continue;
-			if (j + 1 >= in->fp_len)
-				return; /* the chain has nothing beyond */
-			int n = k + 1;
-			for (uint64_t i = j + 1; i < in->fp_len && n < max; i++)
-				pcs[n++] = in->fp_chain[i];
-			res->n = n;
-			res->spliced = true;
-			return;
-		}
+		uint64_t want = 0;
+		for (int i = 1; i <= k; i++)
+			want += pcs[i] == pcs[k];
+		uint64_t seen = 0, j;
+		for (j = 1; j < in->fp_len; j++)
+			if (in->fp_chain[j] == pcs[k] && ++seen == want)
+				break;
+		if (j >= in->fp_len)
+			continue;
+		if (j + 1 >= in->fp_len)
+			return; /* the chain has nothing beyond */
+		int n = k + 1;
+		for (uint64_t i = j + 1; i < in->fp_len && n < max; i++)
+			pcs[n++] = in->fp_chain[i];
+		res->n = n;
+		res->spliced = true;
+		return;
 	}
 }
 
