@@ -423,11 +423,6 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	m->freq = (uint32_t)o->perf.freq;
 	m->stack_size = o->perf.callgraph == CP_CG_DWARF ? o->perf.stack_size : 0;
 	m->exit_status = -1;
-	r->writer = cp_data_writer_open(o->output, p, err);
-	if (!r->writer) {
-		cp_recorder_free(r);
-		return NULL;
-	}
 	return r;
 }
 
@@ -436,6 +431,16 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 	int rc = cp_perf_open(pid, &r->opts.perf, &r->perf, err);
 	if (rc)
 		return rc;
+	/* the output is created only once sampling works, so a failed start
+	 * leaves an existing recording where it was */
+	if (!r->writer) {
+		r->writer = cp_data_writer_open(r->opts.output, r->model, err);
+		if (!r->writer) {
+			cp_perf_close(r->perf);
+			r->perf = NULL;
+			return err ? err->code : CP_E_IO;
+		}
+	}
 	struct cp_profile *p = r->model;
 	const char *ev = cp_perf_event_name(r->perf);
 	p->meta.event = cp_profile_intern(p, ev);
@@ -475,42 +480,9 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err)
 	return 0;
 }
 
-/* Symbolize every location once and attach its inline chain. */
-static void symbolize_all(struct cp_recorder *r)
-{
-	struct cp_profile *p = r->model;
-	struct cp_symbol_frame fr[64];
-	struct cp_profile_line lines[64];
-	for (uint32_t i = 0; i < p->locations.n; i++) {
-		struct cp_profile_location *loc = &p->locations.v[i];
-		if (loc->mapping == CP_NONE || loc->nlines)
-			continue;
-		struct cp_module *mod = r->map_modules.v[loc->mapping];
-		if (!mod && loc->mapping == r->kernel_mapping)
-			mod = r->map_modules.v[loc->mapping] =
-				cp_symbolizer_open(r->symz, "[kernel.kallsyms]", NULL, NULL, NULL);
-		if (!mod)
-			continue;
-		int n = cp_module_lookup(mod, loc->address, fr, (int)CP_ARRAY_SIZE(fr));
-		int k = 0;
-		for (int j = 0; j < n; j++) {
-			if (!fr[j].name)
-				continue;
-			lines[k].function = cp_profile_add_function(
-				p, fr[j].name, fr[j].system_name ? fr[j].system_name : fr[j].name,
-				fr[j].file ? fr[j].file : "", fr[j].decl_line);
-			lines[k].line = fr[j].line;
-			lines[k].inlined = fr[j].inlined;
-			k++;
-		}
-		if (k)
-			cp_profile_set_location_lines(p, i, lines, (uint32_t)k);
-	}
-}
-
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err)
 {
-	if (r->finished)
+	if (r->finished || !r->writer)
 		return 0;
 	r->finished = true;
 	if (r->perf) {
@@ -519,7 +491,12 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 		cp_perf_close(r->perf);
 		r->perf = NULL;
 	}
-	symbolize_all(r);
+	/* kallsyms is opened only now: loading it on the first kernel sample
+	 * would stall the ring reader */
+	if (r->kernel_mapping != CP_NONE && !r->map_modules.v[r->kernel_mapping])
+		r->map_modules.v[r->kernel_mapping] =
+			cp_symbolizer_open(r->symz, "[kernel.kallsyms]", NULL, NULL, NULL);
+	cp_sample_symbolize(r->model, r->symz, r->map_modules.v, false);
 	struct cp_profile_meta *m = &r->model->meta;
 	m->duration_nanos = cp_now_ns() - r->start_ns;
 	m->lost_samples = r->st.lost;

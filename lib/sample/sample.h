@@ -120,9 +120,10 @@ struct cp_record_stats {
 
 struct cp_recorder;
 
-/* Open the output and prepare a session (no counters yet). */
+/* Prepare a session (no counters, no output file yet). */
 struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_error *err);
-/* Start sampling pid (and, with inherit, its children). */
+/* Start sampling pid (and, with inherit, its children); the first call
+ * also creates the output file. */
 int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *err);
 /* Pollable fds; returns the count (<= max). */
 int cp_recorder_pollfds(const struct cp_recorder *r, struct pollfd *fds, int max);
@@ -135,5 +136,19 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err);
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err);
 void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
 void cp_recorder_free(struct cp_recorder *r);
+
+/* ---- symbolization of a model ------------------------------------------- */
+
+struct cp_profile;
+struct cp_symbolizer;
+struct cp_module;
+/* Symbolize every location of p that has no lines yet, once each, and
+ * attach its inline chain.  mods (nullable) gives an open module per
+ * mapping index (NULL entries are opened by path, checked against the
+ * mapping's build-id).  Kernel mappings are symbolized only through mods:
+ * kernel addresses from another boot or machine would be wrong.  Returns
+ * the number of locations that got symbols. */
+size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
+			   struct cp_module *const *mods, bool open_files);
 
 #endif

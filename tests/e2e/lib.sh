@@ -35,10 +35,77 @@ skip_unless_perf() {
 		return 1
 	fi
 }
-# share_of FUNC REPORTFILE: the Self% column of FUNC's row in a
-# `cprof report --stdio` table (prints 0 when absent).
+# share_of FUNC REPORTFILE [COL]: column COL (1 = Self%, 2 = Total%,
+# 3 = Samples; default 1) of the row whose Function is exactly FUNC in a
+# `cprof report --stdio` table (Function is everything between Samples and
+# the last column, Module).  Prints 0 when there is no such row.
 share_of() {
-	awk -v f="$1" '$1 ~ /^[0-9.]+%?$/ && $0 ~ ("[[:space:]]" f "([[:space:]]|$)") { gsub("%","",$1); print $1; found=1; exit } END { if (!found) print 0 }' "$2"
+	awk -v f="$1" -v col="${3:-1}" '
+		/^#/ { next }
+		NF >= 5 && $1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9.]+$/ && $3 ~ /^[0-9]+$/ {
+			name = ""
+			for (i = 4; i < NF; i++) name = name (i > 4 ? " " : "") $i
+			if (name == f) { print $col; found = 1; exit }
+		}
+		END { if (!found) print 0 }' "$2"
+}
+# module_of FUNC REPORTFILE: the Module column of FUNC's row ("" if none).
+module_of() {
+	awk -v f="$1" '
+		/^#/ { next }
+		NF >= 5 && $1 ~ /^[0-9.]+$/ && $3 ~ /^[0-9]+$/ {
+			name = ""
+			for (i = 4; i < NF; i++) name = name (i > 4 ? " " : "") $i
+			if (name == f) { print $NF; exit }
+		}' "$2"
+}
+# expect_share DESC FUNC REPORT EXPECTED TOL: one TAP line.
+expect_share() {
+	local got
+	got=$(share_of "$2" "$3")
+	if within "$got" "$4" "$5"; then
+		ok "$1: $2 self $got% (want $4 +-$5)"
+	else
+		not_ok "$1: $2 self $got% (want $4 +-$5)"
+		diag_file "$3" 30
+	fi
+}
+# record_ok DESC OUT ARGS...: run cprof record quietly; TAP failure + stderr on error.
+record_ok() {
+	local d=$1 out=$2
+	shift 2
+	if "$CPROF" record -q -o "$out" "$@" 2>"$T/record.err"; then
+		return 0
+	fi
+	not_ok "$d: cprof record failed (exit $?)"
+	diag_file "$T/record.err"
+	return 1
 }
 # within VALUE EXPECTED TOL: |VALUE-EXPECTED| <= TOL (decimals allowed)
 within() { awk -v v="$1" -v e="$2" -v t="$3" 'BEGIN { d = v - e; if (d < 0) d = -d; exit !(d <= t) }'; }
+# report_tsv REPORTFILE: the table of a `cprof report --stdio` (any --sort
+# keys) as tab-separated rows: self total samples comm pid tid function
+# module (empty when the key was not shown).  Column positions come from
+# the header line, so the key order does not matter.
+report_tsv() {
+	awk '
+		/^# +Self%/ {
+			n = 0
+			for (i = 2; i <= NF; i++) h[++n] = $i
+			nh = n
+			next
+		}
+		/^#/ || nh == 0 || NF < nh { next }
+		{
+			delete v
+			fi = 0
+			for (i = 1; i <= nh; i++) if (h[i] == "Function") fi = i
+			for (i = 1; i < fi; i++) v[h[i]] = $i
+			fn = ""
+			for (i = fi; i <= NF - (nh - fi); i++) fn = fn (i > fi ? " " : "") $i
+			v["Function"] = fn
+			v["Module"] = $NF
+			printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v["Self%"], v["Total%"], v["Samples"],
+				v["Command"], v["Pid"], v["Tid"], v["Function"], v["Module"]
+		}' "$1"
+}

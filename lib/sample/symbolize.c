@@ -1,0 +1,60 @@
+/* symbolize.c - attach symbols (inline chains) to a profile's locations.
+ *
+ * The recorder calls this once at the end of a recording, so the file
+ * carries its own symbols; report and convert call it for a recording
+ * that was cut short before its symbol section was written, using the
+ * binaries on this machine when their build-ids match.
+ */
+#include "sample/sample.h"
+
+#include <stdlib.h>
+
+#include "profile/profile.h"
+#include "symbol/symbol.h"
+
+size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
+			   struct cp_module *const *mods, bool open_files)
+{
+	struct cp_symbol_frame fr[64];
+	struct cp_profile_line lines[64];
+	struct cp_module **opened = cp_xcalloc(p->mappings.n + 1, sizeof(*opened));
+	bool *tried = cp_xcalloc(p->mappings.n + 1, sizeof(*tried));
+	size_t done = 0;
+	for (uint32_t i = 0; i < p->locations.n; i++) {
+		struct cp_profile_location *loc = &p->locations.v[i];
+		if (loc->mapping == CP_NONE || loc->mapping >= p->mappings.n || loc->nlines)
+			continue;
+		struct cp_module *mod = mods ? mods[loc->mapping] : NULL;
+		const struct cp_profile_mapping *pm = &p->mappings.v[loc->mapping];
+		if (!mod && open_files && !(pm->flags & (CP_MAP_KERNEL | CP_MAP_ANON))) {
+			if (!tried[loc->mapping]) {
+				tried[loc->mapping] = true;
+				opened[loc->mapping] =
+					cp_symbolizer_open(s, pm->path, NULL,
+							   *pm->build_id ? pm->build_id : NULL, NULL);
+			}
+			mod = opened[loc->mapping];
+		}
+		if (!mod)
+			continue;
+		int n = cp_module_lookup(mod, loc->address, fr, (int)CP_ARRAY_SIZE(fr));
+		uint32_t k = 0;
+		for (int j = 0; j < n; j++) {
+			if (!fr[j].name)
+				continue;
+			lines[k].function = cp_profile_add_function(
+				p, fr[j].name, fr[j].system_name ? fr[j].system_name : fr[j].name,
+				fr[j].file ? fr[j].file : "", fr[j].decl_line);
+			lines[k].line = fr[j].line;
+			lines[k].inlined = fr[j].inlined;
+			k++;
+		}
+		if (k) {
+			cp_profile_set_location_lines(p, i, lines, k);
+			done++;
+		}
+	}
+	free(opened);
+	free(tried);
+	return done;
+}

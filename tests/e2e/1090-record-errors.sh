@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Bad input to record: clear one-line errors and the documented exit codes.
+. "$(dirname "$0")/lib.sh"
+
+cd "$T" || exit 1
+"$CPROF" record -- ./no-such-program >out.txt 2>err.txt
+rc=$?
+if [ $rc = 127 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "cannot run './no-such-program'" err.txt; then
+	ok "missing command: exit 127, one-line error"
+else
+	not_ok "missing command: exit $rc"; diag_file err.txt
+fi
+[ ! -e cprof.data ] && ok "missing command: no data file written" || not_ok "missing command left cprof.data"
+
+"$CPROF" record --bogus -- true >out.txt 2>err.txt
+rc=$?
+[ $rc = 2 ] && grep -q "unknown option '--bogus'" err.txt && grep -q '^usage:' err.txt &&
+	ok "unknown flag: usage, exit 2" || { not_ok "unknown flag: exit $rc"; diag_file err.txt; }
+for bad in "-F 0" "-F 20000" "--stack-size 100" "--call-graph lbr" "-e instructions" "-m 3"; do
+	# shellcheck disable=SC2086
+	"$CPROF" record $bad -- true >/dev/null 2>err.txt
+	rc=$?
+	[ $rc = 2 ] && [ -s err.txt ] && ok "record $bad: exit 2" || { not_ok "record $bad: exit $rc"; diag_file err.txt; }
+done
+"$CPROF" record >/dev/null 2>err.txt
+[ $? = 2 ] && grep -q 'no command' err.txt && ok "no command: exit 2" || not_ok "no command"
+
+# perf_event_open refused (as under a container's seccomp profile)
+echo keep >cprof.data
+"$FIXTURES/deny_perf" "$CPROF" record -- true >out.txt 2>err.txt
+rc=$?
+if [ $rc = 1 ] && grep -q 'perf_event_paranoid' err.txt && [ "$(wc -l <err.txt)" = 1 ]; then
+	ok "perf_event denied: exit 1, one line naming perf_event_paranoid"
+else
+	not_ok "perf_event denied: exit $rc"; diag_file err.txt
+fi
+[ "$(cat cprof.data)" = keep ] && ok "perf_event denied: existing cprof.data untouched" ||
+	not_ok "existing cprof.data was replaced"
