@@ -1,0 +1,250 @@
+/* test_profile.c - the profile model: interning, deduplication, stacks,
+ * samples, unknown-frame names and structural equality. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "profile/profile.h"
+
+static void test_new_defaults(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	assert_non_null(p);
+	assert_string_equal(p->meta.command, "");
+	assert_string_equal(p->meta.event, "");
+	assert_string_equal(p->meta.sampler, "");
+	assert_string_equal(p->meta.callgraph, "");
+	assert_string_equal(p->meta.hostname, "");
+	assert_string_equal(p->meta.os_release, "");
+	assert_string_equal(p->meta.arch, "");
+	assert_string_equal(p->meta.cprof_version, "");
+	assert_int_equal(p->meta.exit_status, -1);
+	assert_int_equal(p->samples.n, 0);
+	assert_false(p->truncated);
+	cp_profile_free(p);
+	cp_profile_free(NULL);
+}
+
+static void test_intern(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	char buf[16];
+	strcpy(buf, "main");
+	const char *a = cp_profile_intern(p, buf);
+	strcpy(buf, "xxxx");
+	assert_string_equal(a, "main");
+	assert_ptr_equal(a, cp_profile_intern(p, "main"));
+	assert_ptr_equal(a, cp_profile_intern_n(p, "mainly", 4));
+	assert_ptr_not_equal(a, cp_profile_intern(p, "mainly"));
+	assert_string_equal(cp_profile_intern(p, NULL), "");
+	/* pointers stay valid while the table grows */
+	for (int i = 0; i < 5000; i++) {
+		char s[32];
+		snprintf(s, sizeof(s), "s%d", i);
+		cp_profile_intern(p, s);
+	}
+	assert_string_equal(a, "main");
+	assert_ptr_equal(a, cp_profile_intern(p, "main"));
+	cp_profile_free(p);
+}
+
+static void test_functions_dedup(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	uint32_t f0 = cp_profile_add_function(p, "main", "main", "a.c", 10);
+	uint32_t f1 = cp_profile_add_function(p, "foo", "_Z3foov", "a.c", 20);
+	assert_int_equal(f0, 0);
+	assert_int_equal(f1, 1);
+	assert_int_equal(cp_profile_add_function(p, "main", "main", "a.c", 10), f0);
+	assert_int_equal(cp_profile_add_function(p, "main", "main", "a.c", 11), 2);
+	assert_int_equal(cp_profile_add_function(p, "main", "main", "b.c", 10), 3);
+	assert_int_equal(cp_profile_add_function(p, "main", NULL, "a.c", 10), 4);
+	assert_int_equal(p->functions.n, 5);
+	assert_string_equal(p->functions.v[1].system_name, "_Z3foov");
+	assert_string_equal(p->functions.v[4].system_name, "");
+	cp_profile_free(p);
+}
+
+static void test_mapping_and_unknown_name(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	char path[64];
+	strcpy(path, "/usr/lib/libc.so.6");
+	struct cp_profile_mapping m = { .path = path,
+					.build_id = NULL,
+					.start = 0x1000,
+					.limit = 0x2000,
+					.offset = 0,
+					.flags = 0 };
+	uint32_t mi = cp_profile_add_mapping(p, &m);
+	strcpy(path, "changed");
+	assert_string_equal(p->mappings.v[mi].path, "/usr/lib/libc.so.6");
+	assert_string_equal(p->mappings.v[mi].build_id, "");
+	uint32_t l0 = cp_profile_add_location(p, mi, 0x1234, NULL, 0);
+	uint32_t l1 = cp_profile_add_location(p, CP_NONE, 0xffff0000, NULL, 0);
+	char buf[64];
+	assert_string_equal(cp_profile_unknown_name(p, l0, buf, sizeof(buf)), "libc.so.6+0x1234");
+	assert_string_equal(cp_profile_unknown_name(p, l1, buf, sizeof(buf)), "0xffff0000");
+	cp_profile_free(p);
+}
+
+static void test_locations_lines(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	uint32_t fa = cp_profile_add_function(p, "inner", "inner", "x.c", 1);
+	uint32_t fb = cp_profile_add_function(p, "outer", "outer", "x.c", 5);
+	struct cp_profile_line ls[2] = { { fa, 3, true }, { fb, 8, false } };
+	uint32_t l = cp_profile_add_location(p, CP_NONE, 0x10, NULL, 0);
+	assert_int_equal(p->locations.v[l].nlines, 0);
+	cp_profile_set_location_lines(p, l, ls, 2);
+	assert_int_equal(p->locations.v[l].nlines, 2);
+	const struct cp_profile_line *got = &p->lines.v[p->locations.v[l].line_start];
+	assert_int_equal(got[0].function, fa);
+	assert_int_equal(got[0].line, 3);
+	assert_true(got[0].inlined);
+	assert_int_equal(got[1].function, fb);
+	assert_false(got[1].inlined);
+	uint32_t l2 = cp_profile_add_location(p, CP_NONE, 0x20, ls + 1, 1);
+	assert_int_equal(p->lines.v[p->locations.v[l2].line_start].line, 8);
+	cp_profile_free(p);
+}
+
+static void test_stacks(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	for (int i = 0; i < 4; i++)
+		cp_profile_add_location(p, CP_NONE, 0x100 + i, NULL, 0);
+	uint32_t a[] = { 0, 1, 2 }, b[] = { 0, 1, 3 }, c[] = { 0, 1 };
+	uint32_t sa = cp_profile_add_stack(p, a, 3);
+	uint32_t sb = cp_profile_add_stack(p, b, 3);
+	uint32_t sc = cp_profile_add_stack(p, c, 2);
+	uint32_t se = cp_profile_add_stack(p, NULL, 0);
+	assert_int_equal(sa, 0);
+	assert_int_equal(sb, 1);
+	assert_int_equal(sc, 2);
+	assert_int_equal(se, 3);
+	uint32_t copy[] = { 0, 1, 2 };
+	assert_int_equal(cp_profile_add_stack(p, copy, 3), sa);
+	assert_int_equal(cp_profile_add_stack(p, NULL, 0), se);
+	assert_int_equal(p->stacks.n, 4);
+	assert_int_equal(p->stack_locs.n, 8);
+	uint32_t n;
+	const uint32_t *l = cp_profile_stack_locs(p, sb, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(l[2], 3);
+	cp_profile_stack_locs(p, se, &n);
+	assert_int_equal(n, 0);
+	cp_profile_free(p);
+}
+
+static void test_samples(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	cp_profile_add_value_type(p, "samples", "count");
+	cp_profile_add_value_type(p, "cpu", "nanoseconds");
+	uint32_t l = cp_profile_add_location(p, CP_NONE, 1, NULL, 0);
+	uint32_t st = cp_profile_add_stack(p, &l, 1);
+	struct cp_profile_sample s = { .stack = st, .pid = 7, .tid = 8, .comm = NULL, .time = 5 };
+	int64_t v[2] = { 1, 1000000 };
+	cp_profile_add_sample(p, &s, v);
+	v[1] = 2000000;
+	s.comm = cp_profile_intern(p, "worker");
+	cp_profile_add_sample(p, &s, v);
+	assert_int_equal(p->samples.n, 2);
+	assert_int_equal(p->values.n, 4);
+	assert_string_equal(p->samples.v[0].comm, "");
+	assert_string_equal(p->samples.v[1].comm, "worker");
+	assert_int_equal(cp_profile_sample_values(p, 1)[1], 2000000);
+	assert_int_equal(cp_profile_sample_values(p, 0)[1], 1000000);
+	cp_profile_free(p);
+}
+
+static struct cp_profile *build(int variant)
+{
+	struct cp_profile *p = cp_profile_new();
+	p->meta.command = cp_profile_intern(p, "./app -x");
+	p->meta.freq = 999;
+	cp_profile_add_value_type(p, "samples", "count");
+	struct cp_profile_mapping m = {
+		.path = "/bin/app", .build_id = "abcd", .start = 0x400000, .limit = 0x500000
+	};
+	uint32_t mi = cp_profile_add_mapping(p, &m);
+	uint32_t f = cp_profile_add_function(p, "main", "main", "app.c", 3);
+	struct cp_profile_line ln = { f, 10, false };
+	uint32_t l0 = cp_profile_add_location(p, mi, 0x1000, &ln, 1);
+	uint32_t l1 = cp_profile_add_location(p, mi, 0x2000, NULL, 0);
+	uint32_t locs[] = { l1, l0 };
+	uint32_t st = cp_profile_add_stack(p, locs, 2);
+	struct cp_profile_sample s = {
+		.stack = st, .pid = 1, .tid = 1, .time = 100, .comm = cp_profile_intern(p, "app")
+	};
+	int64_t v = 1;
+	cp_profile_add_sample(p, &s, &v);
+	if (variant == 1)
+		p->meta.exit_status = 3;
+	if (variant == 2) {
+		s.time = 200;
+		cp_profile_add_sample(p, &s, &v);
+	}
+	if (variant == 3)
+		cp_profile_set_location_lines(p, l1, &ln, 1);
+	if (variant == 4) {
+		v = 2;
+		cp_profile_add_sample(p, &s, &v);
+	}
+	return p;
+}
+
+static void test_equal(void **state)
+{
+	struct cp_profile *a = build(0), *b = build(0);
+	char why[256];
+	assert_true(cp_profile_equal(a, b, why, sizeof(why)));
+	assert_string_equal(why, "");
+	assert_true(cp_profile_equal(a, a, NULL, 0));
+	/* orphaned lines from set_location_lines do not matter */
+	struct cp_profile_line ln = a->lines.v[0];
+	cp_profile_set_location_lines(a, 0, &ln, 1);
+	assert_true(cp_profile_equal(a, b, why, sizeof(why)));
+
+	struct cp_profile *c = build(1);
+	assert_false(cp_profile_equal(b, c, why, sizeof(why)));
+	assert_non_null(strstr(why, "exit_status"));
+	cp_profile_free(c);
+	c = build(2);
+	assert_false(cp_profile_equal(b, c, why, sizeof(why)));
+	assert_non_null(strstr(why, "sample count"));
+	cp_profile_free(c);
+	c = build(3);
+	assert_false(cp_profile_equal(b, c, why, sizeof(why)));
+	assert_non_null(strstr(why, "location 1"));
+	cp_profile_free(c);
+	c = build(4);
+	struct cp_profile *d = build(2);
+	assert_false(cp_profile_equal(c, d, why, sizeof(why)));
+	assert_non_null(strstr(why, "sample 1"));
+	assert_false(cp_profile_equal(c, d, NULL, 0));
+	cp_profile_free(d);
+	cp_profile_free(c);
+	cp_profile_free(a);
+	cp_profile_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_defaults),
+		cmocka_unit_test(test_intern),
+		cmocka_unit_test(test_functions_dedup),
+		cmocka_unit_test(test_mapping_and_unknown_name),
+		cmocka_unit_test(test_locations_lines),
+		cmocka_unit_test(test_stacks),
+		cmocka_unit_test(test_samples),
+		cmocka_unit_test(test_equal),
+	};
+	return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
+}
