@@ -129,8 +129,15 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures
 	$(Q)scripts/demo.sh $(O)
 
-bench: all fixtures
+bench: all fixtures bench-tools
 	$(Q)bench/run.sh $(O)
+
+# helpers `make bench` runs, linked against the same library as cprof
+bench-tools: $(O)/bench/unwind-compare
+$(O)/bench/unwind-compare: bench/unwind-compare.c $(LIBCPROF)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCPROF) $(LIBS) $(ALL_LDFLAGS)
 
 # ---- install ----------------------------------------------------------------
 MANPAGES := $(wildcard man/*.1 man/*.5)
@@ -169,7 +176,7 @@ distclean: clean
 help:
 	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
-.PHONY: all unit check check-fast deps fuzz fuzz-build demo bench install uninstall \
+.PHONY: all unit check check-fast deps fuzz fuzz-build demo bench bench-tools install uninstall \
 	lint-man format format-check clean distclean help fixtures
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(O)/bench/unwind-compare.d
