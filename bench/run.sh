@@ -5,10 +5,10 @@
 #   bench/run.sh [BUILD_DIR]        (default build; make bench passes $(O))
 #
 # One line per figure, each with its bar:
-#   slowdown      the target's own CPU time (user+sys, from /usr/bin/time
+#   slowdown      the target's own CPU time (user+sys, from bash's time
 #                 running inside the recorder) under `cprof record` and
 #                 `perf record`, both -F 999 --call-graph dwarf, over a plain
-#                 run; median of BENCH_RUNS (5) interleaved runs
+#                 run; median of BENCH_RUNS (7) interleaved runs
 #   bytes/sample  recording size / samples, cprof against perf (default 8 KiB
 #                 stack copy, and 65528 bytes, the copy cprof itself takes)
 #   report        `cprof report --stdio` against `perf report --stdio
@@ -29,7 +29,7 @@ BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
 CPROF=$BUILD/cprof
 UNWIND_COMPARE=$BUILD/bench/unwind-compare
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-7}
 FREQ=999
 failed=0
 
@@ -104,20 +104,28 @@ fi
 # measured and deleted.  perf record -N keeps ~/.debug untouched and
 # changes neither the target's work nor the file.
 
+# The target's own CPU time with millisecond resolution (/usr/bin/time
+# prints 10 ms steps, as coarse as the effect measured): bash's `time`
+# keyword over the workload, run inside the recorder.
+timed() { # output file, command...
+	local out=$1
+	shift
+	bash -c 'out=$1; shift; TIMEFORMAT="%3R %3U %3S"; { time "$@" ; } 2>"$out"' timed "$out" "$@"
+}
 cprof_rec() { # run number
 	"$CPROF" record -F "$FREQ" --call-graph dwarf -o "$T/c$1.data" -- \
-		/usr/bin/time -o "$T/c$1.time" -f '%e %U %S' "$TARGET" 2>"$T/c$1.err" &&
+		bash -c 'TIMEFORMAT="%3R %3U %3S"; { time "$1" ; } 2>"$2"' timed "$TARGET" "$T/c$1.time" 2>"$T/c$1.err" &&
 		sed -n 's/^cprof record: \([0-9][0-9]*\) samples.*/\1/p' "$T/c$1.err" >"$T/c$1.n"
 }
 perf_rec() { # run number [stack size]
 	local cg=dwarf
 	[ $# -gt 1 ] && cg=dwarf,$2
 	"$PERF" record -N -F "$FREQ" -e cpu-clock --call-graph "$cg" -o "$T/p$1.data" -- \
-		/usr/bin/time -o "$T/p$1.time" -f '%e %U %S' "$TARGET" 2>"$T/p$1.err" &&
+		bash -c 'TIMEFORMAT="%3R %3U %3S"; { time "$1" ; } 2>"$2"' timed "$TARGET" "$T/p$1.time" 2>"$T/p$1.err" &&
 		sed -n 's/.*(\([0-9][0-9]*\) samples).*/\1/p' "$T/p$1.err" >"$T/p$1.n"
 }
 plain_run() {
-	/usr/bin/time -o "$T/n$1.time" -f '%e %U %S' "$TARGET"
+	timed "$T/n$1.time" "$TARGET"
 }
 size_per_sample() { # data file, samples file
 	local n

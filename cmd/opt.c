@@ -15,11 +15,13 @@ void cp_strlist_add(struct cp_strlist *l, const char *s)
 		l->cap = l->cap ? l->cap * 2 : 8;
 		l->v = cp_xrealloc(l->v, (size_t)l->cap * sizeof(*l->v));
 	}
-	l->v[l->n++] = s;
+	l->v[l->n++] = cp_xstrdup(s);
 }
 
 void cp_strlist_release(struct cp_strlist *l)
 {
+	for (int i = 0; i < l->n; i++)
+		free((char *)l->v[i]);
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
@@ -164,10 +166,9 @@ int cp_opt_parse(const char *cmd, const char *const *usage, const struct cp_opti
 		}
 		case CP_OPT_LIST: {
 			char *copy = cp_xstrdup(optarg), *save = NULL;
-			/* the copy is kept alive for the process lifetime: list
-			 * entries point into it */
 			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
 				cp_strlist_add((struct cp_strlist *)o->dest, t);
+			free(copy);
 			break;
 		}
 		case CP_OPT_END:

@@ -20,6 +20,7 @@ struct cp_strlist {
 	const char **v;
 	int n, cap;
 };
+/* Append a copy of s; cp_strlist_release frees the copies and the array. */
 void cp_strlist_add(struct cp_strlist *l, const char *s);
 void cp_strlist_release(struct cp_strlist *l);
 

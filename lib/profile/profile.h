@@ -215,8 +215,9 @@ enum cp_view_key {
 	CP_VIEW_KEY_TID,
 	CP_VIEW_KEY_MODULE,   /* alias "dso" */
 	CP_VIEW_KEY_FUNCTION, /* alias "sym" */
+	CP_VIEW_KEY_SRCLINE,  /* "file.c:42" of the frame's source line */
 };
-#define CP_VIEW_MAX_KEYS 5
+#define CP_VIEW_MAX_KEYS 6
 
 /* Sample filter: a sample matches when it matches every non-empty list
  * (comm compared exactly).  Arrays are borrowed. */
@@ -231,14 +232,15 @@ struct cp_view_filter {
 
 struct cp_view_opts {
 	struct cp_view_filter filter;
-	uint32_t value_index;   /* weight; CP_NONE = cp_view_default_value() */
-	bool no_inline;         /* keep only each location's real function */
+	uint32_t value_index;                    /* weight; CP_NONE = cp_view_default_value() */
+	bool no_inline;                          /* keep only each location's real function */
 	enum cp_view_key keys[CP_VIEW_MAX_KEYS]; /* top-table keys, in order */
-	size_t nkeys;           /* 0 = "function,module" */
+	size_t nkeys;                            /* 0 = "function,module" */
 };
 
-/* Parse a perf-style key list ("comm,pid,sym,dso") into keys.  Duplicates
- * and unknown names are CP_E_USAGE ("unknown sort key 'x' (supported: ...)"). */
+/* Parse a perf-style key list ("comm,pid,sym,dso,srcline") into keys.
+ * Duplicates and unknown names are CP_E_USAGE ("unknown sort key 'x'
+ * (supported: ...)"). */
 int cp_view_parse_keys(const char *s, enum cp_view_key *keys, size_t *nkeys, struct cp_error *err);
 /* Parse decimal ids (pids, tids: "12") into a new array the caller frees
  * (NULL when n is 0).  CP_E_USAGE names the bad entry:
@@ -266,6 +268,7 @@ struct cp_view_frame {
 struct cp_view_stack_frame {
 	uint32_t frame; /* cp_view_frame() id */
 	bool inlined;   /* this occurrence is an inlined call */
+	int64_t line;   /* source line of this occurrence, 0 unknown */
 };
 
 /* Filtered samples grouped by distinct stack (and comm/pid/tid when the
@@ -281,9 +284,9 @@ struct cp_view_group {
 struct cp_view;
 
 /* Build a view over p (borrowed: p must outlive the view and not change
- * while it exists).  The options
- * are copied, the filter's arrays too.  Errors: CP_E_USAGE for a value
- * index out of range. */
+ * while it exists).  The options are copied, the filter's arrays too; o
+ * may be NULL for the defaults.  Errors: CP_E_USAGE for a value index out
+ * of range.  Free with cp_view_free. */
 struct cp_view *cp_view_new(const struct cp_profile *p, const struct cp_view_opts *o,
 			    struct cp_error *err);
 void cp_view_free(struct cp_view *v);
@@ -302,23 +305,33 @@ const struct cp_view_stack_frame *cp_view_stack_frames(struct cp_view *v, uint32
 /* A frame by id (borrowed, valid until the next cp_view_stack_frames). */
 const struct cp_view_frame *cp_view_frame(const struct cp_view *v, uint32_t id);
 
-/* Top table: one row per distinct key tuple. */
+/* Top table: one row per distinct key tuple.
+ *
+ * Self follows perf: a sample's time belongs to the function whose machine
+ * code was running, i.e. the real function of the leaf location (the first
+ * frame of the stack that is not an inlined call), with the source line of
+ * the innermost frame.  Total counts every frame of the stack, inline
+ * frames included, once per sample even when the key recurs; so a function
+ * that only ever runs inlined has self 0 and the total of its inlined
+ * code (with no_inline it has no row at all). */
 struct cp_view_row {
-	const char *comm;           /* when keyed by comm, else "" */
-	uint32_t pid, tid;          /* when keyed by pid / tid, else 0 */
-	const char *name, *module;  /* when keyed by function / module, else "" */
-	int64_t self, total;        /* weights; total counts a recursive key once */
+	const char *comm;          /* when keyed by comm, else "" */
+	uint32_t pid, tid;         /* when keyed by pid / tid, else 0 */
+	const char *name, *module; /* when keyed by function / module, else "" */
+	const char *srcline;       /* when keyed by srcline ("file.c:42", "[unknown]"), else "" */
+	int64_t self, total;       /* weights */
 	uint64_t self_samples, total_samples;
 };
 
 struct cp_view_top {
 	struct cp_view_row *rows; /* self desc, total desc, then the keys' text */
 	size_t nrows;
-	size_t hidden;            /* rows dropped by percent_limit */
+	size_t hidden; /* rows dropped by percent_limit */
 	enum cp_view_key keys[CP_VIEW_MAX_KEYS];
 	size_t nkeys;
 	int64_t total;
 	uint64_t total_samples;
+	struct cp_intern strings_; /* private: owns the srcline texts */
 };
 
 /* Aggregate the top table.  Rows whose total is below percent_limit % of
@@ -343,8 +356,8 @@ struct cp_view_node {
 struct cp_view_tree {
 	struct cp_view_node *nodes;
 	size_t n;
-	size_t hidden;   /* nodes pruned by percent_limit (with their subtrees) */
-	bool inverted;   /* leaf frames at the roots, callers below */
+	size_t hidden; /* nodes pruned by percent_limit (with their subtrees) */
+	bool inverted; /* leaf frames at the roots, callers below */
 	int64_t total;
 	uint64_t total_samples;
 };
@@ -364,7 +377,7 @@ struct cp_view_stats {
 	uint64_t complete; /* CP_SAMPLE_COMPLETE, or outermost frame is a thread/process start */
 	uint64_t spliced;  /* CP_SAMPLE_SPLICED */
 	uint64_t cut;      /* CP_SAMPLE_CUT */
-	uint64_t cut_need_max; /* largest stack_need of the CUT samples, 0 unknown */
+	uint64_t cut_need_max;       /* largest stack_need of the CUT samples, 0 unknown */
 	uint64_t processes, threads; /* distinct pids and tids */
 };
 void cp_view_stats(const struct cp_profile *p, struct cp_view_stats *st);

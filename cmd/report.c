@@ -1,0 +1,191 @@
+/* report.c - `cprof report`: read a recording and print the top functions
+ * (perf report --stdio) or the call tree, as plain text.
+ *
+ * The work is in lib: cp_data_read builds the profile, a cp_view filters
+ * and aggregates it, lib/format renders.  This file parses options, picks
+ * defaults and turns results into exit codes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "core/core.h"
+#include "data/data.h"
+#include "format/format.h"
+#include "profile/profile.h"
+#include "sample/sample.h"
+#include "symbol/symbol.h"
+
+static const char *const report_usage[] = {
+	"cprof report [-i <file>] [--stdio] [--sort <keys>] [--comm|--pid|--tid <list>] "
+	"[--limit <n>]",
+	"cprof report --tree [--inverted] [-i <file>] [--percent-limit <pct>]",
+	NULL,
+};
+
+struct report_args {
+	const char *input;
+	bool stdio_, tree, inverted, no_inline, strict;
+	struct cp_strlist comms, pids, tids;
+	const char *sort, *percent_limit;
+	long limit;
+};
+
+/* A filter built from the option lists; the id arrays are owned. */
+struct filter_storage {
+	struct cp_view_filter f;
+	uint32_t *pids, *tids;
+};
+
+static int make_filter(const struct cp_strlist *comms, const struct cp_strlist *pids,
+		       const struct cp_strlist *tids, struct filter_storage *fs,
+		       struct cp_error *err)
+{
+	size_t np = (size_t)pids->n, nt = (size_t)tids->n;
+	memset(fs, 0, sizeof(*fs));
+	if (cp_view_parse_ids("pid", pids->v, np, &fs->pids, err) ||
+	    cp_view_parse_ids("tid", tids->v, nt, &fs->tids, err))
+		return -1;
+	fs->f.pids = fs->pids;
+	fs->f.npids = np;
+	fs->f.tids = fs->tids;
+	fs->f.ntids = nt;
+	fs->f.comms = comms->v;
+	fs->f.ncomms = (size_t)comms->n;
+	return 0;
+}
+
+static int parse_percent(const char *s, double *out)
+{
+	char *end = NULL;
+	double d = strtod(s, &end);
+	if (!*s || *end || !(d >= 0 && d <= 100))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/* A recording cut short has no symbol section: resolve its addresses
+ * with the binaries on this machine (when their build-ids still match). */
+static void symbolize_here(struct cp_profile *p)
+{
+	struct cp_symbol_opts so;
+	cp_symbol_opts_init(&so);
+	struct cp_symbolizer *s = cp_symbolizer_new(&so);
+	size_t n = cp_sample_symbolize(p, s, NULL, true);
+	cp_symbolizer_free(s);
+	cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine", n);
+}
+
+static int run_report(const struct report_args *a, const struct cp_view_opts *vo, double limit)
+{
+	struct cp_error err = { 0 };
+	struct cp_profile *p = NULL;
+	if (cp_data_read(a->input, &p, &err) < 0) {
+		cmd_error("report", "%s", err.msg);
+		return 1;
+	}
+	if (p->truncated) {
+		cmd_warning("report", "recording is truncated: %s",
+			    p->truncated_why[0] ? p->truncated_why : "the file ends early");
+		symbolize_here(p);
+	}
+	int rc = 0;
+	struct cp_view *v = cp_view_new(p, vo, &err);
+	if (!v) {
+		cmd_error("report", "%s", err.msg);
+		cp_profile_free(p);
+		return 1;
+	}
+	char fdesc[1024];
+	cp_format_filter_desc(&vo->filter, fdesc, sizeof(fdesc));
+	struct cp_report_header h = { .input = a->input, .filter = fdesc };
+	if (cp_format_report_header(stdout, v, &h, "standard output", &err) < 0) {
+		rc = 1;
+	} else if (!cp_view_total_samples(v)) {
+		if (fdesc[0])
+			cmd_warning("report", "no samples match the filter (%s)", fdesc);
+		else
+			cmd_warning("report", "no samples in '%s'", a->input);
+	} else if (a->tree) {
+		struct cp_view_tree *t = cp_view_tree(v, a->inverted, limit);
+		rc = cp_format_tree_text(stdout, t, limit, "standard output", &err) < 0;
+		cp_view_tree_free(t);
+	} else {
+		struct cp_view_top *t = cp_view_top(v, limit);
+		rc = cp_format_top_text(stdout, t, (size_t)a->limit, "standard output", &err) < 0;
+		cp_view_top_free(t);
+	}
+	if (rc)
+		cmd_error("report", "%s", err.msg);
+	else if (a->strict && p->truncated)
+		rc = 3;
+	cp_view_free(v);
+	cp_profile_free(p);
+	return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_args a = { .input = "cprof.data" };
+	const struct cp_option opts[] = {
+		CP_OPT_STR_('i', "input", "<file>",
+			    "recording to read (default cprof.data, - = stdin)", &a.input, "file"),
+		CP_OPT_FLAG_(0, "stdio", "plain text output (the default)", &a.stdio_),
+		CP_OPT_FLAG_(0, "tree", "print the call tree instead of the table", &a.tree),
+		CP_OPT_FLAG_(0, "inverted",
+			     "with --tree: leaf functions at the roots, callers below",
+			     &a.inverted),
+		CP_OPT_LIST_(0, "comm", "<list>", "only samples of these thread names", &a.comms,
+			     NULL),
+		CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &a.pids,
+			     "pid"),
+		CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &a.tids, NULL),
+		CP_OPT_STR_(0, "sort", "<keys>",
+			    "table keys: comm,pid,tid,module|dso,function|sym,srcline "
+			    "(default function,module)",
+			    &a.sort, NULL),
+		CP_OPT_STR_(0, "percent-limit", "<pct>",
+			    "hide entries below PCT% (default 0, with --tree 0.5)",
+			    &a.percent_limit, NULL),
+		CP_OPT_FLAG_(0, "no-inline",
+			     "leave out inlined functions (table rows, tree frames)", &a.no_inline),
+		CP_OPT_LONG_(0, "limit", "<n>", "print at most N table rows (default all)",
+			     &a.limit, 0, 1000000000L),
+		CP_OPT_FLAG_(0, "strict", "exit with status 3 when the recording is truncated",
+			     &a.strict),
+		CP_OPT_END_,
+	};
+	int first;
+	int rc = cp_opt_parse("report", report_usage, opts, argc, argv, false, &first);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	struct cp_view_opts vo = { .value_index = CP_NONE, .no_inline = a.no_inline };
+	struct filter_storage fs = { 0 };
+	struct cp_error err = { 0 };
+	double limit = a.tree ? 0.5 : 0;
+	rc = 2;
+	if (first < argc)
+		cp_die_usage("report", report_usage, opts, "unexpected argument '%s'", argv[first]);
+	else if (a.inverted && !a.tree)
+		cp_die_usage("report", report_usage, opts, "--inverted needs --tree");
+	else if (a.percent_limit && parse_percent(a.percent_limit, &limit))
+		cp_die_usage("report", report_usage, opts,
+			     "--percent-limit: '%s' is not a percentage in 0..100",
+			     a.percent_limit);
+	else if (a.sort && cp_view_parse_keys(a.sort, vo.keys, &vo.nkeys, &err) < 0)
+		cp_die_usage("report", report_usage, opts, "--sort: %s", err.msg);
+	else if (make_filter(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
+		cp_die_usage("report", report_usage, opts, "%s", err.msg);
+	else
+		rc = -1;
+	if (rc < 0) {
+		vo.filter = fs.f;
+		rc = run_report(&a, &vo, limit);
+	}
+	free(fs.pids);
+	free(fs.tids);
+	cp_strlist_release(&a.comms);
+	cp_strlist_release(&a.pids);
+	cp_strlist_release(&a.tids);
+	return rc;
+}

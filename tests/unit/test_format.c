@@ -1,0 +1,415 @@
+/* test_format.c - lib/format text renderers: the report header and table,
+ * the call tree and folded stacks, compared with their exact text. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/data.h"
+#include "format/format.h"
+#include "profile/profile.h"
+
+struct fx {
+	struct cp_profile *p;
+	uint32_t l_main, l_run, l_sixty, l_thirty, l_ten, l_odd;
+};
+
+static uint32_t loc(struct cp_profile *p, uint32_t map, uint64_t addr, const char *name,
+		    bool inl_into_next, const char *real)
+{
+	const char *src = "/src/cpu_split.c";
+	struct cp_profile_line l[2];
+	uint32_t n = 0;
+	l[n++] = (struct cp_profile_line){
+		.function = cp_profile_add_function(p, name, name, src, 0),
+		.line = (int64_t)addr,
+		.inlined = inl_into_next,
+	};
+	if (real)
+		l[n++] = (struct cp_profile_line){
+			.function = cp_profile_add_function(p, real, real, src, 0),
+			.line = (int64_t)addr + 1,
+		};
+	return cp_profile_add_location(p, map, addr, l, n);
+}
+
+static void add(struct cp_profile *p, const uint32_t *locs, uint32_t n, uint32_t pid,
+		const char *comm, uint32_t flags, uint64_t need, int count)
+{
+	uint32_t st = cp_profile_add_stack(p, locs, n);
+	for (int i = 0; i < count; i++) {
+		struct cp_profile_sample s = { .stack = st,
+					       .pid = pid,
+					       .tid = pid,
+					       .comm = cp_profile_intern(p, comm),
+					       .flags = flags,
+					       .stack_need = need };
+		int64_t v[2] = { 1, 1000000 };
+		cp_profile_add_sample(p, &s, v);
+	}
+}
+
+/* main -> run_rounds -> {hot_sixty 6, hot_thirty 3, hot_ten[inl helper] 1} */
+static void fx_build(struct fx *x)
+{
+	struct cp_profile *p = x->p = cp_profile_new();
+	struct cp_profile_meta *m = &p->meta;
+	m->command = cp_profile_intern(p, "./cpu_split_nofp 700");
+	m->event = cp_profile_intern(p, "cpu-clock");
+	m->sampler = cp_profile_intern(p, "perf_event");
+	m->callgraph = cp_profile_intern(p, "dwarf");
+	m->hostname = cp_profile_intern(p, "HOST");
+	m->os_release = cp_profile_intern(p, "6.18.44");
+	m->arch = cp_profile_intern(p, "x86_64");
+	m->time_nanos = 1795301401000000000ull; /* 2026-11-21 22:50:01 UTC */
+	m->duration_nanos = 1480000000;
+	m->freq = 999;
+	m->stack_size = 8192;
+	m->exit_status = 0;
+	cp_profile_add_value_type(p, "samples", "count");
+	cp_profile_add_value_type(p, "cpu", "nanoseconds");
+	struct cp_profile_mapping mp = { .path = "/tmp/x/cpu_split_nofp", .build_id = "" };
+	uint32_t map = cp_profile_add_mapping(p, &mp);
+	x->l_main = loc(p, map, 0x10, "main", false, NULL);
+	x->l_run = loc(p, map, 0x20, "run_rounds", false, NULL);
+	x->l_sixty = loc(p, map, 0x30, "hot_sixty", false, NULL);
+	x->l_thirty = loc(p, map, 0x40, "hot_thirty", false, NULL);
+	x->l_ten = loc(p, map, 0x50, "helper", true, "hot_ten");
+	x->l_odd = loc(p, map, 0x60, "operator;\nodd", false, NULL);
+	uint32_t s1[] = { x->l_sixty, x->l_run, x->l_main };
+	uint32_t s2[] = { x->l_thirty, x->l_run, x->l_main };
+	uint32_t s3[] = { x->l_ten, x->l_run, x->l_main };
+	add(p, s1, 3, 100, "cpu_split_nofp", 0, 0, 6);
+	add(p, s2, 3, 100, "cpu_split_nofp", 0, 0, 3);
+	add(p, s3, 3, 100, "cpu_split_nofp", CP_SAMPLE_SPLICED, 0, 1);
+}
+
+/* Render with a callback into a string the caller frees. */
+static char *render_view(struct cp_view *v, int what, double limit)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cp_error err = { 0 };
+	if (what == 0) {
+		struct cp_report_header h = { .input = "cprof.data" };
+		assert_int_equal(cp_format_report_header(f, v, &h, "test", &err), 0);
+		struct cp_view_top *t = cp_view_top(v, limit);
+		assert_int_equal(cp_format_top_text(f, t, 0, "test", &err), 0);
+		cp_view_top_free(t);
+	} else if (what == 1 || what == 2) {
+		struct cp_view_tree *t = cp_view_tree(v, what == 2, limit);
+		assert_int_equal(cp_format_tree_text(f, t, limit, "test", &err), 0);
+		cp_view_tree_free(t);
+	} else {
+		assert_int_equal(cp_format_folded_write(f, v, NULL, "test", &err), 0);
+	}
+	fclose(f);
+	return buf;
+}
+
+static char *render(struct cp_profile *p, const struct cp_view_opts *o, int what, double limit)
+{
+	struct cp_error err = { 0 };
+	struct cp_view *v = cp_view_new(p, o, &err);
+	assert_non_null(v);
+	char *s = render_view(v, what, limit);
+	cp_view_free(v);
+	return s;
+}
+
+static void test_report_text(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	char *s = render(x.p, NULL, 0, 0);
+	const char *want =
+		"# cprof report: cprof.data\n"
+		"# command: ./cpu_split_nofp 700\n"
+		"# recorded: 2026-11-21 22:50:01 UTC on HOST (Linux 6.18.44, x86_64), duration 1.48 s\n"
+		"# event: cpu-clock at 999 Hz, call graph: dwarf (stack copy 8192 bytes), sampler: "
+		"perf_event\n"
+		"# samples: 10 (lost 0), processes: 1, threads: 1, exit status: 0\n"
+		"# stacks: 100.0% unwound completely (to _start/main/thread start), 1 spliced with "
+		"frame pointers\n"
+		"#\n"
+		"#  Self%  Total%  Samples  Function                                 Module\n"
+		"   60.00   60.00        6  hot_sixty                                cpu_split_nofp\n"
+		"   30.00   30.00        3  hot_thirty                               cpu_split_nofp\n"
+		"   10.00   10.00        1  hot_ten                                  cpu_split_nofp\n"
+		"    0.00  100.00        0  main                                     cpu_split_nofp\n"
+		"    0.00  100.00        0  run_rounds                               cpu_split_nofp\n"
+		"    0.00   10.00        0  helper                                   cpu_split_nofp\n";
+	assert_string_equal(s, want);
+	free(s);
+	cp_profile_free(x.p);
+}
+
+static void test_report_header_variants(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	struct cp_profile *p = x.p;
+	/* unknown facts are left out */
+	p->meta.exit_status = -1;
+	p->meta.hostname = p->meta.os_release = p->meta.arch = cp_profile_intern(p, "");
+	p->meta.command = p->meta.hostname;
+	/* cut samples: need 9000 -> 9216 */
+	uint32_t s[] = { x.l_sixty };
+	add(p, s, 1, 200, "worker", CP_SAMPLE_CUT, 9000, 2);
+	p->truncated = true;
+	snprintf(p->truncated_why, sizeof(p->truncated_why), "no end record");
+	uint32_t pid = 200;
+	struct cp_view_opts o = { .value_index = CP_NONE };
+	o.filter.pids = &pid;
+	o.filter.npids = 1;
+	char fd[128];
+	cp_format_filter_desc(&o.filter, fd, sizeof(fd));
+	assert_string_equal(fd, "pid=200");
+
+	struct cp_error err = { 0 };
+	struct cp_view *v = cp_view_new(p, &o, &err);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cp_report_header h = { .input = "x.data", .filter = fd };
+	assert_int_equal(cp_format_report_header(f, v, &h, "test", &err), 0);
+	fclose(f);
+	const char *want =
+		"# cprof report: x.data\n"
+		"# recorded: 2026-11-21 22:50:01 UTC, duration 1.48 s\n"
+		"# event: cpu-clock at 999 Hz, call graph: dwarf (stack copy 8192 bytes), sampler: "
+		"perf_event\n"
+		"# samples: 12 (lost 0), processes: 2, threads: 2\n"
+		"# stacks: 83.3% unwound completely (to _start/main/thread start), 1 spliced with "
+		"frame pointers\n"
+		"# stacks cut at the end of the 8192-byte stack copy: 16.7%; --stack-size=9216 would "
+		"have kept them\n"
+		"# warning: recording is truncated: no end record\n"
+		"# filter: pid=200\n"
+		"#\n";
+	assert_string_equal(buf, want);
+	free(buf);
+	cp_view_free(v);
+
+	/* a need beyond the kernel's maximum; a filter matching nothing */
+	add(p, s, 1, 200, "worker", CP_SAMPLE_CUT, 70000, 1);
+	uint32_t tids[] = { 7, 8 };
+	const char *comms[] = { "a b", "c" };
+	o.filter.tids = tids;
+	o.filter.ntids = 2;
+	o.filter.comms = comms;
+	o.filter.ncomms = 2;
+	cp_format_filter_desc(&o.filter, fd, sizeof(fd));
+	assert_string_equal(fd, "pid=200, tid=7,8, comm=a b,c");
+	v = cp_view_new(p, &o, &err);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(cp_format_report_header(f, v, &h, "test", &err), 0);
+	fclose(f);
+	assert_non_null(strstr(buf,
+			       "# stacks cut at the end of the 8192-byte stack copy: 23.1% need "
+			       "more than the kernel's 65528-byte maximum; frame pointers "
+			       "(-fno-omit-frame-pointer) let cprof splice them\n"));
+	assert_non_null(strstr(buf, "# filter: pid=200, tid=7,8, comm=a b,c\n"
+				    "# no samples match the filter\n#\n"));
+	free(buf);
+	cp_view_free(v);
+	cp_profile_free(p);
+}
+
+static void test_report_keys(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	struct cp_view_opts o = { .value_index = CP_NONE };
+	struct cp_error err = { 0 };
+	assert_int_equal(cp_view_parse_keys("pid,comm,sym", o.keys, &o.nkeys, &err), 0);
+	struct cp_view *v = cp_view_new(x.p, &o, &err);
+	struct cp_view_top *t = cp_view_top(v, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(cp_format_top_text(f, t, 2, "test", &err), 0);
+	fclose(f);
+	const char *want = "#  Self%  Total%  Samples  Command               Pid  Function\n"
+			   "   60.00   60.00        6  cpu_split_nofp        100  hot_sixty\n"
+			   "   30.00   30.00        3  cpu_split_nofp        100  hot_thirty\n";
+	assert_string_equal(buf, want);
+	free(buf);
+	cp_view_top_free(t);
+	cp_view_free(v);
+
+	/* srcline: the innermost line of the leaf, between Function and Module */
+	assert_int_equal(cp_view_parse_keys("sym,srcline,dso", o.keys, &o.nkeys, &err), 0);
+	v = cp_view_new(x.p, &o, &err);
+	t = cp_view_top(v, 0);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(cp_format_top_text(f, t, 3, "test", &err), 0);
+	fclose(f);
+	const char *want2 =
+		"#  Self%  Total%  Samples  Function                                 Source:Line     "
+		"Module\n"
+		"   60.00   60.00        6  hot_sixty                                cpu_split.c:48  "
+		"cpu_split_nofp\n"
+		"   30.00   30.00        3  hot_thirty                               cpu_split.c:64  "
+		"cpu_split_nofp\n"
+		"   10.00   10.00        1  hot_ten                                  cpu_split.c:80  "
+		"cpu_split_nofp\n";
+	assert_string_equal(buf, want2);
+	free(buf);
+	cp_view_top_free(t);
+	cp_view_free(v);
+	cp_profile_free(x.p);
+}
+
+static void test_tree_text(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	char *s = render(x.p, NULL, 1, 0);
+	const char *want = "# call tree: callers above callees, percent of the total weight\n"
+			   "#\n"
+			   "# Total%  Function\n"
+			   " 100.00  main (cpu_split_nofp)\n"
+			   " 100.00    run_rounds\n"
+			   "  60.00      hot_sixty  self 60.00%\n"
+			   "  30.00      hot_thirty  self 30.00%\n"
+			   "  10.00      hot_ten\n"
+			   "  10.00        helper [inlined]  self 10.00%\n";
+	assert_string_equal(s, want);
+	free(s);
+
+	s = render(x.p, NULL, 1, 35.0);
+	assert_non_null(strstr(s, "; 2 nodes below 35.00% hidden\n"));
+	assert_non_null(strstr(s, "  60.00      hot_sixty  self 60.00%\n"));
+	assert_null(strstr(s, "hot_thirty"));
+	assert_null(strstr(s, "helper"));
+	free(s);
+
+	s = render(x.p, NULL, 2, 0);
+	const char *inv = "# call tree: callees above callers (inverted), percent of the total "
+			  "weight\n"
+			  "#\n"
+			  "# Total%  Function\n"
+			  "  60.00  hot_sixty (cpu_split_nofp)\n"
+			  "  60.00    run_rounds\n"
+			  "  60.00      main\n"
+			  "  30.00  hot_thirty (cpu_split_nofp)\n"
+			  "  30.00    run_rounds\n"
+			  "  30.00      main\n"
+			  "  10.00  helper [inlined] (cpu_split_nofp)\n"
+			  "  10.00    hot_ten\n"
+			  "  10.00      run_rounds\n"
+			  "  10.00        main\n";
+	assert_string_equal(s, inv);
+	free(s);
+	cp_profile_free(x.p);
+}
+
+static void test_folded(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	uint32_t s4[] = { x.l_odd, x.l_main };
+	add(x.p, s4, 2, 101, "other", 0, 0, 2);
+	/* an unsymbolized address, and a stack that renders like s1 through
+	 * another address of hot_sixty: merged into one line */
+	struct cp_profile_line l = { .function = cp_profile_add_function(x.p, "hot_sixty",
+									 "hot_sixty", "", 0) };
+	uint32_t other_sixty = cp_profile_add_location(x.p, 0, 0x31, &l, 1);
+	uint32_t s5[] = { other_sixty, x.l_run, x.l_main };
+	add(x.p, s5, 3, 100, "cpu_split_nofp", 0, 0, 4);
+	uint32_t unk = cp_profile_add_location(x.p, 0, 0xabc, NULL, 0);
+	uint32_t s6[] = { unk, x.l_main };
+	add(x.p, s6, 2, 100, "cpu_split_nofp", 0, 0, 1);
+
+	char *s = render(x.p, NULL, 3, 0);
+	const char *want = "main;cpu_split_nofp+0xabc 1\n"
+			   "main;operator: odd 2\n"
+			   "main;run_rounds;hot_sixty 10\n"
+			   "main;run_rounds;hot_ten;helper 1\n"
+			   "main;run_rounds;hot_thirty 3\n";
+	assert_string_equal(s, want);
+	free(s);
+
+	/* no inline frames; filter by pid */
+	uint32_t pid = 100;
+	struct cp_view_opts o = { .value_index = CP_NONE, .no_inline = true };
+	o.filter.pids = &pid;
+	o.filter.npids = 1;
+	s = render(x.p, &o, 3, 0);
+	const char *want2 = "main;cpu_split_nofp+0xabc 1\n"
+			    "main;run_rounds;hot_sixty 10\n"
+			    "main;run_rounds;hot_ten 1\n"
+			    "main;run_rounds;hot_thirty 3\n";
+	assert_string_equal(s, want2);
+	free(s);
+
+	/* weights instead of counts */
+	struct cp_error err = { 0 };
+	struct cp_view *v = cp_view_new(x.p, &o, &err);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct cp_folded_opts fo = { .weights = true };
+	assert_int_equal(cp_format_folded_write(f, v, &fo, "test", &err), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "main;run_rounds;hot_sixty 10000000\n"));
+	free(buf);
+	cp_view_free(v);
+	cp_profile_free(x.p);
+}
+
+/* A profile written with the data writer and read back renders exactly as
+ * the original: views depend on nothing a reader does not rebuild. */
+static void test_data_round_trip(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	char path[] = "/tmp/cprof-test-format.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	struct cp_error err = { 0 };
+	struct cp_data_writer *w = cp_data_writer_open(path, x.p, &err);
+	assert_non_null(w);
+	for (size_t i = 0; i < x.p->samples.n; i++)
+		assert_int_equal(cp_data_writer_add_sample(w, &x.p->samples.v[i],
+							   cp_profile_sample_values(x.p, i), &err),
+				 0);
+	assert_int_equal(cp_data_writer_finish(w, &err), 0);
+	struct cp_profile *q = NULL;
+	assert_int_equal(cp_data_read(path, &q, &err), 0);
+	unlink(path);
+	for (int what = 0; what < 4; what++) {
+		char *a = render(x.p, NULL, what, 0), *b = render(q, NULL, what, 0);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	cp_profile_free(q);
+	cp_profile_free(x.p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report_text), cmocka_unit_test(test_report_header_variants),
+		cmocka_unit_test(test_report_keys), cmocka_unit_test(test_tree_text),
+		cmocka_unit_test(test_folded),      cmocka_unit_test(test_data_round_trip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
