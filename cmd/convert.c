@@ -17,7 +17,6 @@
 #include "format/format.h"
 #include "profile/profile.h"
 #include "sample/sample.h"
-#include "symbol/symbol.h"
 
 static const char *const convert_usage[] = {
 	"cprof convert --to <format> [-i <file>] [-o <file>] [--comm|--pid|--tid <list>] "
@@ -73,18 +72,6 @@ static int write_output(struct cp_view *v, const char *output)
 	return rc;
 }
 
-/* A recording cut short has no symbol section: resolve its addresses
- * with the binaries on this machine (when their build-ids still match). */
-static void symbolize_here(struct cp_profile *p)
-{
-	struct cp_symbol_opts so;
-	cp_symbol_opts_init(&so);
-	struct cp_symbolizer *s = cp_symbolizer_new(&so);
-	size_t n = cp_sample_symbolize(p, s, NULL, true);
-	cp_symbolizer_free(s);
-	cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine", n);
-}
-
 static int run_convert(const struct convert_args *a, const struct cp_view_opts *vo)
 {
 	struct cp_error err = { 0 };
@@ -96,7 +83,8 @@ static int run_convert(const struct convert_args *a, const struct cp_view_opts *
 	if (p->truncated) {
 		cmd_warning("convert", "recording is truncated: %s",
 			    p->truncated_why[0] ? p->truncated_why : "the file ends early");
-		symbolize_here(p);
+		cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine",
+		       cp_sample_symbolize(p, NULL, NULL, true));
 	}
 	struct cp_view *v = cp_view_new(p, vo, &err);
 	if (!v) {

@@ -146,8 +146,9 @@ struct cp_module;
  * attach its inline chain.  mods (nullable) gives an open module per
  * mapping index (NULL entries are opened by path, checked against the
  * mapping's build-id).  Kernel mappings are symbolized only through mods:
- * kernel addresses from another boot or machine would be wrong.  Returns
- * the number of locations that got symbols. */
+ * kernel addresses from another boot or machine would be wrong.  s may be
+ * NULL: a symbolizer is made (and freed) for the call.  Returns the number
+ * of locations that got symbols. */
 size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 			   struct cp_module *const *mods, bool open_files);
 

@@ -17,6 +17,12 @@ size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 {
 	struct cp_symbol_frame fr[64];
 	struct cp_profile_line lines[64];
+	struct cp_symbolizer *own = NULL;
+	if (!s) {
+		struct cp_symbol_opts so;
+		cp_symbol_opts_init(&so);
+		s = own = cp_symbolizer_new(&so);
+	}
 	struct cp_module **opened = cp_xcalloc(p->mappings.n + 1, sizeof(*opened));
 	bool *tried = cp_xcalloc(p->mappings.n + 1, sizeof(*tried));
 	size_t done = 0;
@@ -56,5 +62,6 @@ size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 	}
 	free(opened);
 	free(tried);
+	cp_symbolizer_free(own);
 	return done;
 }
