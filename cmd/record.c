@@ -25,7 +25,7 @@ static const char *const usage[] = {
 static const char *output = "cprof.data";
 static const char *event = NULL;
 static const char *callgraph = "dwarf";
-static long freq = 999, stack_size = 65528, duration = 0, grace = 2, mmap_pages = 0;
+static long freq = 999, stack_size = 0, duration = 0, grace = 2, mmap_pages = 0;
 static bool no_inherit, quiet;
 
 static const struct cp_option options[] = {
@@ -88,7 +88,7 @@ static int check_options(void)
 			     callgraph);
 		return 2;
 	}
-	if (stack_size % 8) {
+	if (stack_size && stack_size % 8) {
 		cp_die_usage("record", usage, options,
 			     "--stack-size: %ld is not a multiple of 8", stack_size);
 		return 2;
@@ -200,7 +200,10 @@ int cmd_record(int argc, char **argv)
 	o.perf.event = event;
 	o.perf.freq = (int)freq;
 	o.perf.callgraph = strcmp(callgraph, "fp") ? CP_CG_DWARF : CP_CG_FP;
-	o.perf.stack_size = (uint32_t)stack_size;
+	if (stack_size) {
+		o.perf.stack_size = (uint32_t)stack_size;
+		o.perf.stack_size_set = true;
+	}
 	o.perf.inherit = !no_inherit;
 	o.perf.mmap_pages = (int)mmap_pages;
 	char *cmdline = join_args(cmdv);

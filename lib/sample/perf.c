@@ -50,6 +50,7 @@ struct cp_perf {
 	const char *event;
 	uint64_t period_ns;
 	uint64_t sample_type;
+	uint32_t stack_size;
 	bool dwarf;
 	struct cp_perf_sample s; /* decoded sample, reused */
 };
@@ -233,6 +234,32 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	int pages = o->mmap_pages;
 	if (pages <= 0)
 		pages = p->dwarf ? 4096 : 512; /* 16 MiB holds ~250 full 64 KiB stack samples */
+	long psz = sysconf(_SC_PAGESIZE);
+	struct cp_perf_opts oo = *o;
+	if (geteuid() != 0) {
+		/* unprivileged rings are capped by kernel.perf_event_mlock_kb */
+		long kb = cp_read_long_file("/proc/sys/kernel/perf_event_mlock_kb", 516);
+		int cap = 1;
+		while ((long)cap * 2 * psz <= kb * 1024 - psz)
+			cap *= 2;
+		if (pages > cap)
+			pages = cap;
+	}
+	/* Every sample reserves the whole stack copy in the ring.  A ring that
+	 * holds fewer than 32 of them overflows as soon as the reader is late,
+	 * so unless the user chose the size, shrink the copy to fit. */
+	uint64_t ring = (uint64_t)pages * (uint64_t)psz;
+	if (p->dwarf && !o->stack_size_set && (uint64_t)o->stack_size * 32 > ring) {
+		oo.stack_size = (uint32_t)(ring / 32) & ~7u;
+		if (oo.stack_size < 1024)
+			oo.stack_size = 1024;
+		cp_log(CP_LOG_NOTICE,
+		       "the ring buffer is limited to %llu KiB per CPU (kernel.perf_event_mlock_kb); "
+		       "copying %u bytes of stack per sample instead of %u (run as root for deep stacks)",
+		       (unsigned long long)(ring / 1024), oo.stack_size, o->stack_size);
+	}
+	o = &oo;
+	p->stack_size = p->dwarf ? o->stack_size : 0;
 	uint32_t wm = (uint32_t)((uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) / 4);
 	struct perf_event_attr a;
 	int rc = -ENOENT;
@@ -253,9 +280,14 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 			free(p);
 			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
 		} else {
-			cp_log(CP_LOG_NOTICE, "no hardware cycle counter here (%s); sampling "
-					      "cpu-clock instead",
-			       strerror(-rc));
+			/* ENOENT/ENODEV/EOPNOTSUPP: no PMU, as in most VMs */
+			if (rc == -ENOENT || rc == -ENODEV || rc == -EOPNOTSUPP)
+				cp_log(CP_LOG_NOTICE, "no hardware cycle counter on this machine "
+						      "(a virtual machine?); sampling cpu-clock instead");
+			else
+				cp_log(CP_LOG_NOTICE, "cannot sample cycles (%s); sampling cpu-clock "
+						      "instead",
+				       strerror(-rc));
 		}
 	}
 	if (rc != 0) {
@@ -303,6 +335,11 @@ void cp_perf_close(struct cp_perf *p)
 const char *cp_perf_event_name(const struct cp_perf *p)
 {
 	return p->event;
+}
+
+uint32_t cp_perf_stack_size(const struct cp_perf *p)
+{
+	return p->stack_size;
 }
 
 uint64_t cp_perf_period_ns(const struct cp_perf *p)

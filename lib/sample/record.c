@@ -453,6 +453,7 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 			cp_profile_add_value_type(p, "cpu", "nanoseconds");
 	}
 	p->meta.period = cp_perf_period_ns(r->perf);
+	p->meta.stack_size = cp_perf_stack_size(r->perf);
 	if (!r->opts.perf.enable_on_exec) {
 		struct cp_space *sp = space_of(r, (uint32_t)pid, true);
 		load_maps(r, sp);

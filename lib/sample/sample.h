@@ -31,6 +31,7 @@ struct cp_perf_opts {
 	int freq;              /* Hz */
 	enum cp_callgraph callgraph;
 	uint32_t stack_size;   /* dwarf: bytes of user stack copied per sample */
+	bool stack_size_set;   /* the user chose stack_size: never shrink it */
 	bool inherit;          /* follow children (threads are always followed) */
 	bool enable_on_exec;   /* start counting when the target execs */
 	int mmap_pages;        /* data pages per CPU (power of two), 0 = automatic */
@@ -92,6 +93,8 @@ void cp_perf_close(struct cp_perf *p);
  * period per sample in nanoseconds (0 for cycles). */
 const char *cp_perf_event_name(const struct cp_perf *p);
 uint64_t cp_perf_period_ns(const struct cp_perf *p);
+/* Bytes of user stack copied per sample (0 in fp mode). */
+uint32_t cp_perf_stack_size(const struct cp_perf *p);
 /* Fill pollfds (POLLIN) for the ring buffers; returns how many (<= max). */
 int cp_perf_pollfds(const struct cp_perf *p, struct pollfd *fds, int max);
 /* Enable / disable counting on every CPU. */
