@@ -24,8 +24,17 @@
 
 struct cp_symbol_opts {
 	bool demangle;         /* C++/Rust demangling of names (default true) */
-	bool inlines;          /* report inline frames (default true) */
+	bool inlines;          /* report inline frames (default true); when false a
+				* lookup gives one frame: the real function, at
+				* the line of the outermost inlined call in it */
 	const char *debug_dir; /* separate debug files root, default "/usr/lib/debug" */
+	/* Reproduce binutils addr2line's naming exactly (default false), for
+	 * `cprof symbolize`: the first lookup inside a DWARF function without
+	 * a linkage name takes the ELF symbol's name, and a symbol starting at
+	 * the function's address renames it for later lookups.  Without it,
+	 * DWARF names win (an inlined lambda stays "operator()", a C function's
+	 * "foo.constprop.0" clone stays "foo"). */
+	bool addr2line_compat;
 };
 void cp_symbol_opts_init(struct cp_symbol_opts *o);
 
@@ -95,7 +104,10 @@ struct cp_symbol_frame {
 
 /* Symbolize a module-relative address.  Fills up to `max` frames,
  * innermost first (the last one is the real, non-inlined function), and
- * returns how many; 0 means no symbol at all.  Never fails otherwise. */
+ * returns how many; 0 means no symbol at all.  Never fails otherwise.
+ * The first lookup in a compile unit indexes it (lazily, once).  With
+ * opts.addr2line_compat the answers follow binutils addr2line exactly,
+ * including its dependence on which addresses were looked up before. */
 int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max);
 
 /* ---- address spaces ---------------------------------------------------- */

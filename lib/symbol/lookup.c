@@ -1,0 +1,1149 @@
+/* lookup.c - address -> function, file, line and inline chain.
+ *
+ * Two sources: the ELF symbol table (.symtab, else .dynsym; kallsyms and
+ * JIT maps use the same sorted table) and DWARF, whose DIEs are read
+ * through libdw (line tables are decoded by lines.c) and indexed here: per
+ * compile unit, lazily on its first hit, the function and
+ * inlined-subroutine tree is flattened into sorted "innermost function"
+ * segments and the line table into sorted rows, so a lookup is a few
+ * searches and never walks DIEs.
+ *
+ * The selection rules follow binutils' addr2line (bfd's dwarf2.c), which
+ * `cprof symbolize` must reproduce byte for byte: the smallest range wins,
+ * the last line row at an address wins, names of functions without a
+ * linkage name come from the ELF symbol at the address when there is one.
+ * Formatting is the caller's business.
+ */
+#include "symbol/symbol.h"
+
+#include <dwarf.h>
+#include <libiberty/demangle.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "symbol/symbol-int.h"
+
+/* A function DIE (subprogram or inlined subroutine) of a CU. */
+struct dw_func {
+	const char *name; /* raw, bfd's choice (linkage name first); NULL unknown */
+	bool is_linkage;
+	bool inlined;
+	int32_t parent; /* enclosing function DIE (inline caller), -1 */
+	const char *call_file;
+	int call_line;
+	int64_t decl_line;
+	uint64_t low; /* first range's start */
+};
+
+/* Sorted keys with a sample of every KEY_BLOCK-th one on top: a search
+ * touches the small top array and one block, not log2(n) cache lines. */
+#define KEY_BLOCK 16
+struct keyidx {
+	uint64_t *keys, *top;
+	size_t n, ntop;
+};
+
+/* [lo, hi) -> innermost function */
+struct dw_seg {
+	uint64_t lo, hi;
+	int32_t func;
+};
+
+struct dw_cu {
+	Dwarf_Off off;
+	bool loaded;
+	bool c_names; /* DW_AT_name counts as a linkage name (C, asm, Fortran...) */
+	struct dw_func *funcs;
+	size_t nfuncs;
+	struct dw_seg *segs;
+	size_t nsegs;
+	struct dw_row *rows;
+	size_t nrows;
+	/* search keys apart from the records: denser in cache */
+	struct keyidx seg_hi, row_addr;
+	char **owned; /* file names joined with the compilation directory */
+	size_t nowned;
+};
+
+/* What a DIE says about a function's name, kept per DIE (keyed by its
+ * position in the section) so that the many inlined copies of a function
+ * follow their abstract_origin chain without asking libdw again. */
+struct die_rec {
+	const char *linkage, *name;
+	int64_t decl_line;
+	int32_t origin, spec; /* record indexes, -1 none */
+};
+
+struct dw_cu_range {
+	uint64_t lo, hi;
+	uint32_t cu;
+};
+
+/* Per-symbol extras for ELF symbol tables (parallel to m->syms). */
+struct sym_extra {
+	size_t shndx;
+	const char *file; /* STT_FILE name bfd would report, NULL */
+};
+
+struct dw_index {
+	struct dw_cu *cus;
+	size_t ncus;
+	struct dw_cu_range *ranges; /* from the CU DIEs */
+	size_t nranges;
+	/* line sequences of the CUs loaded so far: bfd counts them as the
+	 * CU's ranges once it has read the line table */
+	CP_VEC(struct dw_cu_range) sranges;
+	CP_VEC(uint32_t) rangeless; /* CUs without DIE ranges, in order */
+	/* ELF SHF_ALLOC sections, for the symbol table's per-section rule */
+	struct sec {
+		uint64_t lo, hi;
+		size_t idx;
+	} * secs;
+	size_t nsecs;
+	struct cp_u64map dmg;    /* raw name pointer -> demangled (char *) or 1 = as is */
+	const uint8_t *line_sec; /* .debug_line, decompressed */
+	size_t line_size;
+	struct sym_line_scratch scratch;
+	struct sym_str_secs strs;  /* .debug_str, .debug_line_str */
+	struct cp_u64map die_recs; /* DIE address -> index in recs */
+	CP_VEC(struct die_rec) recs;
+	struct sym_extra *extra; /* parallel to m->syms for ELF tables */
+};
+
+static struct dw_index *index_of(struct cp_module *m)
+{
+	if (!m->dwx) {
+		m->dwx = cp_xcalloc(1, sizeof(*m->dwx));
+		cp_u64map_init(&m->dwx->dmg);
+		cp_u64map_init(&m->dwx->die_recs);
+	}
+	return m->dwx;
+}
+
+void sym_module_release_index(struct cp_module *m)
+{
+	if (m->dwx) {
+		struct dw_index *x = m->dwx;
+		for (size_t i = 0; i < x->ncus; i++) {
+			free(x->cus[i].funcs);
+			free(x->cus[i].segs);
+			free(x->cus[i].rows);
+			free(x->cus[i].seg_hi.keys);
+			free(x->cus[i].seg_hi.top);
+			free(x->cus[i].row_addr.keys);
+			free(x->cus[i].row_addr.top);
+			for (size_t j = 0; j < x->cus[i].nowned; j++)
+				free(x->cus[i].owned[j]);
+			free(x->cus[i].owned);
+		}
+		free(x->cus);
+		free(x->ranges);
+		CP_VEC_FREE(x->sranges);
+		CP_VEC_FREE(x->scratch.rows);
+		CP_VEC_FREE(x->scratch.seqs);
+		CP_VEC_FREE(x->rangeless);
+		free(x->secs);
+		for (size_t i = 0; i < x->dmg.cap; i++)
+			if (x->dmg.used[i] && x->dmg.vals[i] > 1)
+				free((char *)(uintptr_t)x->dmg.vals[i]);
+		cp_u64map_release(&x->dmg);
+		cp_u64map_release(&x->die_recs);
+		CP_VEC_FREE(x->recs);
+		free(x->extra);
+		free(x);
+		m->dwx = NULL;
+	}
+	if (m->dw) {
+		dwarf_end(m->dw);
+		m->dw = NULL;
+	}
+	CP_VEC_FREE(m->syms);
+	free(m->strpool);
+	m->strpool = NULL;
+	for (size_t i = 0; i < m->old_pools.n; i++)
+		free(m->old_pools.v[i]);
+	CP_VEC_FREE(m->old_pools);
+}
+
+/* ---- demangling ---------------------------------------------------------- */
+
+/* As bfd_demangle: leading dots and dollars and an "@VERSION" suffix are
+ * kept around the demangled core. */
+char *sym_demangle(const char *raw)
+{
+	if (!raw || !*raw)
+		return NULL;
+	const char *name = raw;
+	while (*name == '.' || *name == '$')
+		name++;
+	size_t pre = (size_t)(name - raw);
+	const char *suf = strchr(name, '@');
+	char *core = suf ? cp_xstrndup(name, (size_t)(suf - name)) : NULL;
+	char *res = cplus_demangle(core ? core : name, DMGL_PARAMS | DMGL_ANSI);
+	free(core);
+	if (!res)
+		return NULL;
+	if (pre || suf) {
+		char *full = cp_xasprintf("%.*s%s%s", (int)pre, raw, res, suf ? suf : "");
+		free(res);
+		res = full;
+	}
+	return res;
+}
+
+static const char *demangled(struct cp_module *m, const char *raw)
+{
+	if (!raw)
+		return NULL;
+	struct dw_index *x = index_of(m);
+	uint64_t *v = cp_u64map_find(&x->dmg, (uint64_t)(uintptr_t)raw);
+	if (v)
+		return *v > 1 ? (const char *)(uintptr_t)*v : raw;
+	char *d = sym_demangle(raw);
+	cp_u64map_put(&x->dmg, (uint64_t)(uintptr_t)raw, d ? (uint64_t)(uintptr_t)d : 1);
+	return d ? d : raw;
+}
+
+/* ---- ELF symbol table ---------------------------------------------------- */
+
+struct sort_sym {
+	struct sym_ent e;
+	struct sym_extra x;
+	size_t order;
+};
+
+static int cmp_sort_sym(const void *a, const void *b)
+{
+	const struct sort_sym *x = a, *y = b;
+	if (x->x.shndx != y->x.shndx)
+		return x->x.shndx < y->x.shndx ? -1 : 1;
+	if (x->e.start != y->e.start)
+		return x->e.start < y->e.start ? -1 : 1;
+	/* at one address bfd prefers the larger size, then table order */
+	uint64_t sx = x->e.end - x->e.start, sy = y->e.end - y->e.start;
+	if (sx != sy)
+		return sx > sy ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int cmp_sec(const void *a, const void *b)
+{
+	const struct sec *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Read one symbol table section into sorted entries (bfd's function-like
+ * symbols: everything but sections, files, objects and TLS). */
+static void load_symtab(struct cp_module *m, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	struct dw_index *st = index_of(m);
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || !sh->sh_entsize)
+		return;
+	size_t n = sh->sh_size / sh->sh_entsize;
+	CP_VEC(struct sort_sym) v = { 0 };
+	const char *file = NULL;
+	enum { NOTHING, SYMBOL, FILE_AFTER } state = NOTHING;
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym s;
+		if (!gelf_getsym(d, (int)i, &s))
+			continue;
+		int type = GELF_ST_TYPE(s.st_info);
+		const char *name = elf_strptr(elf, sh->sh_link, s.st_name);
+		if (type == STT_FILE) {
+			file = name;
+			if (state == SYMBOL)
+				state = FILE_AFTER;
+			continue;
+		}
+		if (state == NOTHING)
+			state = SYMBOL;
+		if (type == STT_SECTION || type == STT_OBJECT || type == STT_TLS ||
+		    type == STT_COMMON)
+			continue;
+		if (s.st_shndx == SHN_UNDEF || s.st_shndx >= SHN_LORESERVE || !name)
+			continue;
+		bool local = GELF_ST_BIND(s.st_info) == STB_LOCAL;
+		if (s.st_size == 0 && local && type == STT_NOTYPE &&
+		    GELF_ST_VISIBILITY(s.st_other) == STV_HIDDEN)
+			continue;
+		struct sort_sym ss;
+		ss.e.start = s.st_value;
+		ss.e.end = s.st_value + (s.st_size ? s.st_size : 1);
+		ss.e.name = name;
+		ss.e.dname = NULL;
+		ss.x.shndx = s.st_shndx;
+		ss.x.file = file && (local || state != FILE_AFTER) ? file : NULL;
+		ss.order = i;
+		CP_VEC_PUSH(v, ss);
+	}
+	if (v.n)
+		qsort(v.v, v.n, sizeof(*v.v), cmp_sort_sym);
+	CP_VEC_RESERVE(m->syms, v.n);
+	st->extra = cp_xcalloc(v.n ? v.n : 1, sizeof(*st->extra));
+	for (size_t i = 0; i < v.n; i++) {
+		m->syms.v[i] = v.v[i].e;
+		st->extra[i] = v.v[i].x;
+	}
+	m->syms.n = v.n;
+	CP_VEC_FREE(v);
+}
+
+static void load_sections(struct cp_module *m, Elf *elf)
+{
+	struct dw_index *x = index_of(m);
+	CP_VEC(struct sec) v = { 0 };
+	size_t idx = 0;
+	for (Elf_Scn *scn = elf_nextscn(elf, NULL); scn; scn = elf_nextscn(elf, scn)) {
+		GElf_Shdr sh;
+		idx = elf_ndxscn(scn);
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || !sh.sh_size)
+			continue;
+		struct sec s = { sh.sh_addr, sh.sh_addr + sh.sh_size, idx };
+		CP_VEC_PUSH(v, s);
+	}
+	/* bfd scans sections in file order and takes the first match; keep
+	 * that order for overlaps by sorting stably on (lo, idx) */
+	if (v.n)
+		qsort(v.v, v.n, sizeof(*v.v), cmp_sec);
+	x->secs = v.v;
+	x->nsecs = v.n;
+}
+
+/* The symbol table: with a separate debug file (which holds the full
+ * .symtab, STT_FILE entries included) addr2line takes its symbols, so do
+ * we; otherwise the file's .symtab, else its .dynsym. */
+static void load_elf_syms(struct cp_module *m)
+{
+	m->syms_done = true;
+	if (!m->img.elf)
+		return;
+	GElf_Shdr sh;
+	Elf *dbg = sym_debug_elf(m);
+	if (dbg && dbg != m->img.elf) {
+		Elf_Scn *scn = sym_find_scn(dbg, ".symtab", &sh);
+		if (scn && sh.sh_type == SHT_SYMTAB) {
+			load_sections(m, dbg);
+			load_symtab(m, dbg, scn, &sh);
+			return;
+		}
+	}
+	load_sections(m, m->img.elf);
+	Elf_Scn *scn = sym_find_scn(m->img.elf, ".symtab", &sh);
+	if (!scn || sh.sh_type != SHT_SYMTAB)
+		scn = sym_find_scn(m->img.elf, ".dynsym", &sh);
+	if (scn)
+		load_symtab(m, m->img.elf, scn, &sh);
+}
+
+/* The section containing addr (bfd: the first SHF_ALLOC one), or -1. */
+static long find_section(struct dw_index *x, uint64_t addr)
+{
+	long best = -1;
+	for (size_t lo = 0, hi = x->nsecs; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->secs[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+		best = (long)lo - 1;
+	}
+	long found = -1;
+	size_t found_idx = SIZE_MAX;
+	/* overlapping (TLS .tbss) sections are rare: look back a little */
+	for (long i = best; i >= 0 && best - i < 4; i--)
+		if (addr >= x->secs[i].lo && addr < x->secs[i].hi && x->secs[i].idx < found_idx) {
+			found = (long)x->secs[i].idx;
+			found_idx = x->secs[i].idx;
+		}
+	return found;
+}
+
+/* bfd's elf_find_function: the nearest function-like symbol at or below
+ * addr in the same section (no size check).  Index into m->syms or -1. */
+static long elf_find_function(struct cp_module *m, uint64_t addr, long shndx)
+{
+	struct dw_index *st = index_of(m);
+	size_t lo = 0, hi = m->syms.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct sym_extra *e = &st->extra[mid];
+		if (e->shndx < (size_t)shndx ||
+		    (e->shndx == (size_t)shndx && m->syms.v[mid].start <= addr))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || st->extra[lo - 1].shndx != (size_t)shndx)
+		return -1;
+	size_t i = lo - 1;
+	while (i > 0 && st->extra[i - 1].shndx == (size_t)shndx &&
+	       m->syms.v[i - 1].start == m->syms.v[i].start)
+		i--;
+	return (long)i;
+}
+
+/* Kernel and JIT tables: containment by [start, end). */
+static long table_find(struct cp_module *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->syms.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms.v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		if (addr < m->syms.v[i].end)
+			return (long)i;
+		if (lo - i > 8)
+			break;
+	}
+	return -1;
+}
+
+/* ---- DWARF index --------------------------------------------------------- */
+
+static bool lang_c_names(int lang)
+{
+	switch (lang) {
+	case DW_LANG_C89:
+	case DW_LANG_C:
+	case DW_LANG_C99:
+	case DW_LANG_C11:
+	case DW_LANG_Cobol74:
+	case DW_LANG_Cobol85:
+	case DW_LANG_Fortran77:
+	case DW_LANG_Fortran90:
+	case DW_LANG_Fortran95:
+	case DW_LANG_Fortran03:
+	case DW_LANG_Fortran08:
+	case DW_LANG_Pascal83:
+	case DW_LANG_Modula2:
+	case DW_LANG_Mips_Assembler:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct dw_cu_range *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->cu < y->cu ? -1 : x->cu > y->cu;
+}
+
+/* A section's bytes, decompressed (libdw did that for the sections it
+ * loaded; we do it for the rest). */
+static const uint8_t *section_data(Elf *elf, const char *name, size_t *size)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = sym_find_scn(elf, name, &sh);
+	*size = 0;
+	if (!scn || sh.sh_type == SHT_NOBITS)
+		return NULL;
+	if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+		return NULL;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf)
+		return NULL;
+	*size = d->d_size;
+	return d->d_buf;
+}
+
+static void load_dwarf(struct cp_module *m)
+{
+	m->dw_tried = true;
+	Elf *elf = sym_debug_elf(m);
+	if (!elf)
+		return;
+	m->dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!m->dw) {
+		cp_log(CP_LOG_DEBUG, "'%s': no usable DWARF: %s", m->path, dwarf_errmsg(-1));
+		return;
+	}
+	struct dw_index *x = index_of(m);
+	x->line_sec = section_data(elf, ".debug_line", &x->line_size);
+	x->strs.str = section_data(elf, ".debug_str", &x->strs.str_size);
+	x->strs.line_str = section_data(elf, ".debug_line_str", &x->strs.line_str_size);
+	CP_VEC(struct dw_cu) cus = { 0 };
+	CP_VEC(struct dw_cu_range) rs = { 0 };
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_next_unit(m->dw, off, &next, &hsize, NULL, NULL, NULL, NULL, NULL, NULL) ==
+	       0) {
+		Dwarf_Die cudie;
+		if (dwarf_offdie(m->dw, off + hsize, &cudie)) {
+			int tag = dwarf_tag(&cudie);
+			if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) {
+				struct dw_cu cu = { 0 };
+				cu.off = off + hsize;
+				uint32_t ci = (uint32_t)cus.n;
+				Dwarf_Addr base, s, e;
+				ptrdiff_t ro = 0;
+				size_t before = rs.n;
+				Dwarf_Attribute a;
+				/* a lone DW_AT_low_pc is no range for bfd */
+				if (dwarf_attr(&cudie, DW_AT_ranges, &a) ||
+				    dwarf_attr(&cudie, DW_AT_high_pc, &a)) {
+					while ((ro = dwarf_ranges(&cudie, ro, &base, &s, &e)) > 0) {
+						if (e <= s)
+							continue;
+						struct dw_cu_range r = { s, e, ci };
+						CP_VEC_PUSH(rs, r);
+					}
+				}
+				if (rs.n == before)
+					CP_VEC_PUSH(x->rangeless, ci);
+				CP_VEC_PUSH(cus, cu);
+			}
+		}
+		off = next;
+	}
+	if (rs.n)
+		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_cu_range);
+	x->cus = cus.v;
+	x->ncus = cus.n;
+	x->ranges = rs.v;
+	x->nranges = rs.n;
+}
+
+struct rng {
+	uint64_t lo, hi;
+	int32_t func;
+	uint32_t order;
+};
+
+struct seg_vec {
+	struct dw_seg *v;
+	size_t n, cap;
+};
+
+struct walk {
+	struct dw_index *x;
+	struct dw_cu *cu;
+	size_t nfiles;
+	const char **names; /* file table, joined with the comp dir as bfd does */
+	CP_VEC(struct dw_func) funcs;
+	CP_VEC(struct rng) rngs;
+};
+
+struct die_attrs {
+	struct die_rec r;
+	Dwarf_Attribute origin, spec;
+	bool has_origin, has_spec, has_call_file, has_call_line;
+	Dwarf_Word call_file, call_line;
+};
+
+static int collect_attr(Dwarf_Attribute *a, void *arg)
+{
+	struct die_attrs *d = arg;
+	Dwarf_Word w;
+	switch (dwarf_whatattr(a)) {
+	case DW_AT_name:
+		d->r.name = dwarf_formstring(a);
+		break;
+	case DW_AT_linkage_name:
+	case DW_AT_MIPS_linkage_name:
+		d->r.linkage = dwarf_formstring(a);
+		break;
+	case DW_AT_decl_line:
+		if (dwarf_formudata(a, &w) == 0)
+			d->r.decl_line = (int64_t)w;
+		break;
+	case DW_AT_abstract_origin:
+		d->origin = *a;
+		d->has_origin = true;
+		break;
+	case DW_AT_specification:
+		d->spec = *a;
+		d->has_spec = true;
+		break;
+	case DW_AT_call_file:
+		d->has_call_file = dwarf_formudata(a, &d->call_file) == 0;
+		break;
+	case DW_AT_call_line:
+		d->has_call_line = dwarf_formudata(a, &d->call_line) == 0;
+		break;
+	default:
+		break;
+	}
+	return DWARF_CB_OK;
+}
+
+static int32_t die_rec_of(struct dw_index *x, Dwarf_Die *die, int depth);
+
+static void collect_die(struct dw_index *x, Dwarf_Die *die, struct die_attrs *d, int depth)
+{
+	memset(d, 0, sizeof(*d));
+	d->r.origin = d->r.spec = -1;
+	dwarf_getattrs(die, collect_attr, d, 0);
+	Dwarf_Die ref;
+	if (d->has_origin && depth < 8 && dwarf_formref_die(&d->origin, &ref))
+		d->r.origin = die_rec_of(x, &ref, depth + 1);
+	if (d->has_spec && depth < 8 && dwarf_formref_die(&d->spec, &ref))
+		d->r.spec = die_rec_of(x, &ref, depth + 1);
+}
+
+static int32_t die_rec_of(struct dw_index *x, Dwarf_Die *die, int depth)
+{
+	uint64_t key = (uint64_t)(uintptr_t)die->addr;
+	uint64_t *v = cp_u64map_find(&x->die_recs, key);
+	if (v)
+		return (int32_t)*v;
+	struct die_attrs d;
+	collect_die(x, die, &d, depth);
+	int32_t idx = (int32_t)x->recs.n;
+	CP_VEC_PUSH(x->recs, d.r);
+	cp_u64map_put(&x->die_recs, key, (uint64_t)idx);
+	return idx;
+}
+
+/* bfd's name choice: a linkage name anywhere along abstract_origin and
+ * specification wins; otherwise the first DW_AT_name met. */
+static void resolve_name(const struct dw_index *x, const struct die_rec *r, struct dw_func *f,
+			 bool c_names, int depth)
+{
+	if (depth > 8)
+		return;
+	if (r->linkage && !f->is_linkage) {
+		f->name = r->linkage;
+		f->is_linkage = true;
+	}
+	if (!f->name && r->name) {
+		f->name = r->name;
+		if (c_names)
+			f->is_linkage = true;
+	}
+	if (!f->decl_line && r->decl_line)
+		f->decl_line = r->decl_line;
+	if (f->is_linkage && f->decl_line)
+		return;
+	if (r->origin >= 0)
+		resolve_name(x, &x->recs.v[r->origin], f, c_names, depth + 1);
+	if (r->spec >= 0)
+		resolve_name(x, &x->recs.v[r->spec], f, c_names, depth + 1);
+}
+
+static void add_func(struct walk *w, Dwarf_Die *die, int tag, int32_t parent)
+{
+	struct dw_func f = { 0 };
+	f.parent = parent;
+	f.inlined = tag == DW_TAG_inlined_subroutine;
+	struct die_attrs d;
+	collect_die(w->x, die, &d, 0);
+	resolve_name(w->x, &d.r, &f, w->cu->c_names, 0);
+	if (f.inlined) {
+		if (d.has_call_file && d.call_file < w->nfiles)
+			f.call_file = w->names[d.call_file];
+		if (d.has_call_line)
+			f.call_line = (int)d.call_line;
+	}
+	int32_t fi = (int32_t)w->funcs.n;
+	Dwarf_Addr base, s, e;
+	ptrdiff_t ro = 0;
+	bool first = true;
+	while ((ro = dwarf_ranges(die, ro, &base, &s, &e)) > 0) {
+		if (first) {
+			f.low = s;
+			first = false;
+		}
+		if (e <= s)
+			continue;
+		struct rng r = { s, e, fi, (uint32_t)w->rngs.n };
+		CP_VEC_PUSH(w->rngs, r);
+	}
+	CP_VEC_PUSH(w->funcs, f);
+}
+
+static bool descend_into(int tag)
+{
+	switch (tag) {
+	case DW_TAG_compile_unit:
+	case DW_TAG_partial_unit:
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_entry_point:
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void walk_die(struct walk *w, Dwarf_Die *parent_die, int32_t parent, int depth)
+{
+	Dwarf_Die child;
+	if (depth > 256 || dwarf_child(parent_die, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		int32_t me = parent;
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+		    tag == DW_TAG_entry_point) {
+			me = (int32_t)w->funcs.n;
+			add_func(w, &child, tag, parent);
+		}
+		if (descend_into(tag) && dwarf_haschildren(&child))
+			walk_die(w, &child, me, depth + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int cmp_rng(const void *a, const void *b)
+{
+	const struct rng *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi > y->hi ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void emit_seg(struct seg_vec *segs, uint64_t lo, uint64_t hi, int32_t f)
+{
+	if (lo >= hi)
+		return;
+	if (segs->n && segs->v[segs->n - 1].hi == lo && segs->v[segs->n - 1].func == f) {
+		segs->v[segs->n - 1].hi = hi;
+		return;
+	}
+	struct dw_seg s = { lo, hi, f };
+	CP_VEC_PUSH(*segs, s);
+}
+
+/* Flatten nested ranges into disjoint segments naming the smallest range
+ * containing them (bfd's best fit; equal ranges: the later DIE). */
+static void flatten(struct walk *w, struct dw_cu *cu)
+{
+	if (w->rngs.n)
+		qsort(w->rngs.v, w->rngs.n, sizeof(*w->rngs.v), cmp_rng);
+	struct seg_vec segs = { 0 };
+	CP_VEC(struct rng) stack = { 0 };
+	uint64_t pos = 0;
+	for (size_t i = 0; i <= w->rngs.n; i++) {
+		const struct rng *r = i < w->rngs.n ? &w->rngs.v[i] : NULL;
+		while (stack.n) {
+			struct rng *top = &stack.v[stack.n - 1];
+			if (r && top->hi > r->lo)
+				break;
+			if (pos < top->hi) {
+				emit_seg(&segs, CP_MAX(pos, top->lo), top->hi, top->func);
+				pos = top->hi;
+			}
+			stack.n--;
+		}
+		if (!r)
+			break;
+		if (stack.n) {
+			struct rng *top = &stack.v[stack.n - 1];
+			if (pos < r->lo)
+				emit_seg(&segs, CP_MAX(pos, top->lo), r->lo, top->func);
+		}
+		pos = CP_MAX(pos, r->lo);
+		CP_VEC_PUSH(stack, *r);
+	}
+	CP_VEC_FREE(stack);
+	cu->segs = segs.v;
+	cu->nsegs = segs.n;
+}
+
+static void load_lines(struct cp_module *m, struct walk *w, struct dw_cu *cu, Dwarf_Die *cudie)
+{
+	struct dw_index *x = index_of(m);
+	Dwarf_Attribute a;
+	Dwarf_Word off;
+	if (!x->line_sec || !dwarf_attr(cudie, DW_AT_stmt_list, &a) || dwarf_formudata(&a, &off))
+		return;
+	if (sym_decode_lines(x->line_sec, x->line_size, off, w->names, w->nfiles, &x->scratch,
+			     &cu->rows, &cu->nrows) < 0)
+		cp_log(CP_LOG_DEBUG, "'%s': bad line table at offset %llu", m->path,
+		       (unsigned long long)off);
+}
+
+/* bfd joins a relative file name with DW_AT_comp_dir; libdw leaves names
+ * relative when their directory entry is. */
+static void load_file_names(struct cp_module *m, struct walk *w, struct dw_cu *cu, Dwarf_Die *cudie)
+{
+	struct dw_index *x = index_of(m);
+	Dwarf_Attribute a;
+	Dwarf_Word off;
+	const char *comp_dir = dwarf_attr(cudie, DW_AT_comp_dir, &a) ? dwarf_formstring(&a) : NULL;
+	if (comp_dir && !*comp_dir)
+		comp_dir = NULL;
+	char **names;
+	size_t n;
+	if (x->line_sec && dwarf_attr(cudie, DW_AT_stmt_list, &a) &&
+	    dwarf_formudata(&a, &off) == 0 &&
+	    sym_line_files(x->line_sec, x->line_size, off, comp_dir, &x->strs, &names, &n) == 0) {
+		cu->owned = names;
+		cu->nowned = n;
+		w->names = (const char **)names;
+		w->nfiles = n;
+		return;
+	}
+	/* forms our reader does not know: libdw's table, joined the same way */
+	Dwarf_Files *files;
+	if (dwarf_getsrcfiles(cudie, &files, &w->nfiles) != 0)
+		w->nfiles = 0;
+	cu->owned = cp_xcalloc(w->nfiles + 1, sizeof(*cu->owned));
+	cu->nowned = w->nfiles;
+	for (size_t i = 0; i < w->nfiles; i++) {
+		const char *f = dwarf_filesrc(files, i, NULL, NULL);
+		if (f)
+			cu->owned[i] = f[0] != '/' && comp_dir ?
+					       cp_xasprintf("%s/%s", comp_dir, f) :
+					       cp_xstrdup(f);
+	}
+	w->names = (const char **)cu->owned;
+}
+
+/* Number of keys <= x in a sorted array (branch-free halving). */
+static size_t count_le(const uint64_t *keys, size_t n, uint64_t x)
+{
+	const uint64_t *base = keys;
+	if (!n)
+		return 0;
+	while (n > 1) {
+		size_t half = n / 2;
+		base = base[half] <= x ? base + half : base;
+		n -= half;
+	}
+	return (size_t)(base - keys) + (*base <= x);
+}
+
+static void keyidx_init(struct keyidx *ki, uint64_t *keys, size_t n)
+{
+	ki->keys = keys;
+	ki->n = n;
+	ki->ntop = (n + KEY_BLOCK - 1) / KEY_BLOCK;
+	ki->top = cp_xmalloc((ki->ntop + 1) * sizeof(uint64_t));
+	for (size_t i = 0; i < ki->ntop; i++)
+		ki->top[i] = keys[i * KEY_BLOCK];
+}
+
+static size_t keyidx_count_le(const struct keyidx *ki, uint64_t x)
+{
+	size_t t = count_le(ki->top, ki->ntop, x);
+	if (!t)
+		return 0;
+	size_t start = (t - 1) * KEY_BLOCK, end = CP_MIN(start + KEY_BLOCK, ki->n);
+	size_t c = start;
+	for (size_t i = start; i < end; i++)
+		c += ki->keys[i] <= x;
+	return c;
+}
+
+static void load_cu(struct cp_module *m, struct dw_cu *cu)
+{
+	cu->loaded = true;
+	Dwarf_Die cudie;
+	if (!dwarf_offdie(m->dw, cu->off, &cudie))
+		return;
+	cu->c_names = lang_c_names(dwarf_srclang(&cudie));
+	struct walk w = { 0 };
+	w.x = index_of(m);
+	w.cu = cu;
+	load_file_names(m, &w, cu, &cudie);
+	walk_die(&w, &cudie, -1, 0);
+	flatten(&w, cu);
+	cu->funcs = w.funcs.v;
+	cu->nfuncs = w.funcs.n;
+	CP_VEC_FREE(w.rngs);
+	load_lines(m, &w, cu, &cudie);
+	uint64_t *k = cp_xmalloc((cu->nsegs + 1) * sizeof(uint64_t));
+	for (size_t i = 0; i < cu->nsegs; i++)
+		k[i] = cu->segs[i].hi;
+	keyidx_init(&cu->seg_hi, k, cu->nsegs);
+	k = cp_xmalloc((cu->nrows + 1) * sizeof(uint64_t));
+	for (size_t i = 0; i < cu->nrows; i++)
+		k[i] = cu->rows[i].addr;
+	keyidx_init(&cu->row_addr, k, cu->nrows);
+}
+
+/* The innermost function of cu at addr, or -1. */
+static int32_t cu_find_func(const struct dw_cu *cu, uint64_t addr)
+{
+	size_t lo = keyidx_count_le(&cu->seg_hi, addr);
+	if (lo < cu->nsegs && cu->segs[lo].lo <= addr)
+		return cu->segs[lo].func;
+	return -1;
+}
+
+static const struct dw_row *cu_find_row(const struct dw_cu *cu, uint64_t addr)
+{
+	size_t lo = keyidx_count_le(&cu->row_addr, addr);
+	if (lo == 0 || lo >= cu->nrows) /* the last row always ends a sequence */
+		return NULL;
+	const struct dw_row *r = &cu->rows[lo - 1];
+	return r->end ? NULL : r;
+}
+
+/* CUs whose ranges contain addr, in CU order (at most max). */
+static size_t find_cus(const struct dw_cu_range *ranges, size_t nranges, uint64_t addr,
+		       uint32_t *out, size_t max)
+{
+	size_t lo = 0, hi = nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ranges[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	for (size_t i = lo; i-- > 0 && n < max;) {
+		if (addr < ranges[i].hi) {
+			out[n++] = ranges[i].cu;
+		} else if (lo - i > 16) {
+			break;
+		}
+	}
+	/* several hits are rare; bfd tries them in unit order */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+			uint32_t t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+/* Record a freshly loaded CU's line sequences as its ranges. */
+static void add_seq_ranges(struct dw_index *x, const struct dw_cu *cu)
+{
+	uint32_t ci = (uint32_t)(cu - x->cus);
+	CP_VEC(struct dw_cu_range) add = { 0 };
+	for (size_t i = 0, start = 0; i < cu->nrows; i++) {
+		if (!cu->rows[i].end)
+			continue;
+		if (cu->rows[i].addr > cu->rows[start].addr) {
+			struct dw_cu_range r = { cu->rows[start].addr, cu->rows[i].addr, ci };
+			CP_VEC_PUSH(add, r);
+		}
+		start = i + 1;
+	}
+	if (!add.n)
+		return;
+	qsort(add.v, add.n, sizeof(*add.v), cmp_cu_range); /* add.n > 0 here */
+	/* merge: loads are rare, lookups many */
+	size_t n = x->sranges.n, k = n + add.n;
+	CP_VEC_RESERVE(x->sranges, k);
+	size_t i = n, j = add.n;
+	while (j > 0) {
+		if (i > 0 && cmp_cu_range(&x->sranges.v[i - 1], &add.v[j - 1]) > 0)
+			x->sranges.v[--k] = x->sranges.v[--i];
+		else
+			x->sranges.v[--k] = add.v[--j];
+	}
+	x->sranges.n = n + add.n;
+	CP_VEC_FREE(add);
+}
+
+static bool try_cu(struct cp_module *m, struct dw_cu *c, uint64_t addr, int32_t *fi,
+		   const struct dw_row **row)
+{
+	if (!c->loaded) {
+		load_cu(m, c);
+		add_seq_ranges(index_of(m), c);
+	}
+	*fi = cu_find_func(c, addr);
+	*row = cu_find_row(c, addr);
+	return *fi >= 0 || *row;
+}
+
+/* bfd's search order: CUs whose ranges (DIE ranges, and line sequences
+ * once loaded) contain addr, then every CU that has no ranges at all. */
+static struct dw_cu *find_in_dwarf(struct cp_module *m, struct dw_index *x, uint64_t addr,
+				   int32_t *fi, const struct dw_row **row)
+{
+	uint32_t cand[16];
+	size_t nc = find_cus(x->ranges, x->nranges, addr, cand, 8);
+	for (size_t i = 0; i < nc; i++)
+		if (try_cu(m, &x->cus[cand[i]], addr, fi, row))
+			return &x->cus[cand[i]];
+	size_t ns = find_cus(x->sranges.v, x->sranges.n, addr, cand + nc, 8);
+	for (size_t i = nc; i < nc + ns; i++) {
+		bool tried = false;
+		for (size_t j = 0; j < nc; j++)
+			tried |= cand[j] == cand[i];
+		if (!tried && try_cu(m, &x->cus[cand[i]], addr, fi, row))
+			return &x->cus[cand[i]];
+	}
+	for (size_t i = 0; i < x->rangeless.n; i++) {
+		struct dw_cu *c = &x->cus[x->rangeless.v[i]];
+		if (try_cu(m, c, addr, fi, row))
+			return c;
+	}
+	*fi = -1;
+	*row = NULL;
+	return NULL;
+}
+
+/* ---- lookup -------------------------------------------------------------- */
+
+static int lookup_table(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *fr, int max)
+{
+	long i = table_find(m, addr);
+	if (i < 0 && m->kind == CP_MODULE_JIT && sym_jit_reload(m))
+		i = table_find(m, addr);
+	if (i < 0 || max < 1)
+		return 0;
+	struct sym_ent *e = &m->syms.v[i];
+	memset(fr, 0, sizeof(*fr));
+	fr->system_name = e->name;
+	fr->name = m->s->opts.demangle ? demangled(m, e->name) : e->name;
+	fr->sym_start = e->start;
+	return 1;
+}
+
+static const char *func_name(struct cp_module *m, const char *raw)
+{
+	if (!raw || !*raw)
+		return NULL;
+	return m->s->opts.demangle ? demangled(m, raw) : raw;
+}
+
+/* Outside addr2line_compat: an out-of-line function without a linkage
+ * name (a C++ lambda's operator(), main) is named after the ELF symbol at
+ * its entry, which has the qualified name; inlined copies keep the DWARF
+ * name, as every symbolizer prints them. */
+static void settle_name(struct cp_module *m, struct dw_func *f)
+{
+	if (f->is_linkage)
+		return;
+	f->is_linkage = true;
+	if (f->inlined)
+		return;
+	long shndx = find_section(index_of(m), f->low);
+	long si = shndx >= 0 ? elf_find_function(m, f->low, shndx) : -1;
+	if (si >= 0 && m->syms.v[si].start == f->low)
+		f->name = m->syms.v[si].name;
+}
+
+/* The raw name of the innermost frame.  bfd: the ELF symbol at addr names
+ * the lookup when DWARF has no function or one without a linkage name; for
+ * the latter that happens once, and the symbol's name sticks to the
+ * function when it starts where the function does.  Sets *si (symbol
+ * index or -1) and *symfile (the symbol's STT_FILE, for a row-less answer). */
+static const char *innermost_name(struct cp_module *m, struct dw_func *f, uint64_t addr, long shndx,
+				  long *si, const char **symfile)
+{
+	*si = -1;
+	*symfile = NULL;
+	if (f && !m->s->opts.addr2line_compat) {
+		settle_name(m, f);
+		if (f->name)
+			return f->name;
+	}
+	if (f && f->is_linkage)
+		return f->name;
+	const char *raw = NULL;
+	*si = elf_find_function(m, addr, shndx);
+	if (*si >= 0) {
+		raw = m->syms.v[*si].name;
+		*symfile = index_of(m)->extra[*si].file;
+	} else if (f) {
+		raw = f->name;
+	}
+	if (f) {
+		if (*si >= 0 && m->syms.v[*si].start == f->low)
+			f->name = raw;
+		f->is_linkage = true;
+	}
+	return raw;
+}
+
+/* Frames for the inline callers of f, after frames[0]; returns the count. */
+static int inline_callers(struct cp_module *m, struct dw_cu *cu, struct dw_func *f,
+			  struct cp_symbol_frame *frames, int max)
+{
+	int n = 1;
+	frames[0].inlined = f->inlined && f->parent >= 0;
+	for (struct dw_func *cur = f; cur->inlined && cur->parent >= 0 && n < max;) {
+		struct dw_func *caller = &cu->funcs[cur->parent];
+		if (!m->s->opts.addr2line_compat)
+			settle_name(m, caller);
+		struct cp_symbol_frame *o = &frames[n++];
+		memset(o, 0, sizeof(*o));
+		o->system_name = caller->name && *caller->name ? caller->name : NULL;
+		o->name = func_name(m, caller->name);
+		o->file = cur->call_file;
+		o->line = cur->call_line;
+		o->decl_line = caller->decl_line;
+		o->sym_start = frames[0].sym_start;
+		o->inlined = caller->inlined && caller->parent >= 0;
+		cur = caller;
+	}
+	return n;
+}
+
+int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max)
+{
+	if (max < 1 || m->failed)
+		return 0;
+	if (m->kind == CP_MODULE_KERNEL || m->kind == CP_MODULE_JIT)
+		return lookup_table(m, addr, frames, max);
+	if (!m->syms_done)
+		load_elf_syms(m);
+	if (!m->dw_tried)
+		load_dwarf(m);
+	struct dw_index *x = index_of(m);
+	long shndx = find_section(x, addr);
+	if (shndx < 0)
+		return 0;
+
+	struct dw_cu *cu = NULL;
+	int32_t fi = -1;
+	const struct dw_row *row = NULL;
+	if (m->dw)
+		cu = find_in_dwarf(m, x, addr, &fi, &row);
+	struct dw_func *f = cu && fi >= 0 ? &cu->funcs[fi] : NULL;
+	long si;
+	const char *symfile;
+	const char *raw = innermost_name(m, f, addr, shndx, &si, &symfile);
+	if (!f && !row && si < 0)
+		return 0;
+
+	struct cp_symbol_frame *fr = &frames[0];
+	memset(fr, 0, sizeof(*fr));
+	fr->system_name = raw && *raw ? raw : NULL;
+	fr->name = func_name(m, raw);
+	if (row) {
+		fr->file = row->file;
+		fr->line = row->line;
+		fr->discriminator = row->discr;
+	} else {
+		fr->file = symfile;
+	}
+	fr->sym_start = si >= 0 ? m->syms.v[si].start : 0;
+	if (!f)
+		return 1;
+	/* the outermost (real) function's entry */
+	const struct dw_func *top = f;
+	while (top->inlined && top->parent >= 0)
+		top = &cu->funcs[top->parent];
+	fr->sym_start = top->low;
+	fr->decl_line = f->decl_line;
+	if (m->s->opts.inlines)
+		return inline_callers(m, cu, f, frames, max);
+	if (top != f) {
+		/* just the real function, at the line of the outermost call */
+		struct cp_symbol_frame all[64];
+		all[0] = *fr;
+		int n = inline_callers(m, cu, f, all, (int)CP_ARRAY_SIZE(all));
+		*fr = all[n - 1];
+	}
+	return 1;
+}
