@@ -179,6 +179,9 @@ int cp_parse_long(const char *s, long min, long max, long *out);
 /* Read a whole (small) file such as /proc/... into a NUL-terminated buffer
  * the caller frees; NULL with errno set on failure. */
 char *cp_read_file(const char *path, size_t *len);
+/* The same from an open descriptor (a pipe, stdin), read to EOF; the fd
+ * is not closed. */
+char *cp_read_fd(int fd, size_t *len);
 /* Read a sysctl-style integer file; returns def on failure. */
 long cp_read_long_file(const char *path, long def);
 /* Last path component (pointer into s). */

@@ -36,11 +36,8 @@ int cp_parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
-char *cp_read_file(const char *path, size_t *lenp)
+char *cp_read_fd(int fd, size_t *lenp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
 	size_t cap = 4096, len = 0;
 	char *buf = cp_xmalloc(cap + 1);
 	for (;;) {
@@ -54,7 +51,6 @@ char *cp_read_file(const char *path, size_t *lenp)
 				continue;
 			int e = errno;
 			free(buf);
-			close(fd);
 			errno = e;
 			return NULL;
 		}
@@ -62,10 +58,21 @@ char *cp_read_file(const char *path, size_t *lenp)
 			break;
 		len += (size_t)r;
 	}
-	close(fd);
 	buf[len] = '\0';
 	if (lenp)
 		*lenp = len;
+	return buf;
+}
+
+char *cp_read_file(const char *path, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *buf = cp_read_fd(fd, lenp);
+	int e = errno;
+	close(fd);
+	errno = e;
 	return buf;
 }
 

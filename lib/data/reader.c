@@ -653,32 +653,6 @@ int cp_data_read_mem(const void *buf, size_t len, const char *name, struct cp_pr
 	return 0;
 }
 
-static int read_fd_fully(int fd, uint8_t **bufp, size_t *lenp)
-{
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = cp_xmalloc(cap);
-	for (;;) {
-		if (len == cap) {
-			cap *= 2;
-			buf = cp_xrealloc(buf, cap);
-		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			free(buf);
-			return -e;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-}
-
 int cp_data_read(const char *path, struct cp_profile **out, struct cp_error *err)
 {
 	*out = NULL;
@@ -709,13 +683,13 @@ int cp_data_read(const char *path, struct cp_profile **out, struct cp_error *err
 		munmap(m, len);
 		return r;
 	}
-	uint8_t *buf = NULL;
 	size_t len = 0;
-	r = read_fd_fully(fd, &buf, &len);
+	char *buf = cp_read_fd(fd, &len);
+	int e = errno;
 	if (!is_stdin)
 		close(fd);
-	if (r < 0)
-		return cp_error_errno(err, CP_E_IO, -r, "cannot read data file '%s'", name);
+	if (!buf)
+		return cp_error_errno(err, CP_E_IO, e, "cannot read data file '%s'", name);
 	r = cp_data_read_mem(buf, len, name, out, err);
 	free(buf);
 	return r;
