@@ -126,7 +126,9 @@ static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, b
 		a->sample_stack_user = o->stack_size;
 	}
 	a->disabled = 1;
-	a->inherit = o->inherit ? 1 : 0;
+	/* threads are always followed; other processes only with inherit */
+	a->inherit = 1;
+	a->inherit_thread = o->inherit ? 0 : 1;
 	a->enable_on_exec = o->enable_on_exec ? 1 : 0;
 	a->exclude_kernel = kernel ? 0 : 1;
 	a->exclude_hv = 1;

@@ -22,3 +22,13 @@ expect_share forker hot_sixty "$T/all.txt" 12 3
 row=$(awk -F'\t' '$7 == "hot_sixty" { print $4, $8; exit }' "$T/rows.tsv")
 if [ "$row" = "cpu_split_fp cpu_split_fp" ]; then ok "exec'd child: comm and module cpu_split_fp"; else
 	not_ok "exec'd child row: '$row'"; fi
+
+# --no-inherit: the children are not followed (threads still are)
+record_ok no-inherit "$T/ni.data" --no-inherit -- "$FIXTURES/forker" 100 || exit 0
+"$CPROF" report --stdio -i "$T/ni.data" >"$T/ni.txt"
+expect_share "--no-inherit" parent_work "$T/ni.txt" 99 2
+others=$(grep -cE ' (child_(one|two|three)_work|hot_sixty) ' "$T/ni.txt")
+[ "$others" = 0 ] && ok "--no-inherit: no child's function" || not_ok "--no-inherit: $others child rows"
+record_ok no-inherit "$T/nt.data" --no-inherit -- "$FIXTURES/threads" 300 || exit 0
+"$CPROF" report --stdio -i "$T/nt.data" >"$T/nt.txt"
+expect_share "--no-inherit keeps threads" thread_alpha_hot "$T/nt.txt" 40 3
