@@ -4,6 +4,7 @@
 #   make check      install missing deps, build, run every test (also under ASan/UBSan)
 #   make demo       install missing deps, build, profile a demo, write a report
 #   make bench      ratios against perf / addr2line (uses ../shared when present)
+#   make check-workloads  the record tests on ../shared/workloads' programs
 #   make fuzz       build and run the libFuzzer harnesses for longer
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make help       this list
@@ -101,6 +102,15 @@ check: deps
 check-fast: all unit fixtures
 	$(Q)tests/run.sh --build $(O)
 
+# The record tests again, on the reference workloads in ../shared (when
+# present): the checks must hold on those programs as on our fixtures.
+WORKLOADS ?= ../shared/workloads
+check-workloads: all
+	$(Q)test -d $(WORKLOADS) || { echo "check-workloads: no $(WORKLOADS)"; exit 1; }
+	$(Q)$(MAKE) --no-print-directory -C $(WORKLOADS) >/dev/null
+	$(Q)FIXTURES=$(abspath $(WORKLOADS))/bin tests/run.sh --build $(O) 1000- 1010- 1020- 1030- \
+		1040- 1050- 1060-
+
 deps:
 	$(Q)scripts/deps.sh
 
@@ -174,9 +184,9 @@ clean:
 distclean: clean
 
 help:
-	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/{/^#/p}' Makefile | sed 's/^# \{0,1\}//'
 
-.PHONY: all unit check check-fast deps fuzz fuzz-build demo bench bench-tools install uninstall \
+.PHONY: all unit check check-fast check-workloads deps fuzz fuzz-build demo bench bench-tools install uninstall \
 	lint-man format format-check clean distclean help fixtures
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(O)/bench/unwind-compare.d

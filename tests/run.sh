@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
 done
 export CPROF_TOP=$PWD
 export CPROF=$PWD/$BUILD/cprof
-export FIXTURES=$PWD/build/fixtures
+export FIXTURES=${FIXTURES:-$PWD/build/fixtures}
 export NO_COLOR=1
 pass=0 fail=0 skip=0
 skips=() fails=()

@@ -41,6 +41,10 @@ else
 fi
 
 # frame pointers: a 2 KiB copy is spliced with the kernel's FP chain
+if [ ! -x "$FIXTURES/deep_stack_fp" ]; then
+	skip "splice" "no deep_stack_fp in $FIXTURES (a cprof fixture only)"
+	exit 0
+fi
 record_ok splice "$T/sp.data" --stack-size 2048 -- "$FIXTURES/deep_stack_fp" 150 60 || exit 0
 "$CPROF" report --stdio -i "$T/sp.data" >"$T/sp.txt"
 "$CPROF" convert --to folded -i "$T/sp.data" >"$T/spf.txt"
