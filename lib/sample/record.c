@@ -117,16 +117,15 @@ static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t sta
 	} else if (is_file_path(path)) {
 		mod = cp_symbolizer_open(r->symz, path, NULL, build_id, NULL);
 	} else {
-		/* anonymous executable memory: JIT code, if the runtime wrote
-		 * a perf map */
+		/* anonymous executable memory is JIT code: its symbols are in
+		 * /tmp/perf-PID.map when the runtime writes one, often only
+		 * after this mmap, so a missing map is looked for again when
+		 * symbolizing.  Its addresses stay absolute. */
 		snprintf(jit, sizeof(jit), "/tmp/perf-%d.map", (int)cp_space_pid(sp));
-		if (access(jit, R_OK) == 0) {
+		if (access(jit, R_OK) == 0)
 			mod = cp_symbolizer_open(r->symz, jit, NULL, NULL, NULL);
-			mpath = jit;
-			flags = CP_MAP_JIT;
-		} else {
-			flags = CP_MAP_ANON;
-		}
+		mpath = jit;
+		flags = CP_MAP_JIT;
 	}
 	uint32_t id = model_mapping(r, cp_profile_intern(r->model, mpath), build_id, mod, flags);
 	cp_space_insert(sp, start, start + len, pgoff, path, mod, id);
@@ -203,7 +202,9 @@ static uint32_t location_of(struct cp_recorder *r, struct cp_space *sp, uint64_t
 		const struct cp_mapping *m = cp_space_find(sp, pc);
 		if (m) {
 			uint64_t x;
-			if (m->module && cp_mapping_to_rel(m, pc, &x) == 0)
+			if (r->model->mappings.v[m->id].flags & CP_MAP_JIT)
+				rel = pc;
+			else if (m->module && cp_mapping_to_rel(m, pc, &x) == 0)
 				rel = x;
 			else
 				rel = pc - m->start + m->pgoff;
@@ -497,6 +498,10 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 	if (r->kernel_mapping != CP_NONE && !r->map_modules.v[r->kernel_mapping])
 		r->map_modules.v[r->kernel_mapping] =
 			cp_symbolizer_open(r->symz, "[kernel.kallsyms]", NULL, NULL, NULL);
+	for (size_t i = 0; i < r->model->mappings.n; i++)
+		if ((r->model->mappings.v[i].flags & CP_MAP_JIT) && !r->map_modules.v[i])
+			r->map_modules.v[i] = cp_symbolizer_open(
+				r->symz, r->model->mappings.v[i].path, NULL, NULL, NULL);
 	cp_sample_symbolize(r->model, r->symz, r->map_modules.v, false);
 	struct cp_profile_meta *m = &r->model->meta;
 	m->duration_nanos = cp_now_ns() - r->start_ns;

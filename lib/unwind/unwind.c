@@ -225,18 +225,26 @@ static unw_addr_space_t space_of(struct cp_unwinder *u, const struct cp_space *s
 static void splice(const struct cp_unwind_input *in, uint64_t *pcs, int max,
 		   struct cp_unwind_result *res)
 {
-	if (!in->fp_chain || in->fp_len < 2 || res->n < 2)
+	if (!in->fp_chain || in->fp_len < 2 || res->n < 1)
 		return;
-	for (int k = res->n - 1; k >= 1; k--) {
-		uint64_t want = 0;
-		for (int i = 1; i <= k; i++)
-			want += pcs[i] == pcs[k];
-		uint64_t seen = 0, j;
-		for (j = 1; j < in->fp_len; j++)
-			if (in->fp_chain[j] == pcs[k] && ++seen == want)
-				break;
-		if (j >= in->fp_len)
-			continue;
+	for (int k = res->n - 1; k >= 0; k--) {
+		uint64_t j;
+		if (k == 0) {
+			/* nothing unwound past the leaf (JIT code without CFI):
+			 * the whole chain, when it starts at the same PC */
+			if (in->fp_chain[0] != pcs[0])
+				return;
+			j = 0;
+		} else {
+			uint64_t want = 0, seen = 0;
+			for (int i = 1; i <= k; i++)
+				want += pcs[i] == pcs[k];
+			for (j = 1; j < in->fp_len; j++)
+				if (in->fp_chain[j] == pcs[k] && ++seen == want)
+					break;
+			if (j >= in->fp_len)
+				continue;
+		}
 		if (j + 1 >= in->fp_len)
 			return; /* the chain has nothing beyond */
 		int n = k + 1;
