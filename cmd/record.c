@@ -268,8 +268,9 @@ int cmd_record(int argc, char **argv)
 				      "--mmap-pages or a lower -F",
 			    (unsigned long long)st.lost);
 	if (!quiet)
-		fprintf(stderr, "cprof record: %llu samples (%s, %ld Hz) written to %s\n",
-			(unsigned long long)st.samples, st.event ? st.event : "?", freq,
+		fprintf(stderr, "cprof record: %llu sample%s (%s, %ld Hz) written to %s\n",
+			(unsigned long long)st.samples, st.samples == 1 ? "" : "s",
+			st.event ? st.event : "?", freq,
 			strcmp(output, "-") ? output : "standard output");
 	rc = lrc ? lrc : code;
 out:

@@ -5,7 +5,8 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libdw-dev libelf-dev elfutils libunwind-dev libcapstone-dev libzstd-dev zlib1g-dev
-libncurses-dev libiberty-dev libcmocka-dev binutils mandoc tmux linux-perf python3"
+libncurses-dev libiberty-dev libcmocka-dev binutils mandoc tmux linux-perf python3
+procps time"
 
 missing=""
 for p in $PKGS; do
