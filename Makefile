@@ -95,7 +95,7 @@ include tests/fixtures/fixtures.mk
 # unit tests again under ASan+UBSan.  One summary line at the end.
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit fixtures
-	$(Q)$(MAKE) --no-print-directory SAN=address,undefined unit
+	$(Q)$(MAKE) --no-print-directory SAN=address,undefined all unit
 	$(Q)$(MAKE) --no-print-directory fuzz-build
 	$(Q)tests/run.sh --build $(O) --san-build build-san
 

@@ -72,6 +72,17 @@ for t in tests/e2e/[0-9]*.sh; do
 	want "$t" || continue
 	run_prog "e2e/$(basename "$t" .sh)" bash "$t"
 done
+# The readers and renderers again under ASan/UBSan/LSan: report, convert
+# and symbolize on damaged and real input (a leak or UB fails the test).
+if [ -n "$SAN_BUILD" ] && [ -x "$SAN_BUILD/cprof" ]; then
+	for t in tests/e2e/05[0-9][0-9]-*.sh tests/e2e/2[0-9][0-9][0-9]-*.sh tests/e2e/3[0-9][0-9][0-9]-*.sh; do
+		[ -f "$t" ] || continue
+		want "$t" || continue
+		CPROF=$PWD/$SAN_BUILD/cprof ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+			run_prog "e2e-san/$(basename "$t" .sh)" bash "$t"
+	done
+fi
 for f in build-fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	want "$f" || continue
