@@ -13,12 +13,13 @@
 #include "symbol/symbol.h"
 
 static const char *const usage[] = {
-	"cprof symbolize [-a] [-f] [-i] [-C] [-s] [-p] [-e <file>] [<address>...]",
+	"cprof symbolize [-a] [-f] [-i] [-C] [-s] [-p] [-e <file>] [--debug-dir <dir>] [<address>...]",
 	NULL,
 };
 
 static bool addresses, functions, inlines, demangle, basenames, pretty;
 static const char *exe = "a.out";
+static const char *debug_dir;
 
 static const struct cp_option options[] = {
 	CP_OPT_FLAG_('a', "addresses", "print each address before its symbols", &addresses),
@@ -29,6 +30,8 @@ static const struct cp_option options[] = {
 	CP_OPT_FLAG_('p', "pretty-print", "one line per address, readable", &pretty),
 	CP_OPT_STR_('e', "exe", "FILE", "the ELF file to symbolize against (default a.out)", &exe,
 		    "file"),
+	CP_OPT_STR_(0, "debug-dir", "DIR",
+		    "where separate debug files live (default /usr/lib/debug)", &debug_dir, "dir"),
 	CP_OPT_END_,
 };
 
@@ -204,6 +207,8 @@ int cmd_symbolize(int argc, char **argv)
 	so.demangle = demangle;
 	so.inlines = true;
 	so.addr2line_compat = true;
+	if (debug_dir)
+		so.debug_dir = debug_dir;
 	struct cp_symbolizer *s = cp_symbolizer_new(&so);
 	struct cp_error err = { 0 };
 	struct cp_module *m = cp_symbolizer_open(s, exe, NULL, NULL, &err);
