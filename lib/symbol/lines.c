@@ -62,7 +62,7 @@ static uint64_t rd_uleb(struct lp *r)
 
 static int64_t rd_sleb(struct lp *r)
 {
-	int64_t v = 0;
+	uint64_t v = 0;
 	unsigned shift = 0;
 	uint8_t b;
 	do {
@@ -70,12 +70,12 @@ static int64_t rd_sleb(struct lp *r)
 		if (r->bad)
 			return 0;
 		if (shift < 64)
-			v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+			v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 	} while (b & 0x80);
 	if (shift < 64 && (b & 0x40))
-		v |= -((int64_t)1 << shift);
-	return v;
+		v |= ~(uint64_t)0 << shift; /* sign-extend (shift 63: no signed overflow) */
+	return (int64_t)v;
 }
 
 /* The fixed part of a line program header. */
@@ -117,7 +117,8 @@ static int read_header(const uint8_t *sec, size_t secsize, uint64_t off, struct 
 	h->line_range = rd_u8(&r);
 	h->opcode_base = rd_u8(&r);
 	h->std_len = r.p - 1;
-	if (r.bad || !h->line_range || !h->opcode_base ||
+	/* header_length may be shorter than the fields just read */
+	if (r.bad || !h->line_range || !h->opcode_base || h->prog < r.p ||
 	    (size_t)(h->prog - r.p) < h->opcode_base - 1u)
 		return -1;
 	if (!h->max_ops)
@@ -167,6 +168,12 @@ static void lsm_advance(struct lsm *s, uint64_t adv)
 	}
 }
 
+/* The line register wraps on hostile input instead of overflowing. */
+static void line_add(struct lsm *s, int64_t d)
+{
+	s->line = (int64_t)((uint64_t)s->line + (uint64_t)d);
+}
+
 /* One extended opcode; false when the program is cut short. */
 static bool lsm_extended(struct lsm *s, struct lp *r)
 {
@@ -210,7 +217,7 @@ static void lsm_run(struct lsm *s, struct lp *r)
 		if (op >= h->opcode_base) {
 			unsigned adj = op - h->opcode_base;
 			lsm_advance(s, adj / h->line_range);
-			s->line += h->line_base + (int)(adj % h->line_range);
+			line_add(s, h->line_base + (int)(adj % h->line_range));
 			lsm_emit(s, false);
 			continue;
 		}
@@ -226,7 +233,7 @@ static void lsm_run(struct lsm *s, struct lp *r)
 			lsm_advance(s, rd_uleb(r));
 			break;
 		case 3: /* DW_LNS_advance_line */
-			s->line += rd_sleb(r);
+			line_add(s, rd_sleb(r));
 			break;
 		case 4: /* DW_LNS_set_file */
 			s->file = rd_uleb(r);

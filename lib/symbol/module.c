@@ -145,8 +145,9 @@ static void hexify(char *out, const uint8_t *p, size_t n)
 /* Scan a note area for NT_GNU_BUILD_ID. */
 static bool scan_notes(const uint8_t *p, size_t len, size_t align, char *out, size_t outsz)
 {
-	if (align < 4)
-		align = 4;
+	/* notes are 4- or 8-aligned; anything else in p_align/sh_addralign
+	 * (0, 1, garbage that would wrap the offset) means 4 */
+	align = align == 8 ? 8 : 4;
 	size_t off = 0;
 	while (off + 12 <= len) {
 		uint32_t namesz, descsz, type;
@@ -616,7 +617,8 @@ int cp_module_unwind_info(const struct cp_module *cm, struct cp_module_unwind_in
 		ims[0] = m->dbg.elf ? &m->dbg : NULL;
 	}
 	if (ims[0] && sym_find_scn(ims[0]->elf, ".debug_frame", &sh) && sh.sh_type != SHT_NOBITS &&
-	    sh.sh_offset + sh.sh_size <= ims[0]->size && !(sh.sh_flags & SHF_COMPRESSED)) {
+	    sh.sh_offset <= ims[0]->size && sh.sh_size <= ims[0]->size - sh.sh_offset &&
+	    !(sh.sh_flags & SHF_COMPRESSED)) {
 		out->debug_frame_offset = sh.sh_offset;
 		out->debug_frame_size = sh.sh_size;
 		out->debug_image = ims[0]->map;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "symbol/symbol.h"
+#include "symbol/symbol-int.h"
 
 static char tmpdir[256];
 static char binpath[512];
@@ -408,6 +409,160 @@ static void test_mapping_to_rel(void **state)
 	cp_symbolizer_free(s);
 }
 
+/* A line program whose header_length is shorter than the header's own
+ * fixed fields (found by fuzz_symbol): the "program" then starts inside
+ * the header and opcode 0xfb would read standard_opcode_lengths[0xfb]
+ * far past the section.  The header must be rejected. */
+static void test_lines_short_header(void **state)
+{
+	(void)state;
+	static const uint8_t unit[] = {
+		11,   0, 0, 0, /* unit_length */
+		2,    0,       /* version */
+		0,    0, 0, 0, /* header_length: 0 */
+		1,             /* minimum_instruction_length */
+		1,             /* default_is_stmt */
+		0xfb,          /* line_base */
+		14,            /* line_range */
+		255,           /* opcode_base */
+	};
+	/* an exactly-sized heap copy, so ASan sees any read past it */
+	uint8_t *sec = malloc(sizeof(unit));
+	assert_non_null(sec);
+	memcpy(sec, unit, sizeof(unit));
+	struct sym_line_scratch sc = { 0 };
+	struct dw_row *rows = NULL;
+	size_t nrows = 0;
+	assert_int_equal(sym_decode_lines(sec, sizeof(unit), 0, NULL, 0, &sc, &rows, &nrows), -1);
+	assert_null(rows);
+	char **names = NULL;
+	size_t nnames = 0;
+	struct sym_str_secs ss = { 0 };
+	assert_int_equal(sym_line_files(sec, sizeof(unit), 0, NULL, &ss, &names, &nnames), -1);
+	free(sec);
+	CP_VEC_FREE(sc.rows);
+	CP_VEC_FREE(sc.seqs);
+}
+
+/* DW_LNS_advance_line with a 9-byte SLEB128 (sign bit at shift 63) and
+ * line advances that overflow the register: decoded without undefined
+ * behaviour, the rows after them still right. */
+static void test_lines_sleb_and_wrap(void **state)
+{
+	(void)state;
+	static const uint8_t unit[] = {
+		0, 0, 0, 0, /* unit_length, patched below */
+		3, 0,       /* version */
+		0, 0, 0, 0, /* header_length, patched below */
+	};
+	uint8_t buf[128];
+	size_t n = sizeof(unit);
+	memcpy(buf, unit, n);
+	/* min_inst, default_is_stmt, line_base, line_range, opcode_base and
+	 * the 9 standard opcode lengths; empty directory and file tables */
+	static const uint8_t hdr[] = { 1, 1, 0xfb, 14, 10, 0, 1, 1, 1, 1, 0, 0, 0, 1 };
+	memcpy(buf + n, hdr, sizeof(hdr));
+	n += sizeof(hdr);
+	buf[n++] = 0;               /* include_directories */
+	buf[n++] = 0;               /* file_names */
+	buf[6] = (uint8_t)(n - 10); /* header_length */
+	static const uint8_t prog[] = {
+		0, 9,    2,    0x00, 0x10, 0,    0,    0,    0,    0,    0, /* set_address 0x1000 */
+		3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,    /* advance_line -1 */
+		3, 5, /* advance_line +5: line 5 */
+		1,    /* copy */
+		3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, /* +INT64_MAX */
+		3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f, /* +INT64_MAX: wraps */
+		2, 16,                                                   /* advance_pc 16 */
+		0, 1,    1,                                              /* end_sequence */
+	};
+	memcpy(buf + n, prog, sizeof(prog));
+	n += sizeof(prog);
+	buf[0] = (uint8_t)(n - 4);
+	uint8_t *sec = malloc(n);
+	assert_non_null(sec);
+	memcpy(sec, buf, n);
+	struct sym_line_scratch sc = { 0 };
+	struct dw_row *rows = NULL;
+	size_t nrows = 0;
+	assert_int_equal(sym_decode_lines(sec, n, 0, NULL, 0, &sc, &rows, &nrows), 0);
+	assert_int_equal(nrows, 2);
+	assert_int_equal(rows[0].addr, 0x1000);
+	assert_int_equal(rows[0].line, 5);
+	assert_false(rows[0].end);
+	assert_int_equal(rows[1].addr, 0x1010);
+	assert_true(rows[1].end);
+	free(rows);
+	free(sec);
+	CP_VEC_FREE(sc.rows);
+	CP_VEC_FREE(sc.seqs);
+}
+
+/* Set the offset and size of section `name` of a 64-bit ELF file by
+ * rewriting its section header bytes (libelf would check the layout). */
+static bool patch_section(const char *file, const char *name, uint64_t offset, uint64_t size)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(file, O_RDWR);
+	if (fd < 0)
+		return false;
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	size_t shstrndx;
+	GElf_Ehdr eh;
+	off_t pos = -1;
+	if (e && gelf_getehdr(e, &eh) && gelf_getclass(e) == ELFCLASS64 &&
+	    elf_getshdrstrndx(e, &shstrndx) == 0) {
+		for (Elf_Scn *scn = NULL; pos < 0 && (scn = elf_nextscn(e, scn));) {
+			GElf_Shdr sh;
+			const char *n;
+			if (gelf_getshdr(scn, &sh) && (n = elf_strptr(e, shstrndx, sh.sh_name)) &&
+			    !strcmp(n, name))
+				pos = (off_t)(eh.e_shoff + elf_ndxscn(scn) * eh.e_shentsize);
+		}
+	}
+	if (e)
+		elf_end(e);
+	/* Elf64_Shdr: sh_offset at 24, sh_size at 32 (host order = file order here) */
+	bool ok = pos >= 0 && pwrite(fd, &offset, 8, pos + 24) == 8 &&
+		  pwrite(fd, &size, 8, pos + 32) == 8;
+	close(fd);
+	return ok;
+}
+
+/* A .debug_frame whose offset + size wraps around (found by fuzz_symbol):
+ * the unwinder must not be handed a range outside the file. */
+static void test_unwind_info_bad_debug_frame(void **state)
+{
+	(void)state;
+	if (!have_bin)
+		skip();
+	char bin[600], cmd[2048];
+	snprintf(bin, sizeof(bin), "%s/df", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "cc -O1 -g -fno-asynchronous-unwind-tables -o '%s' '%s/t.c' 2>/dev/null", bin,
+		 tmpdir);
+	if (system(cmd) != 0)
+		skip();
+	struct cp_symbolizer *s = new_symbolizer();
+	struct cp_module *m = cp_symbolizer_open(s, bin, NULL, NULL, NULL);
+	assert_non_null(m);
+	struct cp_module_unwind_info ui;
+	assert_int_equal(cp_module_unwind_info(m, &ui), 0);
+	cp_symbolizer_free(s);
+	if (!ui.debug_frame_size)
+		skip(); /* this compiler put no .debug_frame in */
+	assert_true(
+		patch_section(bin, ".debug_frame", 0xff00000000000490ULL, 0x00ffffffffffffffULL));
+	s = new_symbolizer();
+	m = cp_symbolizer_open(s, bin, NULL, NULL, NULL);
+	assert_non_null(m);
+	assert_int_equal(cp_module_unwind_info(m, &ui), 0);
+	assert_int_equal(ui.debug_frame_size, 0);
+	assert_null(ui.debug_image);
+	assert_true(ui.eh_frame_hdr == 0 || ui.text_start < ui.text_end);
+	cp_symbolizer_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +572,9 @@ int main(void)
 		cmocka_unit_test(test_vdso_and_kernel),
 		cmocka_unit_test(test_space),
 		cmocka_unit_test(test_mapping_to_rel),
+		cmocka_unit_test(test_lines_short_header),
+		cmocka_unit_test(test_lines_sleb_and_wrap),
+		cmocka_unit_test(test_unwind_info_bad_debug_frame),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
