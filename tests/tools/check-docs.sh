@@ -149,6 +149,10 @@ for f in cprof.bash _cprof cprof.fish; do
 		continue
 	fi
 	grep -q -- '--list-cmds' "$COMP/$f" || bad+=("completions/$f does not ask --list-cmds")
+	# the header comment names today's commands; it must not go stale
+	today=$(sed -n 's/^#.*(today: \(.*\);$/\1/p' "$COMP/$f")
+	[ "$today" = "${cmds[*]}" ] ||
+		bad+=("completions/$f: header says 'today: $today', cprof --list-cmds says '${cmds[*]}'")
 	grep -q -- '--list-opts' "$COMP/$f" || bad+=("completions/$f does not ask --list-opts")
 	# an option name spelled out in a completion is a list that will rot
 	for c in "${cmds[@]}"; do
