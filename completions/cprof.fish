@@ -2,6 +2,8 @@
 #
 # Thin on purpose: every name comes from the binary being completed.
 #   cprof --list-cmds          subcommand names, one per line
+#                              (today: record report convert symbolize;
+#                              tests/tools/check-docs.sh keeps this line true)
 #   cprof SUB --list-opts      one option per line: "--long[=] [-s] [hint]",
 #                              hint = file | dir | pid | cmd | a|b|c
 # Command summaries and the global flags come from `cprof -h`.  Nothing here
