@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "common.h"
 #include "core/core.h"
 #include "proc/proc.h"
 #include "sample/sample.h"
@@ -22,32 +22,19 @@ static const char *const usage[] = {
 	NULL,
 };
 
-static const char *output = "cprof.data";
-static const char *event = NULL;
-static const char *callgraph = "dwarf";
-static long freq = 999, stack_size = 0, duration = 0, grace = 2, mmap_pages = 0;
-static bool no_inherit, quiet;
+static struct sampling_args args = SAMPLING_ARGS_INIT;
+static long grace = 2;
+static bool no_inherit;
 
 static const struct cp_option options[] = {
-	CP_OPT_STR_('o', "output", "FILE", "write the recording to FILE (default cprof.data, - for stdout)",
-		    &output, "file"),
-	CP_OPT_LONG_('F', "freq", "HZ", "samples per second per thread (1..10000, default 999)",
-		     &freq, 1, 10000),
-	CP_OPT_STR_('e', "event", "EVENT", "cycles (default, falls back to cpu-clock), cpu-clock, task-clock",
-		    &event, "cycles|cpu-clock|task-clock"),
-	CP_OPT_STR_(0, "call-graph", "MODE", "dwarf (default: unwind a stack copy with CFI) or fp",
-		    &callgraph, "dwarf|fp"),
-	CP_OPT_LONG_(0, "stack-size", "BYTES", "user stack bytes copied per sample in dwarf mode (default 65528)",
-		     &stack_size, 8, 65528),
-	CP_OPT_LONG_('d', "duration", "SECONDS", "stop after SECONDS: SIGINT to the command, SIGKILL after --grace",
-		     &duration, 1, 31536000),
+	SAMPLING_OPTIONS(args),
+	CP_OPT_LONG_('d', "duration", "SECONDS",
+		     "stop after SECONDS: SIGINT to the command, SIGKILL after --grace",
+		     &args.duration, 1, 31536000),
 	CP_OPT_LONG_(0, "grace", "SECONDS", "seconds between SIGINT and SIGKILL when stopping (default 2)",
 		     &grace, 0, 3600),
-	CP_OPT_LONG_('m', "mmap-pages", "N", "ring buffer pages per CPU, a power of two (default: automatic)",
-		     &mmap_pages, 1, 1 << 20),
 	CP_OPT_FLAG_(0, "no-inherit", "do not follow child processes (threads are still followed)",
 		     &no_inherit),
-	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &quiet),
 	CP_OPT_END_,
 };
 
@@ -63,48 +50,6 @@ static char *join_args(char **argv)
 	return (char *)b.p;
 }
 
-static void progress(const struct cp_recorder *rec, uint64_t start, bool final)
-{
-	struct cp_record_stats st;
-	cp_recorder_stats(rec, &st);
-	double secs = (double)(cp_now_ns() - start) / 1e9;
-	fprintf(stderr, "\rcprof record: %.1f s, %llu samples, %llu lost\033[K", secs,
-		(unsigned long long)st.samples, (unsigned long long)st.lost);
-	if (final)
-		fputs("\r\033[K", stderr);
-	fflush(stderr);
-}
-
-static int check_options(void)
-{
-	if (event && strcmp(event, "cycles") && strcmp(event, "cpu-clock") &&
-	    strcmp(event, "task-clock")) {
-		cp_die_usage("record", usage, options,
-			     "--event: unknown event '%s' (cycles, cpu-clock, task-clock)", event);
-		return 2;
-	}
-	if (strcmp(callgraph, "dwarf") && strcmp(callgraph, "fp")) {
-		cp_die_usage("record", usage, options, "--call-graph: '%s' is not dwarf or fp",
-			     callgraph);
-		return 2;
-	}
-	if (stack_size && stack_size % 8) {
-		cp_die_usage("record", usage, options,
-			     "--stack-size: %ld is not a multiple of 8", stack_size);
-		return 2;
-	}
-	if (mmap_pages & (mmap_pages - 1)) {
-		cp_die_usage("record", usage, options,
-			     "--mmap-pages: %ld is not a power of two", mmap_pages);
-		return 2;
-	}
-	if (!strcmp(output, "-") && isatty(STDOUT_FILENO)) {
-		cmd_error("record", "refusing to write binary data to a terminal (-o -)");
-		return 2;
-	}
-	return 0;
-}
-
 struct run {
 	struct cp_recorder *rec;
 	struct cp_child child;
@@ -118,7 +63,7 @@ static int run_loop(struct run *R, bool show)
 {
 	struct cp_error err;
 	uint64_t start = cp_now_ns(), last_progress = 0, kill_at = 0;
-	uint64_t stop_at = duration ? start + (uint64_t)duration * 1000000000ULL : 0;
+	uint64_t stop_at = args.duration ? start + (uint64_t)args.duration * 1000000000ULL : 0;
 	bool stopping = false;
 	int rc = 0;
 	while (!R->exited) {
@@ -171,11 +116,11 @@ static int run_loop(struct run *R, bool show)
 				R->exited = true;
 		if (show && now - last_progress >= 250000000ULL) {
 			last_progress = now;
-			progress(R->rec, start, false);
+			sampling_progress("record", R->rec, start, false);
 		}
 	}
 	if (show)
-		progress(R->rec, start, true);
+		sampling_progress("record", R->rec, start, true);
 	return rc;
 }
 
@@ -189,23 +134,15 @@ int cmd_record(int argc, char **argv)
 		cp_die_usage("record", usage, options, "no command given");
 		return 2;
 	}
-	if ((rc = check_options()))
+	if ((rc = sampling_check("record", usage, options, &args)))
 		return rc;
-	if (quiet)
+	if (args.quiet)
 		cp_log_set_level(CP_LOG_WARN);
 	char **cmdv = argv + first;
 	struct cp_record_opts o;
 	cp_record_opts_init(&o);
-	o.output = output;
-	o.perf.event = event;
-	o.perf.freq = (int)freq;
-	o.perf.callgraph = strcmp(callgraph, "fp") ? CP_CG_DWARF : CP_CG_FP;
-	if (stack_size) {
-		o.perf.stack_size = (uint32_t)stack_size;
-		o.perf.stack_size_set = true;
-	}
+	sampling_fill(&args, &o);
 	o.perf.inherit = !no_inherit;
-	o.perf.mmap_pages = (int)mmap_pages;
 	char *cmdline = join_args(cmdv);
 	o.command_line = cmdline;
 
@@ -246,32 +183,14 @@ int cmd_record(int argc, char **argv)
 		rc = 127;
 		goto out;
 	}
-	bool show = !quiet && cp_stderr_is_tty();
+	bool show = !args.quiet && cp_stderr_is_tty();
 	int lrc = run_loop(&R, show);
 	int code = R.exited ? cp_proc_exit_code(R.status) : -1;
 	if (cp_recorder_finish(R.rec, code, &err)) {
 		cmd_error("record", "%s", err.msg);
 		lrc = 1;
 	}
-	struct cp_record_stats st;
-	cp_recorder_stats(R.rec, &st);
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	cp_log(CP_LOG_INFO, "recorder cpu time %.3f s user, %.3f s system; %llu complete, %llu cut, "
-			    "%llu spliced, %llu without unwind info",
-	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
-	       (unsigned long long)st.complete, (unsigned long long)st.cut,
-	       (unsigned long long)st.spliced, (unsigned long long)st.noinfo);
-	if (st.lost)
-		cmd_warning("record", "%llu samples lost (ring buffer overrun); try a larger "
-				      "--mmap-pages or a lower -F",
-			    (unsigned long long)st.lost);
-	if (!quiet)
-		fprintf(stderr, "cprof record: %llu sample%s (%s, %ld Hz) written to %s\n",
-			(unsigned long long)st.samples, st.samples == 1 ? "" : "s",
-			st.event ? st.event : "?", freq,
-			strcmp(output, "-") ? output : "standard output");
+	sampling_summary("record", R.rec, &args);
 	rc = lrc ? lrc : code;
 out:
 	if (R.sigfd >= 0)

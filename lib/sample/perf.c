@@ -10,12 +10,14 @@
  */
 #include "sample/sample.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,9 @@ struct ring {
 struct cp_perf {
 	struct ring *rings;
 	int nrings;
+	CP_VEC(int) extra; /* attach: events of further threads, output redirected to the rings */
+	struct perf_event_attr attr;
+	bool attach;
 	size_t map_len;
 	const char *event;
 	uint64_t period_ns;
@@ -92,6 +97,25 @@ static int online_cpus(int *cpus, int max)
 	return n;
 }
 
+/* EACCES/EPERM when attaching: another user's process, or the sysctl. */
+static int perm_error_for(struct cp_error *err, int e, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (geteuid() != 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
+		return cp_error_set(err, CP_E_PERM,
+				    "not allowed to profile process %d: it belongs to uid %u (run "
+				    "as root or as that user)",
+				    (int)pid, (unsigned)st.st_uid);
+	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
+	return cp_error_set(err, CP_E_PERM,
+			    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): run as root, "
+			    "lower it with 'sysctl kernel.perf_event_paranoid=1', or allow "
+			    "perf_event_open in the container's seccomp profile",
+			    strerror(e), paranoid);
+}
+
 static int perm_error(struct cp_error *err, int e)
 {
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
@@ -129,7 +153,7 @@ static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, b
 	/* threads are always followed; other processes only with inherit */
 	a->inherit = 1;
 	a->inherit_thread = o->inherit ? 0 : 1;
-	a->enable_on_exec = o->enable_on_exec ? 1 : 0;
+	a->enable_on_exec = o->enable_on_exec && !o->attach ? 1 : 0;
 	a->exclude_kernel = kernel ? 0 : 1;
 	a->exclude_hv = 1;
 	a->exclude_idle = 1;
@@ -149,6 +173,9 @@ static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, b
 
 static void close_rings(struct cp_perf *p)
 {
+	for (size_t i = 0; i < p->extra.n; i++)
+		close(p->extra.v[i]);
+	CP_VEC_FREE(p->extra);
 	for (int i = 0; i < p->nrings; i++) {
 		struct ring *r = &p->rings[i];
 		if (r->meta)
@@ -215,6 +242,8 @@ static int map_rings(struct cp_perf *p, int pages, struct cp_error *err)
 	}
 }
 
+static int add_process(struct cp_perf *p, pid_t pid, pid_t skip_tid, struct cp_error *err);
+
 int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 		 struct cp_error *err)
 {
@@ -228,6 +257,8 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 				    "-F %d is above kernel.perf_event_max_sample_rate=%ld", o->freq,
 				    max_rate);
 	struct cp_perf *p = cp_xcalloc(1, sizeof(*p));
+	p->attach = o->attach;
+	pid_t first = o->attach && o->only_tid ? o->only_tid : pid;
 	p->dwarf = o->callgraph == CP_CG_DWARF;
 	p->period_ns = 1000000000ULL / (uint64_t)o->freq;
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", 2);
@@ -267,17 +298,17 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	int rc = -ENOENT;
 	if (want_hw) {
 		fill_attr(&a, o, true, 0, kernel, wm);
-		rc = open_all(p, &a, pid, cpus, ncpu);
+		rc = open_all(p, &a, first, cpus, ncpu);
 		if (rc == -EINVAL) { /* older kernel: no build ids in MMAP2 */
 			a.build_id = 0;
-			rc = open_all(p, &a, pid, cpus, ncpu);
+			rc = open_all(p, &a, first, cpus, ncpu);
 		}
 		if (rc == 0) {
 			p->event = "cycles";
 			p->period_ns = 0;
 		} else if (rc == -EACCES || rc == -EPERM) {
 			free(p);
-			return perm_error(err, -rc);
+			return o->attach ? perm_error_for(err, -rc, first) : perm_error(err, -rc);
 		} else if (rc == -ESRCH) {
 			free(p);
 			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
@@ -294,18 +325,19 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	}
 	if (rc != 0) {
 		fill_attr(&a, o, false, p->period_ns, kernel, wm);
-		rc = open_all(p, &a, pid, cpus, ncpu);
+		rc = open_all(p, &a, first, cpus, ncpu);
 		if (rc == -EINVAL) {
 			a.build_id = 0;
-			rc = open_all(p, &a, pid, cpus, ncpu);
+			rc = open_all(p, &a, first, cpus, ncpu);
 		}
 		if (rc == -EACCES || rc == -EPERM) {
 			free(p);
-			return perm_error(err, -rc);
+			return o->attach ? perm_error_for(err, -rc, first) : perm_error(err, -rc);
 		}
 		if (rc == -ESRCH) {
 			free(p);
-			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
+			return cp_error_set(err, CP_E_NOENT, "%s %d does not exist",
+					    o->only_tid ? "thread" : "process", (int)first);
 		}
 		if (rc) {
 			free(p);
@@ -316,7 +348,10 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 		p->event = a.config == PERF_COUNT_SW_TASK_CLOCK ? "task-clock" : "cpu-clock";
 	}
 	p->sample_type = a.sample_type;
+	p->attr = a;
 	rc = map_rings(p, pages, err);
+	if (rc == 0 && o->attach && !o->only_tid)
+		rc = add_process(p, pid, pid, err);
 	if (rc) {
 		close_rings(p);
 		free(p);
@@ -324,6 +359,79 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	}
 	*out = p;
 	return 0;
+}
+
+/* Open the events of one thread on every CPU, writing into the rings. */
+static int add_thread(struct cp_perf *p, pid_t tid)
+{
+	for (int i = 0; i < p->nrings; i++) {
+		long fd = perf_event_open(&p->attr, tid, p->rings[i].cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		CP_VEC_PUSH(p->extra, (int)fd);
+		if (ioctl((int)fd, PERF_EVENT_IOC_SET_OUTPUT, p->rings[i].fd) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static bool have_tid(const struct cp_u64map *seen, pid_t tid)
+{
+	return cp_u64map_find(seen, (uint64_t)tid) != NULL;
+}
+
+/* Every thread of pid except skip_tid (whose events are the rings'). */
+static int add_process(struct cp_perf *p, pid_t pid, pid_t skip_tid, struct cp_error *err)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	struct cp_u64map seen;
+	cp_u64map_init(&seen);
+	if (skip_tid)
+		cp_u64map_put(&seen, (uint64_t)skip_tid, 1);
+	int rc = 0;
+	/* Threads started while we open events are inherited from their
+	 * creator once its event exists; rescan until a pass finds none new. */
+	for (int pass = 0; pass < 16; pass++) {
+		DIR *d = opendir(dir);
+		if (!d) {
+			rc = cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
+			break;
+		}
+		int added = 0;
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			long tid;
+			if (cp_parse_long(de->d_name, 1, INT32_MAX, &tid) || have_tid(&seen, (pid_t)tid))
+				continue;
+			cp_u64map_put(&seen, (uint64_t)tid, 1);
+			int e = add_thread(p, (pid_t)tid);
+			if (e == -ESRCH)
+				continue; /* the thread exited meanwhile */
+			if (e == -EACCES || e == -EPERM) {
+				rc = perm_error_for(err, -e, pid);
+				break;
+			}
+			if (e) {
+				rc = cp_error_errno(err, CP_E_FAIL, -e, "cannot sample thread %ld of %d",
+						    tid, (int)pid);
+				break;
+			}
+			added++;
+		}
+		closedir(d);
+		if (rc || !added)
+			break;
+	}
+	if (!rc && seen.n == 0)
+		rc = cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
+	cp_u64map_release(&seen);
+	return rc;
+}
+
+int cp_perf_add(struct cp_perf *p, pid_t pid, struct cp_error *err)
+{
+	return add_process(p, pid, 0, err);
 }
 
 void cp_perf_close(struct cp_perf *p)
@@ -363,10 +471,15 @@ int cp_perf_pollfds(const struct cp_perf *p, struct pollfd *fds, int max)
 
 int cp_perf_enable(struct cp_perf *p, bool on)
 {
+	unsigned long req = on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE;
+	int rc = 0;
 	for (int i = 0; i < p->nrings; i++)
-		if (ioctl(p->rings[i].fd, on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0) < 0)
-			return -errno;
-	return 0;
+		if (ioctl(p->rings[i].fd, req, 0) < 0)
+			rc = -errno;
+	/* an extra event whose thread has exited may refuse: not an error */
+	for (size_t i = 0; i < p->extra.n; i++)
+		ioctl(p->extra.v[i], req, 0);
+	return rc;
 }
 
 /* Pointer to the record at r->pos (copied to scratch when it wraps). */

@@ -34,6 +34,8 @@ struct cp_perf_opts {
 	bool stack_size_set;   /* the user chose stack_size: never shrink it */
 	bool inherit;          /* follow children (threads are always followed) */
 	bool enable_on_exec;   /* start counting when the target execs */
+	bool attach;           /* an existing process: one event per existing thread */
+	pid_t only_tid;        /* attach: sample this one thread only (0 = all) */
 	int mmap_pages;        /* data pages per CPU (power of two), 0 = automatic */
 };
 
@@ -85,9 +87,14 @@ struct cp_perf;
 /* Open the sampling events for pid on every online CPU.  Falls back from
  * "cycles" to "cpu-clock" when there are no hardware counters (logs one
  * notice).  Permission failures give CP_E_PERM with a message naming
- * kernel.perf_event_paranoid. */
+ * kernel.perf_event_paranoid, or the process's owner when attaching to
+ * another user's process.  With o->attach, every existing thread of pid
+ * gets its own events (threads started later are inherited), all writing
+ * into one ring per CPU; they start disabled (cp_perf_enable). */
 int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 		 struct cp_error *err);
+/* Attach mode: add another process (all its threads) to the same rings. */
+int cp_perf_add(struct cp_perf *p, pid_t pid, struct cp_error *err);
 void cp_perf_close(struct cp_perf *p);
 /* The event actually used ("cpu-clock" after a fallback) and its nominal
  * period per sample in nanoseconds (0 for cycles). */
