@@ -22,6 +22,7 @@ struct cmd_desc {
 };
 
 int cmd_record(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);

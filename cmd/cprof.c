@@ -12,6 +12,7 @@
 
 static const struct cmd_desc commands[] = {
 	{ "record", cmd_record, "run a command and record its CPU profile" },
+	{ "attach", cmd_attach, "sample running processes until Ctrl-C, -d or their exit" },
 	{ "report", cmd_report, "show a recording: top functions, call tree" },
 	{ "convert", cmd_convert, "convert a recording to other formats (folded stacks)" },
 	{ "symbolize", cmd_symbolize, "addresses to functions, files and lines (addr2line-compatible)" },

@@ -429,7 +429,18 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 
 int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *err)
 {
-	int rc = cp_perf_open(pid, &r->opts.perf, &r->perf, err);
+	int rc;
+	if (r->perf && r->opts.perf.attach) {
+		rc = cp_perf_add(r->perf, pid, err);
+		if (rc)
+			return rc;
+		load_maps(r, space_of(r, (uint32_t)pid, true));
+		cp_perf_enable(r->perf, true);
+		return 0;
+	}
+	if (r->perf)
+		return cp_error_set(err, CP_E_USAGE, "only attach mode takes several targets");
+	rc = cp_perf_open(pid, &r->opts.perf, &r->perf, err);
 	if (rc)
 		return rc;
 	/* the output is created only once sampling works, so a failed start
@@ -455,7 +466,8 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 	}
 	p->meta.period = cp_perf_period_ns(r->perf);
 	p->meta.stack_size = cp_perf_stack_size(r->perf);
-	if (!r->opts.perf.enable_on_exec) {
+	if (r->opts.perf.attach || !r->opts.perf.enable_on_exec) {
+		/* a running process: its mappings so far come from /proc */
 		struct cp_space *sp = space_of(r, (uint32_t)pid, true);
 		load_maps(r, sp);
 		cp_perf_enable(r->perf, true);
