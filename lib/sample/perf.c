@@ -43,6 +43,8 @@ struct ring {
 	uint64_t pos;  /* next record to deliver */
 	uint8_t *scratch; /* for records that wrap */
 	size_t scratch_cap;
+	const struct perf_event_header *cur; /* the record at cur_pos, once peeked */
+	uint64_t cur_pos;
 };
 
 struct cp_perf {
@@ -483,8 +485,15 @@ int cp_perf_enable(struct cp_perf *p, bool on)
 }
 
 /* Pointer to the record at r->pos (copied to scratch when it wraps). */
+/* Pointer to the record at r->pos (copied to the ring's scratch when it
+ * wraps), remembered until pos moves: the merge peeks every ring once per
+ * delivered record, and a wrapped 64 KiB sample must not be copied again
+ * each time another ring delivers. */
 static const struct perf_event_header *peek(struct ring *r)
 {
+	if (r->cur && r->cur_pos == r->pos)
+		return r->cur;
+	r->cur = NULL;
 	if (r->pos >= r->head)
 		return NULL;
 	uint64_t off = r->pos & (r->size - 1);
@@ -498,8 +507,9 @@ static const struct perf_event_header *peek(struct ring *r)
 	}
 	if (h.size < sizeof(h) || r->pos + h.size > r->head)
 		return NULL;
+	r->cur_pos = r->pos;
 	if (off + h.size <= r->size)
-		return (const struct perf_event_header *)(r->data + off);
+		return r->cur = (const struct perf_event_header *)(r->data + off);
 	if (r->scratch_cap < h.size) {
 		r->scratch = cp_xrealloc(r->scratch, h.size);
 		r->scratch_cap = h.size;
@@ -507,7 +517,7 @@ static const struct perf_event_header *peek(struct ring *r)
 	size_t first = (size_t)(r->size - off);
 	memcpy(r->scratch, r->data + off, first);
 	memcpy(r->scratch + first, r->data, h.size - first);
-	return (const struct perf_event_header *)r->scratch;
+	return r->cur = (const struct perf_event_header *)r->scratch;
 }
 
 /* The timestamp of a record: samples carry it after ip and pid/tid; other
@@ -713,6 +723,7 @@ int cp_perf_read(struct cp_perf *p, int (*cb)(const struct cp_perf_event *ev, vo
 		struct ring *r = &p->rings[i];
 		r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
 		r->pos = r->meta->data_tail;
+		r->cur = NULL;
 	}
 	int rc = 0;
 	for (;;) {
@@ -722,9 +733,8 @@ int cp_perf_read(struct cp_perf *p, int (*cb)(const struct cp_perf_event *ev, vo
 		const struct perf_event_header *bh = NULL;
 		for (int i = 0; i < p->nrings; i++) {
 			const struct perf_event_header *h = peek(&p->rings[i]);
-			if (!h) {
+			if (!h)
 				continue;
-			}
 			uint64_t t = rec_time(h);
 			if (best < 0 || t < bt) {
 				best = i;
@@ -734,9 +744,6 @@ int cp_perf_read(struct cp_perf *p, int (*cb)(const struct cp_perf_event *ev, vo
 		}
 		if (best < 0)
 			break;
-		/* A wrapped record lives in the ring's scratch; re-peek the
-		 * winner so its pointer is its own scratch, not another's. */
-		bh = peek(&p->rings[best]);
 		rc = deliver(p, bh, cb, arg);
 		struct ring *r = &p->rings[best];
 		r->pos += bh->size;
