@@ -99,27 +99,18 @@ static int online_cpus(int *cpus, int max)
 	return n;
 }
 
-/* EACCES/EPERM when attaching: another user's process, or the sysctl. */
-static int perm_error_for(struct cp_error *err, int e, pid_t pid)
+/* EACCES/EPERM from perf_event_open: another user's process (when
+ * attaching to pid, 0 otherwise), or the sysctl / a seccomp filter. */
+static int perm_error(struct cp_error *err, int e, pid_t pid)
 {
 	char path[64];
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (geteuid() != 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
+	if (pid > 0 && geteuid() != 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
 		return cp_error_set(err, CP_E_PERM,
 				    "not allowed to profile process %d: it belongs to uid %u (run "
 				    "as root or as that user)",
 				    (int)pid, (unsigned)st.st_uid);
-	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
-	return cp_error_set(err, CP_E_PERM,
-			    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): run as root, "
-			    "lower it with 'sysctl kernel.perf_event_paranoid=1', or allow "
-			    "perf_event_open in the container's seccomp profile",
-			    strerror(e), paranoid);
-}
-
-static int perm_error(struct cp_error *err, int e)
-{
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
 	return cp_error_set(err, CP_E_PERM,
 			    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): run as root, "
@@ -310,7 +301,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 			p->period_ns = 0;
 		} else if (rc == -EACCES || rc == -EPERM) {
 			free(p);
-			return o->attach ? perm_error_for(err, -rc, first) : perm_error(err, -rc);
+			return perm_error(err, -rc, o->attach ? first : 0);
 		} else if (rc == -ESRCH) {
 			free(p);
 			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
@@ -334,7 +325,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 		}
 		if (rc == -EACCES || rc == -EPERM) {
 			free(p);
-			return o->attach ? perm_error_for(err, -rc, first) : perm_error(err, -rc);
+			return perm_error(err, -rc, o->attach ? first : 0);
 		}
 		if (rc == -ESRCH) {
 			free(p);
@@ -411,7 +402,7 @@ static int add_process(struct cp_perf *p, pid_t pid, pid_t skip_tid, struct cp_e
 			if (e == -ESRCH)
 				continue; /* the thread exited meanwhile */
 			if (e == -EACCES || e == -EPERM) {
-				rc = perm_error_for(err, -e, pid);
+				rc = perm_error(err, -e, pid);
 				break;
 			}
 			if (e) {
@@ -619,6 +610,16 @@ static int decode_sample(struct cp_perf *p, const struct perf_event_header *h,
 	return 0;
 }
 
+/* A NUL-terminated name at `name` that must end before the record's
+ * sample_id trailer (24 bytes); NULL when it does not. */
+static const char *rec_name(const uint8_t *name, const uint8_t *end)
+{
+	if (end - 24 <= name)
+		return NULL;
+	size_t maxlen = (size_t)(end - 24 - name);
+	return strnlen((const char *)name, maxlen) < maxlen ? (const char *)name : NULL;
+}
+
 static int deliver(struct cp_perf *p, const struct perf_event_header *h,
 		   int (*cb)(const struct cp_perf_event *ev, void *arg), void *arg)
 {
@@ -653,12 +654,9 @@ static int deliver(struct cp_perf *p, const struct perf_event_header *h,
 				snprintf(ev.build_id + 2 * i, 3, "%02x", b[36 + i]);
 		}
 		memcpy(&ev.prot, b + 56, 4);
-		const char *name = (const char *)(b + 64);
-		size_t maxlen = (size_t)(end - 24 - (const uint8_t *)name);
-		if (strnlen(name, maxlen) == maxlen)
+		if (!(ev.filename = rec_name(b + 64, end)))
 			return 0;
 		ev.kind = CP_PERF_MMAP;
-		ev.filename = name;
 		trailer(h, &ev);
 		ev.pid = pt[0];
 		ev.tid = pt[1];
@@ -669,12 +667,9 @@ static int deliver(struct cp_perf *p, const struct perf_event_header *h,
 			return 0;
 		uint32_t pt[2];
 		memcpy(pt, b, 8);
-		const char *name = (const char *)(b + 8);
-		size_t maxlen = (size_t)(end - 24 - (const uint8_t *)name);
-		if (strnlen(name, maxlen) == maxlen)
+		if (!(ev.comm = rec_name(b + 8, end)))
 			return 0;
 		ev.kind = CP_PERF_COMM;
-		ev.comm = name;
 		ev.comm_exec = (h->misc & PERF_RECORD_MISC_COMM_EXEC) != 0;
 		trailer(h, &ev);
 		ev.pid = pt[0];
