@@ -171,12 +171,7 @@ int cmd_attach(int argc, char **argv)
 	o.command_line = desc;
 
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sampling_block_signals(&set);
 
 	struct run R = { .sigfd = -1, .n = nt };
 	struct cp_error err;

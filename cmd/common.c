@@ -54,6 +54,16 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 	o->perf.mmap_pages = (int)a->mmap_pages;
 }
 
+void sampling_block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, set, NULL);
+}
+
 void sampling_progress(const char *cmd, const struct cp_recorder *rec, uint64_t start_ns,
 		       bool final)
 {

@@ -5,6 +5,7 @@
 #ifndef CPROF_CMD_COMMON_H
 #define CPROF_CMD_COMMON_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,6 +44,9 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 		   const struct sampling_args *a);
 /* Fill the recording options from the arguments. */
 void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o);
+/* Block the signals that end a recording (INT, TERM, HUP, QUIT) and put
+ * them in *set, for a signalfd: the loop then sees them in order. */
+void sampling_block_signals(sigset_t *set);
 /* The progress line on stderr (only call when it is a terminal). */
 void sampling_progress(const char *cmd, const struct cp_recorder *rec, uint64_t start_ns,
 		       bool final);

@@ -146,14 +146,8 @@ int cmd_record(int argc, char **argv)
 	char *cmdline = join_args(cmdv);
 	o.command_line = cmdline;
 
-	/* signals arrive through a signalfd so the loop sees them in order */
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	sampling_block_signals(&set);
 
 	struct run R = { .sigfd = -1 };
 	struct cp_error err;
