@@ -105,13 +105,6 @@ void cp_buf_add_svarint(struct cp_buf *b, int64_t v)
 	cp_buf_add_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-void cp_buf_add_str(struct cp_buf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	cp_buf_add_uvarint(b, n);
-	cp_buf_add(b, s, n);
-}
-
 void cp_buf_release(struct cp_buf *b)
 {
 	free(b->p);

@@ -49,9 +49,6 @@ int cp_error_set(struct cp_error *err, int code, const char *fmt, ...) CP_PRINTF
  * code is 0. */
 int cp_error_errno(struct cp_error *err, int code, int errnum, const char *fmt, ...)
 	CP_PRINTF(4, 5);
-/* Prefix the existing message with "PREFIX: ". */
-void cp_error_prefix(struct cp_error *err, const char *fmt, ...) CP_PRINTF(2, 3);
-void cp_error_clear(struct cp_error *err);
 
 /* ---- logging -------------------------------------------------------------
  * The only process-wide state in lib: a sink and a verbosity level. */
@@ -59,7 +56,6 @@ enum cp_log_level { CP_LOG_ERROR, CP_LOG_WARN, CP_LOG_NOTICE, CP_LOG_INFO, CP_LO
 typedef void (*cp_log_sink_fn)(enum cp_log_level level, const char *msg, void *arg);
 void cp_log_set_sink(cp_log_sink_fn fn, void *arg);
 void cp_log_set_level(enum cp_log_level max_level);
-enum cp_log_level cp_log_get_level(void);
 void cp_log(enum cp_log_level level, const char *fmt, ...) CP_PRINTF(2, 3);
 
 /* ---- allocation: abort on out-of-memory (a crash, not an exit path) ---- */
@@ -106,7 +102,6 @@ void cp_buf_add(struct cp_buf *b, const void *data, size_t len);
 void cp_buf_add_u8(struct cp_buf *b, uint8_t v);
 void cp_buf_add_uvarint(struct cp_buf *b, uint64_t v);
 void cp_buf_add_svarint(struct cp_buf *b, int64_t v);
-void cp_buf_add_str(struct cp_buf *b, const char *s); /* uvarint length + bytes */
 void cp_buf_release(struct cp_buf *b);
 
 /* Bounded reader over a byte range; every get returns -1 (and sets bad)
@@ -164,8 +159,6 @@ void cp_intern_init(struct cp_intern *t);
 void cp_intern_release(struct cp_intern *t);
 /* Returns the id of the bytes, adding a copy when new; *added (nullable). */
 uint32_t cp_intern_add(struct cp_intern *t, const void *p, size_t len, bool *added);
-/* Returns id or UINT32_MAX when absent. */
-uint32_t cp_intern_find(const struct cp_intern *t, const void *p, size_t len);
 static inline const char *cp_intern_get(const struct cp_intern *t, uint32_t id)
 {
 	return t->items[id];
@@ -188,7 +181,5 @@ long cp_read_long_file(const char *path, long def);
 const char *cp_basename(const char *s);
 /* Whether stderr is a terminal and progress lines may be drawn. */
 bool cp_stderr_is_tty(void);
-/* NO_COLOR respected: whether colour may be used on fd. */
-bool cp_color_ok(int fd);
 
 #endif

@@ -34,36 +34,6 @@ int cp_error_errno(struct cp_error *err, int code, int errnum, const char *fmt, 
 	return code;
 }
 
-void cp_error_prefix(struct cp_error *err, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	char pre[256], old[sizeof(err->msg)];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	size_t lp = strlen(pre), lo = strnlen(old, sizeof(old) - 1), cap = sizeof(err->msg) - 1;
-	size_t n = CP_MIN(lp, cap);
-	memcpy(err->msg, pre, n);
-	if (n + 2 <= cap) {
-		memcpy(err->msg + n, ": ", 2);
-		n += 2;
-	}
-	size_t k = CP_MIN(lo, cap - n);
-	memcpy(err->msg + n, old, k);
-	err->msg[n + k] = '\0';
-}
-
-void cp_error_clear(struct cp_error *err)
-{
-	if (err) {
-		err->code = 0;
-		err->msg[0] = '\0';
-	}
-}
-
 static void default_sink(enum cp_log_level level, const char *msg, void *arg)
 {
 	static const char *const names[] = { "error", "warning", "notice", "info", "debug" };
@@ -84,11 +54,6 @@ void cp_log_set_sink(cp_log_sink_fn fn, void *arg)
 void cp_log_set_level(enum cp_log_level max_level)
 {
 	log_level = max_level;
-}
-
-enum cp_log_level cp_log_get_level(void)
-{
-	return log_level;
 }
 
 void cp_log(enum cp_log_level level, const char *fmt, ...)

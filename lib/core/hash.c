@@ -166,14 +166,6 @@ static void intern_rehash(struct cp_intern *t)
 	}
 }
 
-uint32_t cp_intern_find(const struct cp_intern *t, const void *p, size_t len)
-{
-	if (!t->nslots)
-		return UINT32_MAX;
-	size_t s = intern_slot(t, p, len, cp_hash_bytes(p, len, 0));
-	return t->slots[s] ? t->slots[s] - 1 : UINT32_MAX;
-}
-
 uint32_t cp_intern_add(struct cp_intern *t, const void *p, size_t len, bool *added)
 {
 	if ((t->n + 1) * 2 > t->nslots)

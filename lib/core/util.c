@@ -100,13 +100,3 @@ bool cp_stderr_is_tty(void)
 	return isatty(STDERR_FILENO);
 }
 
-bool cp_color_ok(int fd)
-{
-	const char *nc = getenv("NO_COLOR");
-	if (nc && *nc)
-		return false;
-	const char *term = getenv("TERM");
-	if (term && strcmp(term, "dumb") == 0)
-		return false;
-	return isatty(fd);
-}

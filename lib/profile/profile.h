@@ -294,8 +294,6 @@ const struct cp_profile *cp_view_profile(const struct cp_view *v);
 /* Sum of the weights and number of the samples that pass the filter. */
 int64_t cp_view_total(const struct cp_view *v);
 uint64_t cp_view_total_samples(const struct cp_view *v);
-/* The weight's value index (CP_NONE: sample counts). */
-uint32_t cp_view_value_index(const struct cp_view *v);
 /* Groups, in first-seen order; borrowed, valid until cp_view_free. */
 const struct cp_view_group *cp_view_groups(const struct cp_view *v, size_t *n);
 /* Frames of a stack, leaf first; borrowed, valid until the next call on v

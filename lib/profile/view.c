@@ -437,11 +437,6 @@ uint64_t cp_view_total_samples(const struct cp_view *v)
 	return v->total_samples;
 }
 
-uint32_t cp_view_value_index(const struct cp_view *v)
-{
-	return v->value_index;
-}
-
 const struct cp_view_group *cp_view_groups(const struct cp_view *v, size_t *n)
 {
 	*n = v->groups.n;
