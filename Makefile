@@ -87,6 +87,17 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIBCPROF)
 
 unit: $(UNIT_BINS)
 
+# syscall names, from the C library's own <sys/syscall.h> (so they match the
+# machine the tracer is built for); lib/proc/syscall.c includes the table
+%/gen/syscalls.h:
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)printf '#include <sys/syscall.h>\n' | $(CC) -E -dM -x c - | \
+		awk '$$1 == "#define" && $$2 ~ /^__NR_/ && $$3 ~ /^[0-9]+$$/ \
+			{ printf "\t[%s] = \"%s\",\n", $$3, substr($$2, 6) }' | sort -t'[' -k2 -n >$@.tmp
+	$(Q)test -s $@.tmp && mv $@.tmp $@
+$(O)/lib/proc/syscall.o: $(O)/gen/syscalls.h
+
 # ---- test fixtures: tiny programs with known profiles ---------------------
 include tests/fixtures/fixtures.mk
 
@@ -118,6 +129,7 @@ deps:
 FUZZ_O := build-fuzz
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
+$(FUZZ_O)/lib/proc/syscall.o: $(FUZZ_O)/gen/syscalls.h
 $(FUZZ_O)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)

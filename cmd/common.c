@@ -24,6 +24,26 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 			     a->callgraph);
 		return 2;
 	}
+	if (a->sampler && strcmp(a->sampler, "perf") && strcmp(a->sampler, "ptrace")) {
+		cp_die_usage(cmd, usage, opts, "--sampler: '%s' is not perf or ptrace", a->sampler);
+		return 2;
+	}
+	if (a->wall && a->sampler && !strcmp(a->sampler, "perf")) {
+		cp_die_usage(cmd, usage, opts,
+			     "--wall needs the ptrace sampler (perf_event cannot sample blocked "
+			     "threads)");
+		return 2;
+	}
+	bool ptrace = a->wall || (a->sampler && !strcmp(a->sampler, "ptrace"));
+	if (ptrace && a->event && strcmp(a->event, "cpu-clock")) {
+		cp_die_usage(cmd, usage, opts, "--event %s needs the perf sampler (ptrace samples %s)",
+			     a->event, a->wall ? "wall-clock time" : "cpu-clock");
+		return 2;
+	}
+	if (ptrace && a->mmap_pages) {
+		cp_die_usage(cmd, usage, opts, "--mmap-pages applies to the perf sampler only");
+		return 2;
+	}
 	if (a->stack_size && a->stack_size % 8) {
 		cp_die_usage(cmd, usage, opts, "--stack-size: %ld is not a multiple of 8",
 			     a->stack_size);
@@ -52,6 +72,10 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 		o->perf.stack_size_set = true;
 	}
 	o->perf.mmap_pages = (int)a->mmap_pages;
+	o->sampler = !a->sampler		      ? CP_SAMPLER_AUTO
+		     : !strcmp(a->sampler, "ptrace") ? CP_SAMPLER_PTRACE
+						      : CP_SAMPLER_PERF;
+	o->wall = a->wall;
 }
 
 void sampling_block_signals(sigset_t *set)
@@ -97,8 +121,12 @@ void sampling_summary(const char *cmd, const struct cp_recorder *rec,
 			    "a lower -F",
 			    (unsigned long long)st.lost);
 	if (!a->quiet)
-		fprintf(stderr, "cprof %s: %llu sample%s (%s, %ld Hz) written to %s\n", cmd,
+		fprintf(stderr, "cprof %s: %llu sample%s (%s%s, %ld Hz) written to %s\n", cmd,
 			(unsigned long long)st.samples, st.samples == 1 ? "" : "s",
-			st.event ? st.event : "?", a->freq,
+			st.event ? st.event : "?",
+			cp_recorder_sampler(rec) && !strcmp(cp_recorder_sampler(rec), "ptrace")
+				? " via ptrace"
+				: "",
+			a->freq,
 			strcmp(a->output, "-") ? a->output : "standard output");
 }

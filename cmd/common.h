@@ -13,11 +13,11 @@
 #include "sample/sample.h"
 
 struct sampling_args {
-	const char *output, *event, *callgraph;
+	const char *output, *event, *callgraph, *sampler;
 	long freq, stack_size, duration, mmap_pages;
-	bool quiet;
+	bool quiet, wall;
 };
-#define SAMPLING_ARGS_INIT { "cprof.data", NULL, "dwarf", 999, 0, 0, 0, false }
+#define SAMPLING_ARGS_INIT { "cprof.data", NULL, "dwarf", NULL, 999, 0, 0, 0, false, false }
 
 /* The option-table rows both commands take (in this order). */
 #define SAMPLING_OPTIONS(a)                                                                        \
@@ -37,6 +37,11 @@ struct sampling_args {
 	CP_OPT_LONG_('m', "mmap-pages", "N",                                                      \
 		     "ring buffer pages per CPU, a power of two (default: automatic)",             \
 		     &(a).mmap_pages, 1, 1 << 20),                                                 \
+	CP_OPT_STR_(0, "sampler", "NAME",                                                         \
+		    "perf (perf_event) or ptrace (default: perf, ptrace when perf_event is refused)", \
+		    &(a).sampler, "perf|ptrace"),                                                  \
+	CP_OPT_FLAG_(0, "wall", "wall-clock: sample blocked threads too (ptrace sampler)",       \
+		     &(a).wall),                                                                   \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
 
 /* Validate; prints the usage error and returns 2, or 0. */

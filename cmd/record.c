@@ -111,9 +111,14 @@ static int run_loop(struct run *R, bool show)
 			kill(R->child.pid, SIGKILL);
 			kill_at = 0;
 		}
-		if (pid_i < 0 || (pr > 0 && (fds[pid_i].revents & POLLIN)))
+		if (R->child.pid > 0 && cp_recorder_reaped(R->rec, R->child.pid, &R->status)) {
+			/* the ptrace sampler collected the exit status */
+			R->child.pid = -1;
+			R->exited = true;
+		} else if (pid_i < 0 || (pr > 0 && (fds[pid_i].revents & POLLIN))) {
 			if (cp_proc_try_wait(&R->child, &R->status))
 				R->exited = true;
+		}
 		if (show && now - last_progress >= 250000000ULL) {
 			last_progress = now;
 			sampling_progress("record", R->rec, start, false);

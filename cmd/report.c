@@ -16,14 +16,14 @@
 
 static const char *const report_usage[] = {
 	"cprof report [-i <file>] [--stdio] [--sort <keys>] [--comm|--pid|--tid <list>] "
-	"[--limit <n>]",
+	"[--on-cpu|--off-cpu] [--limit <n>]",
 	"cprof report --tree [--inverted] [-i <file>] [--percent-limit <pct>]",
 	NULL,
 };
 
 struct report_args {
 	const char *input;
-	bool stdio_, tree, inverted, no_inline, strict;
+	bool stdio_, tree, inverted, no_inline, strict, on_cpu, off_cpu;
 	struct cp_strlist comms, pids, tids;
 	const char *sort, *percent_limit;
 	long limit;
@@ -128,8 +128,12 @@ int cmd_report(int argc, char **argv)
 		CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &a.pids,
 			     "pid"),
 		CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &a.tids, NULL),
+		CP_OPT_FLAG_(0, "on-cpu", "only samples of running threads (wall-clock recordings)",
+			     &a.on_cpu),
+		CP_OPT_FLAG_(0, "off-cpu",
+			     "only samples of blocked threads (wall-clock recordings)", &a.off_cpu),
 		CP_OPT_STR_(0, "sort", "<keys>",
-			    "table keys: comm,pid,tid,module|dso,function|sym,srcline "
+			    "table keys: comm,pid,tid,state,module|dso,function|sym,srcline "
 			    "(default function,module)",
 			    &a.sort, NULL),
 		CP_OPT_STR_(0, "percent-limit", "<pct>",
@@ -156,6 +160,9 @@ int cmd_report(int argc, char **argv)
 		cp_die_usage("report", report_usage, opts, "unexpected argument '%s'", argv[first]);
 	else if (a.inverted && !a.tree)
 		cp_die_usage("report", report_usage, opts, "--inverted needs --tree");
+	else if (a.on_cpu && a.off_cpu)
+		cp_die_usage("report", report_usage, opts,
+			     "--on-cpu and --off-cpu cannot be used together");
 	else if (a.percent_limit && parse_percent(a.percent_limit, &limit))
 		cp_die_usage("report", report_usage, opts,
 			     "--percent-limit: '%s' is not a percentage in 0..100",
@@ -168,6 +175,7 @@ int cmd_report(int argc, char **argv)
 		rc = -1;
 	if (rc < 0) {
 		vo.filter = fs.f;
+		vo.filter.cpu_state = a.on_cpu ? CP_VIEW_ON_CPU : a.off_cpu ? CP_VIEW_OFF_CPU : 0;
 		rc = run_report(&a, &vo, limit);
 	}
 	free(fs.pids);

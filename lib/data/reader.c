@@ -257,6 +257,7 @@ struct sstate {
 	uint64_t time;
 	uint32_t stack, pid, tid, flags, cpu;
 	const char *comm;
+	const char *empty; /* interned "" */
 };
 
 static int one_sample(struct rd *c, struct cp_rd *r, struct sstate *st, struct cp_profile_sample *s,
@@ -298,6 +299,9 @@ static int one_sample(struct rd *c, struct cp_rd *r, struct sstate *st, struct c
 	s->stack_need = 0;
 	if ((st->flags & CP_SAMPLE_CUT) && rd_u(c, r, &s->stack_need))
 		return -1;
+	s->syscall = st->empty;
+	if ((st->flags & CP_SAMPLE_OFFCPU) && str_ref(c, r, &s->syscall))
+		return -1;
 	if (!(fl & DF_S_SAME_VALUES))
 		for (size_t i = 0; i < nv; i++)
 			if (rd_s(c, r, &c->prev_values.v[i]))
@@ -319,6 +323,7 @@ static int rec_samples(struct rd *c, struct cp_rd *r)
 		return bad(c, "sample count %" PRIu64 " exceeds the record", n);
 	CP_VEC_RESERVE(p->samples, p->samples.n + n);
 	struct sstate st = { .stack = CP_NONE, .comm = cp_profile_intern(p, "") };
+	st.empty = st.comm;
 	for (size_t i = 0; i < nv; i++)
 		c->prev_values.v[i] = 0;
 	for (uint64_t i = 0; i < n; i++) {

@@ -50,6 +50,8 @@ struct cp_data_writer {
 	uint64_t prev_time;
 	uint32_t prev_stack, prev_pid, prev_tid, prev_flags, prev_cpu, prev_comm_sid;
 	const char *prev_comm_ptr;
+	const char *prev_syscall_ptr; /* cache of the last OFFCPU syscall's string id */
+	uint32_t prev_syscall_sid;
 	CP_VEC(int64_t) prev_values;
 };
 
@@ -282,6 +284,8 @@ static void reset_sample_state(struct cp_data_writer *w)
 	w->prev_pid = w->prev_tid = w->prev_flags = w->prev_cpu = 0;
 	w->prev_comm_sid = sid(w, "");
 	w->prev_comm_ptr = NULL;
+	w->prev_syscall_sid = w->prev_comm_sid;
+	w->prev_syscall_ptr = NULL;
 	for (size_t i = 0; i < w->prev_values.n; i++)
 		w->prev_values.v[i] = 0;
 }
@@ -387,7 +391,7 @@ int cp_data_writer_add_sample(struct cp_data_writer *w, const struct cp_profile_
 		fl |= DF_S_SAME_VALUES;
 
 	struct cp_buf *b = &w->samples;
-	cp_buf_reserve(b, 1 + 10 * 8 + 10 * w->nv);
+	cp_buf_reserve(b, 1 + 10 * 9 + 10 * w->nv);
 	cp_buf_add_u8(b, fl);
 	cp_buf_add_svarint(b, (int64_t)(s->time - w->prev_time));
 	if (!(fl & DF_S_SAME_STACK))
@@ -404,6 +408,14 @@ int cp_data_writer_add_sample(struct cp_data_writer *w, const struct cp_profile_
 		cp_buf_add_uvarint(b, s->cpu);
 	if (s->flags & CP_SAMPLE_CUT)
 		cp_buf_add_uvarint(b, s->stack_need);
+	if (s->flags & CP_SAMPLE_OFFCPU) {
+		const char *sc = s->syscall ? s->syscall : "";
+		if (sc != w->prev_syscall_ptr) {
+			w->prev_syscall_sid = sid(w, sc);
+			w->prev_syscall_ptr = sc;
+		}
+		cp_buf_add_uvarint(b, w->prev_syscall_sid);
+	}
 	if (!(fl & DF_S_SAME_VALUES)) {
 		for (size_t i = 0; i < w->nv; i++)
 			cp_buf_add_svarint(b, values[i]);

@@ -26,8 +26,9 @@
  *   # samples: 1481 (lost 0), processes: 1, threads: 1, exit status: 0
  *   # stacks: 99.9% unwound completely (to _start/main/thread start), 0 spliced with frame pointers
  *   # stacks cut at the end of the 8192-byte stack copy: 3.1%; --stack-size=16384 would have kept them
+ *   # wall-clock: 49.8% of samples off-CPU (blocked); --off-cpu/--on-cpu select them, --sort state,function splits them
  *   # warning: recording is truncated: <why>
- *   # filter: pid=12,13, tid=14, comm=worker
+ *   # filter: pid=12,13, tid=14, comm=worker, off-cpu
  *   # no samples match the filter          (or "# no samples": nothing follows)
  *   #
  *
@@ -38,7 +39,8 @@ struct cp_report_header {
 	const char *filter; /* cp_format_filter_desc() text, NULL or "" when unfiltered */
 };
 
-/* Describe a filter as "pid=1,2, tid=3, comm=a,b" into buf ("" when empty). */
+/* Describe a filter as "pid=1,2, tid=3, comm=a,b, off-cpu" into buf ("" when
+ * empty); the CPU state selection is "on-cpu" or "off-cpu". */
 const char *cp_format_filter_desc(const struct cp_view_filter *f, char *buf, size_t size);
 
 int cp_format_report_header(FILE *out, const struct cp_view *v, const struct cp_report_header *h,
@@ -51,8 +53,9 @@ int cp_format_report_header(FILE *out, const struct cp_view *v, const struct cp_
  *
  * Percent columns have two decimals and no % sign; Samples counts the
  * samples counted in the row's self (perf's Samples column).  Key columns
- * come in the order Command, Pid, Tid, Function, Source:Line, Module, each
- * present when the table is keyed by it; columns are separated by at least
+ * come in the order Command, Pid, Tid, State, Function, Source:Line,
+ * Module, each present when the table is keyed by it (State is "on-cpu",
+ * "off-cpu:SYSCALL" or "off-cpu"); columns are separated by at least
  * two spaces, Module, when present, is last, so rows with spaces in names
  * still parse, and no line ends in spaces.  Function names are padded to
  * 39 columns (more when longer names need it, up to 60).  At most `limit`

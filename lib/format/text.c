@@ -50,6 +50,10 @@ const char *cp_format_filter_desc(const struct cp_view_filter *f, char *buf, siz
 			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
 						i ? "," : "", f->comms[i]);
 	}
+	if (f->cpu_state == CP_VIEW_ON_CPU || f->cpu_state == CP_VIEW_OFF_CPU)
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
+					len ? ", " : "",
+					f->cpu_state == CP_VIEW_ON_CPU ? "on-cpu" : "off-cpu");
 	return buf;
 }
 
@@ -145,6 +149,17 @@ static void header_stacks(FILE *out, const struct cp_profile_meta *m,
 	fputc('\n', out);
 }
 
+/* "# wall-clock: P% of samples off-CPU (blocked); ..." when there are any */
+static void header_offcpu(FILE *out, const struct cp_view_stats *st)
+{
+	if (!st->offcpu || !st->samples)
+		return;
+	fprintf(out,
+		"# wall-clock: %.1f%% of samples off-CPU (blocked); --off-cpu/--on-cpu select "
+		"them, --sort state,function splits them\n",
+		(double)st->offcpu * 100.0 / (double)st->samples);
+}
+
 int cp_format_report_header(FILE *out, const struct cp_view *v, const struct cp_report_header *h,
 			    const char *what, struct cp_error *err)
 {
@@ -165,6 +180,7 @@ int cp_format_report_header(FILE *out, const struct cp_view *v, const struct cp_
 		fprintf(out, ", exit status: %d", m->exit_status);
 	fputc('\n', out);
 	header_stacks(out, m, &st);
+	header_offcpu(out, &st);
 	if (p->truncated)
 		fprintf(out, "# warning: recording is truncated: %s\n",
 			p->truncated_why[0] ? p->truncated_why : "the file ends early");
@@ -192,7 +208,7 @@ static bool has_key(const struct cp_view_top *t, enum cp_view_key k)
 
 /* Key columns in display order; a column is padded only when another
  * follows it, so no line ends in spaces. */
-enum { COL_COMM, COL_PID, COL_TID, COL_FUNCTION, COL_SRCLINE, COL_MODULE, NCOLS };
+enum { COL_COMM, COL_PID, COL_TID, COL_STATE, COL_FUNCTION, COL_SRCLINE, COL_MODULE, NCOLS };
 
 static void put_col(FILE *out, int col, int last, int width, const char *s)
 {
@@ -206,10 +222,10 @@ int cp_format_top_text(FILE *out, const struct cp_view_top *t, size_t limit, con
 		       struct cp_error *err)
 {
 	static const enum cp_view_key col_key[NCOLS] = {
-		CP_VIEW_KEY_COMM,     CP_VIEW_KEY_PID,     CP_VIEW_KEY_TID,
+		CP_VIEW_KEY_COMM,     CP_VIEW_KEY_PID,     CP_VIEW_KEY_TID,    CP_VIEW_KEY_STATE,
 		CP_VIEW_KEY_FUNCTION, CP_VIEW_KEY_SRCLINE, CP_VIEW_KEY_MODULE,
 	};
-	static const char *const titles[NCOLS] = { "Command",  "Pid",         "Tid",
+	static const char *const titles[NCOLS] = { "Command",  "Pid",         "Tid",   "State",
 						   "Function", "Source:Line", "Module" };
 	bool on[NCOLS];
 	int last = -1;
@@ -217,9 +233,12 @@ int cp_format_top_text(FILE *out, const struct cp_view_top *t, size_t limit, con
 		if ((on[c] = has_key(t, col_key[c])))
 			last = c;
 	size_t n = limit && limit < t->nrows ? limit : t->nrows;
-	int width[NCOLS] = { 16, 7, 7, NAME_MIN_WIDTH, 11, 0 };
+	int width[NCOLS] = { 16, 7, 7, 7, NAME_MIN_WIDTH, 11, 0 };
 	for (size_t i = 0; i < n; i++) {
-		int l = (int)strlen(t->rows[i].name);
+		int l = (int)strlen(t->rows[i].state ? t->rows[i].state : "");
+		if (l > width[COL_STATE])
+			width[COL_STATE] = CP_MIN(l, NAME_MAX_WIDTH);
+		l = (int)strlen(t->rows[i].name);
 		if (l > width[COL_FUNCTION])
 			width[COL_FUNCTION] = CP_MIN(l, NAME_MAX_WIDTH);
 		l = (int)strlen(t->rows[i].srcline);
@@ -240,6 +259,7 @@ int cp_format_top_text(FILE *out, const struct cp_view_top *t, size_t limit, con
 			r->comm[0] ? r->comm : "[unknown]",
 			pid,
 			tid,
+			r->state && r->state[0] ? r->state : "[unknown]",
 			r->name,
 			r->srcline,
 			r->module,

@@ -55,4 +55,8 @@ void cp_proc_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 /* Whether the process exists. */
 bool cp_proc_exists(pid_t pid);
 
+/* The name of syscall nr on this architecture ("nanosleep"), NULL when
+ * unknown. */
+const char *cp_syscall_name(long nr);
+
 #endif

@@ -169,6 +169,8 @@ void cp_profile_add_sample(struct cp_profile *p, const struct cp_profile_sample 
 	struct cp_profile_sample c = *s;
 	if (!c.comm)
 		c.comm = cp_profile_intern(p, "");
+	if (!c.syscall)
+		c.syscall = cp_profile_intern(p, "");
 	CP_VEC_PUSH(p->samples, c);
 	size_t nv = p->value_types.n;
 	if (nv) {
@@ -319,6 +321,9 @@ static bool samples_equal(const struct cp_profile *a, const struct cp_profile *b
 			     y->time);
 		if (x->flags != y->flags || x->cpu != y->cpu || x->stack_need != y->stack_need)
 			DIFF("sample %zu flags/cpu/stack_need differ", i);
+		if ((x->flags & CP_SAMPLE_OFFCPU) && !str_eq(x->syscall, y->syscall))
+			DIFF("sample %zu syscall differs: '%s' vs '%s'", i,
+			     x->syscall ? x->syscall : "", y->syscall ? y->syscall : "");
 		const int64_t *vx = a->values.v + i * nv, *vy = b->values.v + i * nv;
 		for (size_t j = 0; j < nv; j++)
 			if (vx[j] != vy[j])

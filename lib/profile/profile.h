@@ -82,6 +82,10 @@ struct cp_profile_sample {
 	uint32_t flags;   /* CP_SAMPLE_* */
 	uint32_t cpu;
 	uint64_t stack_need; /* CUT samples: bytes of stack copy that would have kept it, 0 unknown */
+	/* OFFCPU samples: the syscall the thread was blocked in ("nanosleep"),
+	 * interned; "" or NULL unknown.  Only stored (and compared) for
+	 * samples with CP_SAMPLE_OFFCPU. */
+	const char *syscall;
 };
 
 struct cp_profile_value_type {
@@ -162,8 +166,8 @@ void cp_profile_set_location_lines(struct cp_profile *p, uint32_t loc,
 				  const struct cp_profile_line *lines, uint32_t n);
 /* Intern a stack (location indices, leaf first); returns its index. */
 uint32_t cp_profile_add_stack(struct cp_profile *p, const uint32_t *locs, uint32_t n);
-/* Append a sample; values has value_types.n entries.  s->comm must be
- * interned in p (or NULL for ""). */
+/* Append a sample; values has value_types.n entries.  s->comm and
+ * s->syscall must be interned in p (or NULL for ""). */
 void cp_profile_add_sample(struct cp_profile *p, const struct cp_profile_sample *s,
 			   const int64_t *values);
 
@@ -195,8 +199,8 @@ bool cp_profile_equal(const struct cp_profile *a, const struct cp_profile *b, ch
  *
  * A view is a filtered, weighted reading of a profile, built once and then
  * asked for a top table, a call tree or the distinct stacks (folded
- * output).  Samples are grouped per distinct (stack[, comm, pid, tid])
- * first, and each distinct stack is expanded into frames once, so a
+ * output).  Samples are grouped per distinct (stack[, comm, pid, tid,
+ * state]) first, and each distinct stack is expanded into frames once, so a
  * million samples aggregate in a fraction of a second.
  *
  * Frames: a stack's locations (leaf first) each expand into their inline
@@ -216,11 +220,17 @@ enum cp_view_key {
 	CP_VIEW_KEY_MODULE,   /* alias "dso" */
 	CP_VIEW_KEY_FUNCTION, /* alias "sym" */
 	CP_VIEW_KEY_SRCLINE,  /* "file.c:42" of the frame's source line */
+	CP_VIEW_KEY_STATE,    /* "on-cpu", "off-cpu:SYSCALL" (cp_view_sample_state) */
 };
-#define CP_VIEW_MAX_KEYS 6
+#define CP_VIEW_MAX_KEYS 7
+
+/* cp_view_filter.cpu_state */
+#define CP_VIEW_ON_CPU 1  /* samples without CP_SAMPLE_OFFCPU only */
+#define CP_VIEW_OFF_CPU 2 /* samples with CP_SAMPLE_OFFCPU only */
 
 /* Sample filter: a sample matches when it matches every non-empty list
- * (comm compared exactly).  Arrays are borrowed. */
+ * (comm compared exactly) and the cpu_state selection.  Arrays are
+ * borrowed. */
 struct cp_view_filter {
 	const uint32_t *pids;
 	size_t npids;
@@ -228,6 +238,7 @@ struct cp_view_filter {
 	size_t ntids;
 	const char *const *comms;
 	size_t ncomms;
+	int cpu_state; /* 0 all, CP_VIEW_ON_CPU on-CPU samples only, CP_VIEW_OFF_CPU off-CPU only */
 };
 
 struct cp_view_opts {
@@ -238,7 +249,7 @@ struct cp_view_opts {
 	size_t nkeys;                            /* 0 = "function,module" */
 };
 
-/* Parse a perf-style key list ("comm,pid,sym,dso,srcline") into keys.
+/* Parse a perf-style key list ("comm,pid,sym,dso,srcline,state") into keys.
  * Duplicates and unknown names are CP_E_USAGE ("unknown sort key 'x'
  * (supported: ...)"). */
 int cp_view_parse_keys(const char *s, enum cp_view_key *keys, size_t *nkeys, struct cp_error *err);
@@ -250,11 +261,15 @@ int cp_view_parse_ids(const char *what, const char *const *strs, size_t n, uint3
 /* Name of a key as the user types it ("function"). */
 const char *cp_view_key_name(enum cp_view_key k);
 
-/* The default weight: the last value type when its type is "cpu", else
+/* The default weight: the last value type when its type is "cpu" or "wall", else
  * value 0; CP_NONE when the profile has no values (each sample weighs 1). */
 uint32_t cp_view_default_value(const struct cp_profile *p);
 bool cp_view_filter_empty(const struct cp_view_filter *f);
 bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_profile_sample *s);
+/* A sample's state as the state key shows it, written into buf (which is
+ * returned): "on-cpu" without CP_SAMPLE_OFFCPU, else "off-cpu:SYSCALL",
+ * or "off-cpu" when the syscall is unknown (NULL or ""). */
+const char *cp_view_sample_state(const struct cp_profile_sample *s, char *buf, size_t size);
 
 /* One distinct frame of the view. */
 struct cp_view_frame {
@@ -271,12 +286,13 @@ struct cp_view_stack_frame {
 	int64_t line;   /* source line of this occurrence, 0 unknown */
 };
 
-/* Filtered samples grouped by distinct stack (and comm/pid/tid when the
- * view's keys use them; otherwise those fields are ""/0). */
+/* Filtered samples grouped by distinct stack (and comm/pid/tid/state when
+ * the view's keys use them; otherwise those fields are ""/0). */
 struct cp_view_group {
 	uint32_t stack;
 	uint32_t pid, tid;
 	const char *comm;
+	const char *state; /* cp_view_sample_state() text, owned by the view */
 	int64_t weight;
 	uint64_t samples;
 };
@@ -317,6 +333,7 @@ struct cp_view_row {
 	uint32_t pid, tid;         /* when keyed by pid / tid, else 0 */
 	const char *name, *module; /* when keyed by function / module, else "" */
 	const char *srcline;       /* when keyed by srcline ("file.c:42", "[unknown]"), else "" */
+	const char *state;         /* when keyed by state ("on-cpu", "off-cpu:futex"), else "" */
 	int64_t self, total;       /* weights */
 	uint64_t self_samples, total_samples;
 };
@@ -376,6 +393,7 @@ struct cp_view_stats {
 	uint64_t spliced;  /* CP_SAMPLE_SPLICED */
 	uint64_t cut;      /* CP_SAMPLE_CUT */
 	uint64_t cut_need_max;       /* largest stack_need of the CUT samples, 0 unknown */
+	uint64_t offcpu;             /* CP_SAMPLE_OFFCPU (wall-clock samples of blocked threads) */
 	uint64_t processes, threads; /* distinct pids and tids */
 };
 void cp_view_stats(const struct cp_profile *p, struct cp_view_stats *st);

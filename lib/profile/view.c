@@ -2,7 +2,7 @@
  * and the call tree.
  *
  * A view groups the samples that pass its filter by distinct stack (plus
- * comm/pid/tid when the top table is keyed by them) and expands each
+ * comm/pid/tid/state when the top table is keyed by them) and expands each
  * distinct stack into frames once, caching the expansion per location and
  * per stack; the top table and the call tree then walk groups, not
  * samples.  This file does not read or write any file format and does not
@@ -10,6 +10,7 @@
  */
 #include "profile/profile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct frame_key {
 struct group_key {
 	uint32_t stack, pid, tid, pad;
 	const char *comm;
+	const char *state; /* interned in the view's states */
 };
 
 struct cp_view {
@@ -35,12 +37,15 @@ struct cp_view {
 	uint32_t *pids, *tids;
 	char **comms;
 	uint32_t value_index;
-	bool by_comm, by_pid, by_tid;
+	bool by_comm, by_pid, by_tid, by_state;
 	int64_t total;
 	uint64_t total_samples;
 
 	CP_VEC(struct cp_view_group) groups;
 	struct cp_intern group_index;
+	struct cp_intern states;               /* owns the state texts of the groups */
+	const char *on_state;                  /* cache: "on-cpu" in states */
+	const char *last_syscall, *last_state; /* cache: the previous off-CPU sample's */
 
 	CP_VEC(struct cp_view_frame) frames;
 	struct cp_intern frame_index;
@@ -67,6 +72,7 @@ static const struct {
 	{ "tid", CP_VIEW_KEY_TID },      { "module", CP_VIEW_KEY_MODULE },
 	{ "dso", CP_VIEW_KEY_MODULE },   { "function", CP_VIEW_KEY_FUNCTION },
 	{ "sym", CP_VIEW_KEY_FUNCTION }, { "srcline", CP_VIEW_KEY_SRCLINE },
+	{ "state", CP_VIEW_KEY_STATE },
 };
 
 const char *cp_view_key_name(enum cp_view_key k)
@@ -99,7 +105,7 @@ int cp_view_parse_keys(const char *s, enum cp_view_key *keys, size_t *nkeys, str
 		if (!found)
 			return cp_error_set(err, CP_E_USAGE,
 					    "unknown sort key '%.*s' (supported: comm, pid, tid, "
-					    "module, dso, function, sym, srcline)",
+					    "module, dso, function, sym, srcline, state)",
 					    (int)len, p);
 		if (!p[len])
 			break;
@@ -134,18 +140,23 @@ uint32_t cp_view_default_value(const struct cp_profile *p)
 	size_t n = p->value_types.n;
 	if (!n)
 		return CP_NONE;
-	if (!strcmp(p->value_types.v[n - 1].type, "cpu"))
+	if (!strcmp(p->value_types.v[n - 1].type, "cpu") ||
+	    !strcmp(p->value_types.v[n - 1].type, "wall"))
 		return (uint32_t)(n - 1);
 	return 0;
 }
 
 bool cp_view_filter_empty(const struct cp_view_filter *f)
 {
-	return !f->npids && !f->ntids && !f->ncomms;
+	return !f->npids && !f->ntids && !f->ncomms && !f->cpu_state;
 }
 
 bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_profile_sample *s)
 {
+	if (f->cpu_state == CP_VIEW_ON_CPU && (s->flags & CP_SAMPLE_OFFCPU))
+		return false;
+	if (f->cpu_state == CP_VIEW_OFF_CPU && !(s->flags & CP_SAMPLE_OFFCPU))
+		return false;
 	if (f->npids) {
 		size_t i = 0;
 		while (i < f->npids && f->pids[i] != s->pid)
@@ -169,6 +180,17 @@ bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_prof
 			return false;
 	}
 	return true;
+}
+
+const char *cp_view_sample_state(const struct cp_profile_sample *s, char *buf, size_t size)
+{
+	if (!(s->flags & CP_SAMPLE_OFFCPU))
+		snprintf(buf, size, "on-cpu");
+	else if (!s->syscall || !s->syscall[0])
+		snprintf(buf, size, "off-cpu");
+	else
+		snprintf(buf, size, "off-cpu:%s", s->syscall);
+	return buf;
 }
 
 /* ---- frames ----------------------------------------------------------------- */
@@ -318,6 +340,28 @@ static void copy_filter(struct cp_view *v, const struct cp_view_filter *f)
 	v->o.filter.comms = (const char *const *)v->comms;
 }
 
+/* The view's copy of a sample's state text: equal texts, one pointer. */
+static const char *group_state(struct cp_view *v, const struct cp_profile_sample *s)
+{
+	bool off = s->flags & CP_SAMPLE_OFFCPU;
+	const char *sc = s->syscall ? s->syscall : "";
+	if (!off && v->on_state)
+		return v->on_state;
+	if (off && v->last_state && sc == v->last_syscall)
+		return v->last_state;
+	char buf[256];
+	cp_view_sample_state(s, buf, sizeof(buf));
+	const char *st =
+		cp_intern_get(&v->states, cp_intern_add(&v->states, buf, strlen(buf), NULL));
+	if (off) {
+		v->last_syscall = sc;
+		v->last_state = st;
+	} else {
+		v->on_state = st;
+	}
+	return st;
+}
+
 static void group_samples(struct cp_view *v)
 {
 	const struct cp_profile *p = v->p;
@@ -339,6 +383,7 @@ static void group_samples(struct cp_view *v)
 		if (v->by_tid)
 			k.tid = s->tid;
 		k.comm = v->by_comm && s->comm ? s->comm : "";
+		k.state = v->by_state ? group_state(v, s) : "";
 		bool added;
 		uint32_t g = cp_intern_add(&v->group_index, &k, sizeof(k), &added);
 		if (added) {
@@ -347,6 +392,7 @@ static void group_samples(struct cp_view *v)
 				.pid = k.pid,
 				.tid = k.tid,
 				.comm = k.comm,
+				.state = k.state,
 			};
 			CP_VEC_PUSH(v->groups, ng);
 		}
@@ -386,9 +432,11 @@ struct cp_view *cp_view_new(const struct cp_profile *p, const struct cp_view_opt
 		v->by_comm |= v->o.keys[i] == CP_VIEW_KEY_COMM;
 		v->by_pid |= v->o.keys[i] == CP_VIEW_KEY_PID;
 		v->by_tid |= v->o.keys[i] == CP_VIEW_KEY_TID;
+		v->by_state |= v->o.keys[i] == CP_VIEW_KEY_STATE;
 	}
 	copy_filter(v, &o->filter);
 	cp_intern_init(&v->group_index);
+	cp_intern_init(&v->states);
 	cp_intern_init(&v->frame_index);
 	cp_intern_init(&v->unknown_names);
 	v->loc_start = cp_xcalloc(p->locations.n + 1, sizeof(uint32_t));
@@ -410,6 +458,7 @@ void cp_view_free(struct cp_view *v)
 	free(v->tids);
 	CP_VEC_FREE(v->groups);
 	cp_intern_release(&v->group_index);
+	cp_intern_release(&v->states);
 	CP_VEC_FREE(v->frames);
 	cp_intern_release(&v->frame_index);
 	cp_intern_release(&v->unknown_names);
@@ -455,7 +504,7 @@ static bool below_limit(int64_t w, int64_t total, double limit)
 /* ---- top table ----------------------------------------------------------- */
 
 struct row_key {
-	const char *comm, *path, *file;
+	const char *comm, *state, *path, *file;
 	int64_t line;
 	uint32_t pid, tid, name, pad;
 };
@@ -495,6 +544,9 @@ static int row_cmp_keys(const struct cp_view_row *a, const struct cp_view_row *b
 			break;
 		case CP_VIEW_KEY_SRCLINE:
 			c = cmp_str(a->srcline, b->srcline);
+			break;
+		case CP_VIEW_KEY_STATE:
+			c = cmp_str(a->state, b->state);
 			break;
 		}
 		if (c)
@@ -554,6 +606,7 @@ static uint32_t top_row(struct top_state *ts, const struct cp_view_group *g, uin
 	struct row_key k;
 	memset(&k, 0, sizeof(k));
 	k.comm = g->comm;
+	k.state = g->state;
 	k.pid = g->pid;
 	k.tid = g->tid;
 	if (ts->by_name)
@@ -569,6 +622,7 @@ static uint32_t top_row(struct top_state *ts, const struct cp_view_group *g, uin
 	if (added) {
 		struct cp_view_row row = {
 			.comm = g->comm,
+			.state = g->state,
 			.pid = g->pid,
 			.tid = g->tid,
 			.name = ts->by_name ? f->name : "",
@@ -635,7 +689,7 @@ struct cp_view_top *cp_view_top(struct cp_view *v, double percent_limit)
 		ts.by_module |= v->o.keys[i] == CP_VIEW_KEY_MODULE;
 		ts.by_srcline |= v->o.keys[i] == CP_VIEW_KEY_SRCLINE;
 	}
-	ts.per_frame = !v->by_comm && !v->by_pid && !v->by_tid && !ts.by_srcline;
+	ts.per_frame = !v->by_comm && !v->by_pid && !v->by_tid && !v->by_state && !ts.by_srcline;
 	for (size_t gi = 0; gi < v->groups.n; gi++)
 		top_add_group(&ts, gi);
 	t->rows = cp_xcalloc(ts.rows.n + 1, sizeof(*t->rows));
@@ -919,6 +973,7 @@ void cp_view_stats(const struct cp_profile *p, struct cp_view_stats *st)
 		}
 		st->complete += complete;
 		st->spliced += !!(s->flags & CP_SAMPLE_SPLICED);
+		st->offcpu += !!(s->flags & CP_SAMPLE_OFFCPU);
 		if (s->flags & CP_SAMPLE_CUT) {
 			st->cut++;
 			st->cut_need_max = CP_MAX(st->cut_need_max, s->stack_need);

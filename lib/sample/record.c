@@ -42,6 +42,8 @@ struct cp_recorder {
 	struct cp_symbolizer *symz;
 	struct cp_unwinder *unw;
 	struct cp_perf *perf;
+	struct cp_ptrace *pt;
+	struct cp_u64map reloaded; /* ptrace: pid -> when its maps were last read */
 
 	struct cp_u64map spaces;  /* pid -> struct cp_space* */
 	struct cp_u64map tids;    /* tid -> struct tid_info* */
@@ -247,6 +249,23 @@ static uint64_t stack_need(struct cp_recorder *r, uint32_t pid, struct tid_info 
 	return need_addr > sp ? need_addr - sp : 0;
 }
 
+/* The ptrace sampler sees no mmap records: when a sampled PC is in no
+ * known mapping (after an exec, a dlopen), read /proc/PID/maps again, at
+ * most every 20 ms per process (JIT code is never in a file mapping). */
+static bool reload_maps(struct cp_recorder *r, struct cp_space *sp, uint32_t pid)
+{
+	uint64_t now = cp_now_ns();
+	bool added;
+	uint64_t *last = cp_u64map_upsert(&r->reloaded, pid, 0, &added);
+	if (!added && now - *last < 20000000ULL)
+		return false;
+	*last = now;
+	cp_unwinder_forget(r->unw, sp);
+	cp_space_clear(sp);
+	load_maps(r, sp);
+	return true;
+}
+
 static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 {
 	struct cp_space *sp = space_of(r, s->pid, false);
@@ -258,6 +277,8 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 		sp = space_of(r, s->pid, true);
 		load_maps(r, sp);
 	}
+	if (r->pt && !cp_space_find(sp, s->ip))
+		reload_maps(r, sp, s->pid);
 	struct tid_info *ti = tid_of(r, s->tid);
 	if (!*ti->comm) {
 		char comm[64];
@@ -282,6 +303,11 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 		};
 		struct cp_unwind_result res;
 		cp_unwind_dwarf(r->unw, &in, r->pcs, MAX_FRAMES - n, &res);
+		/* ptrace: a frame in a mapping we do not know yet (a library
+		 * loaded since we last read the maps) ends the walk early */
+		if (r->pt && res.n > 0 && res.stop != CP_UNWIND_COMPLETE &&
+		    !cp_space_find(sp, r->pcs[res.n - 1] - (res.n > 1)) && reload_maps(r, sp, s->pid))
+			cp_unwind_dwarf(r->unw, &in, r->pcs, MAX_FRAMES - n, &res);
 		switch (res.stop) {
 		case CP_UNWIND_COMPLETE:
 			flags |= CP_SAMPLE_COMPLETE;
@@ -327,6 +353,11 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 	ps.tid = s->tid;
 	ps.comm = ti->comm;
 	ps.time = s->time > r->start_ns ? s->time - r->start_ns : 0;
+	if (s->offcpu) {
+		flags |= CP_SAMPLE_OFFCPU;
+		const char *name = s->syscall >= 0 ? cp_syscall_name(s->syscall) : NULL;
+		ps.syscall = cp_profile_intern(r->model, name ? name : "");
+	}
 	ps.flags = flags;
 	ps.cpu = s->cpu;
 	r->vals[0] = 1;
@@ -401,6 +432,7 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	cp_u64map_init(&r->tids);
 	cp_u64map_init(&r->unknown_locs);
 	cp_u64map_init(&r->seen_pids);
+	cp_u64map_init(&r->reloaded);
 	cp_intern_init(&r->map_keys);
 	r->kernel_mapping = CP_NONE;
 	r->start_ns = cp_now_ns();
@@ -417,7 +449,6 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 		m->arch = cp_profile_intern(p, u.machine);
 	}
 	m->command = cp_profile_intern(p, o->command_line);
-	m->sampler = cp_profile_intern(p, "perf_event");
 	m->callgraph = cp_profile_intern(p, o->perf.callgraph == CP_CG_FP ? "fp" : "dwarf");
 	m->cprof_version = cp_profile_intern(p, CP_VERSION);
 	m->time_nanos = cp_realtime_ns();
@@ -427,20 +458,106 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	return r;
 }
 
+/* Start the ptrace sampler on pid. */
+static int open_ptrace(struct cp_recorder *r, pid_t pid, struct cp_error *err)
+{
+	const struct cp_perf_opts *po = &r->opts.perf;
+	struct cp_ptrace_opts o = {
+		.freq = po->freq,
+		.callgraph = po->callgraph,
+		.stack_size = po->stack_size,
+		.wall = r->opts.wall,
+		.inherit = po->inherit,
+		.only_tid = po->only_tid,
+	};
+	int rc = cp_ptrace_open(&o, &r->pt, err);
+	if (rc)
+		return rc;
+	rc = cp_ptrace_add(r->pt, pid, !po->attach, err);
+	if (rc) {
+		cp_ptrace_close(r->pt);
+		r->pt = NULL;
+	}
+	return rc;
+}
+
+/* Which sampler, and the facts about it in the model. */
+static int open_sampler(struct cp_recorder *r, pid_t pid, struct cp_error *err)
+{
+	struct cp_profile *p = r->model;
+	const char *ev;
+	if (r->opts.sampler != CP_SAMPLER_PTRACE && !r->opts.wall) {
+		struct cp_error perr;
+		int rc = cp_perf_open(pid, &r->opts.perf, &r->perf, &perr);
+		if (rc && (r->opts.sampler == CP_SAMPLER_PERF || rc == CP_E_NOENT ||
+			   rc == CP_E_USAGE)) {
+			if (err)
+				*err = perr;
+			return rc;
+		}
+		if (rc) {
+			/* perf_event refused: ptrace, with a notice; when
+			 * ptrace is refused too its reason is the useful one */
+			if (open_ptrace(r, pid, err))
+				return err ? err->code : CP_E_PERM;
+			cp_log(CP_LOG_NOTICE, "%s; sampling with ptrace instead (--sampler ptrace)",
+			       perr.msg);
+		}
+	} else {
+		int rc = open_ptrace(r, pid, err);
+		if (rc)
+			return rc;
+	}
+	if (r->perf) {
+		ev = cp_perf_event_name(r->perf);
+		p->meta.sampler = cp_profile_intern(p, "perf_event");
+		p->meta.period = cp_perf_period_ns(r->perf);
+		p->meta.stack_size = cp_perf_stack_size(r->perf);
+	} else {
+		ev = r->opts.wall ? "wall-clock" : "cpu-clock";
+		p->meta.sampler = cp_profile_intern(p, "ptrace");
+		p->meta.period = 1000000000ULL / (uint64_t)(r->opts.perf.freq > 0 ? r->opts.perf.freq : 99);
+		p->meta.stack_size = r->opts.perf.stack_size;
+	}
+	p->meta.event = cp_profile_intern(p, ev);
+	r->st.event = p->meta.event;
+	if (p->value_types.n == 0) {
+		cp_profile_add_value_type(p, "samples", "count");
+		if (!strcmp(ev, "cycles"))
+			cp_profile_add_value_type(p, "cycles", "count");
+		else if (!strcmp(ev, "wall-clock"))
+			cp_profile_add_value_type(p, "wall", "nanoseconds");
+		else
+			cp_profile_add_value_type(p, "cpu", "nanoseconds");
+	}
+	return 0;
+}
+
+static void close_sampler(struct cp_recorder *r)
+{
+	if (r->perf)
+		cp_perf_close(r->perf);
+	if (r->pt)
+		cp_ptrace_close(r->pt);
+	r->perf = NULL;
+	r->pt = NULL;
+}
+
 int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *err)
 {
 	int rc;
-	if (r->perf && r->opts.perf.attach) {
-		rc = cp_perf_add(r->perf, pid, err);
+	if ((r->perf || r->pt) && r->opts.perf.attach) {
+		rc = r->perf ? cp_perf_add(r->perf, pid, err) : cp_ptrace_add(r->pt, pid, false, err);
 		if (rc)
 			return rc;
 		load_maps(r, space_of(r, (uint32_t)pid, true));
-		cp_perf_enable(r->perf, true);
+		if (r->perf)
+			cp_perf_enable(r->perf, true);
 		return 0;
 	}
-	if (r->perf)
+	if (r->perf || r->pt)
 		return cp_error_set(err, CP_E_USAGE, "only attach mode takes several targets");
-	rc = cp_perf_open(pid, &r->opts.perf, &r->perf, err);
+	rc = open_sampler(r, pid, err);
 	if (rc)
 		return rc;
 	/* the output is created only once sampling works, so a failed start
@@ -448,41 +565,43 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 	if (!r->writer) {
 		r->writer = cp_data_writer_open(r->opts.output, r->model, err);
 		if (!r->writer) {
-			cp_perf_close(r->perf);
-			r->perf = NULL;
+			close_sampler(r);
 			return err ? err->code : CP_E_IO;
 		}
 	}
-	struct cp_profile *p = r->model;
-	const char *ev = cp_perf_event_name(r->perf);
-	p->meta.event = cp_profile_intern(p, ev);
-	r->st.event = p->meta.event;
-	if (p->value_types.n == 0) {
-		cp_profile_add_value_type(p, "samples", "count");
-		if (!strcmp(ev, "cycles"))
-			cp_profile_add_value_type(p, "cycles", "count");
-		else
-			cp_profile_add_value_type(p, "cpu", "nanoseconds");
-	}
-	p->meta.period = cp_perf_period_ns(r->perf);
-	p->meta.stack_size = cp_perf_stack_size(r->perf);
 	if (r->opts.perf.attach || !r->opts.perf.enable_on_exec) {
 		/* a running process: its mappings so far come from /proc */
 		struct cp_space *sp = space_of(r, (uint32_t)pid, true);
 		load_maps(r, sp);
-		cp_perf_enable(r->perf, true);
+		if (r->perf)
+			cp_perf_enable(r->perf, true);
 	}
 	return 0;
 }
 
+const char *cp_recorder_sampler(const struct cp_recorder *r)
+{
+	const char *s = r->model->meta.sampler;
+	return s && *s ? s : NULL;
+}
+
+bool cp_recorder_reaped(const struct cp_recorder *r, pid_t pid, int *status)
+{
+	return r->pt && cp_ptrace_reaped(r->pt, pid, status);
+}
+
 int cp_recorder_pollfds(const struct cp_recorder *r, struct pollfd *fds, int max)
 {
-	return r->perf ? cp_perf_pollfds(r->perf, fds, max) : 0;
+	if (r->perf)
+		return cp_perf_pollfds(r->perf, fds, max);
+	return r->pt ? cp_ptrace_pollfds(r->pt, fds, max) : 0;
 }
 
 int cp_recorder_process(struct cp_recorder *r, struct cp_error *err)
 {
 	if (r->perf && cp_perf_read(r->perf, on_event, r))
+		return cp_error_set(err, CP_E_IO, "cannot write the data file");
+	if (r->pt && cp_ptrace_read(r->pt, on_event, r))
 		return cp_error_set(err, CP_E_IO, "cannot write the data file");
 	uint64_t now = cp_now_ns();
 	if (now - r->last_flush_ns >= 1000000000ULL) {
@@ -504,6 +623,11 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 		cp_perf_read(r->perf, on_event, r);
 		cp_perf_close(r->perf);
 		r->perf = NULL;
+	}
+	if (r->pt) {
+		cp_ptrace_read(r->pt, on_event, r);
+		cp_ptrace_close(r->pt);
+		r->pt = NULL;
 	}
 	/* kallsyms is opened only now: loading it on the first kernel sample
 	 * would stall the ring reader */
@@ -534,8 +658,7 @@ void cp_recorder_free(struct cp_recorder *r)
 {
 	if (!r)
 		return;
-	if (r->perf)
-		cp_perf_close(r->perf);
+	close_sampler(r);
 	if (r->writer)
 		cp_data_writer_abort(r->writer);
 	for (size_t i = 0; i < r->spaces.cap; i++)
@@ -554,6 +677,7 @@ void cp_recorder_free(struct cp_recorder *r)
 	cp_u64map_release(&r->tids);
 	cp_u64map_release(&r->unknown_locs);
 	cp_u64map_release(&r->seen_pids);
+	cp_u64map_release(&r->reloaded);
 	cp_intern_release(&r->map_keys);
 	cp_unwinder_free(r->unw);
 	cp_symbolizer_free(r->symz);

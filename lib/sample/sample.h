@@ -1,9 +1,13 @@
 /* sample.h - samplers and the recording session.
  *
  * Two layers:
- *  - cp_perf: perf_event_open on every CPU for a target (inherit: threads
- *    and children), the mmap'd ring buffers, and a reader that hands out
- *    records in time order across CPUs.
+ *  - samplers.  cp_perf: perf_event_open on every CPU for a target
+ *    (inherit: threads and children), the mmap'd ring buffers, and a reader
+ *    that hands out records in time order across CPUs.  cp_ptrace: where
+ *    perf_event is not allowed, a timer in cprof interrupts the traced
+ *    threads (PTRACE_SEIZE + PTRACE_INTERRUPT), copies registers and stack
+ *    and lets them go; it also does wall-clock sampling.  Both hand out the
+ *    same cp_perf_event records.
  *  - cp_recorder: the recording session.  It turns records into the
  *    profile model while the target runs: tracks each process's mappings
  *    (MMAP2/COMM/FORK/EXIT), unwinds every sample (DWARF from the copied
@@ -54,6 +58,8 @@ struct cp_perf_sample {
 	const uint8_t *stack;        /* copy of the user stack from regs[SP] */
 	uint64_t stack_size;         /* bytes requested */
 	uint64_t stack_dyn;          /* bytes actually copied */
+	bool offcpu;                 /* wall-clock: the thread was blocked */
+	int32_t syscall;             /* offcpu: the syscall it was blocked in, -1 unknown */
 };
 
 enum cp_perf_rec {
@@ -111,11 +117,53 @@ int cp_perf_enable(struct cp_perf *p, bool on);
 int cp_perf_read(struct cp_perf *p, int (*cb)(const struct cp_perf_event *ev, void *arg),
 		 void *arg);
 
+/* ---- ptrace sampler ---------------------------------------------------------- */
+
+struct cp_ptrace_opts {
+	int freq;            /* Hz */
+	enum cp_callgraph callgraph;
+	uint32_t stack_size; /* bytes of stack copied per sample (both modes: fp walks it) */
+	bool wall;           /* sample blocked threads too, marked offcpu */
+	bool inherit;        /* follow child processes (threads are always followed) */
+	pid_t only_tid;      /* attach: this one thread only (0 = all) */
+};
+
+struct cp_ptrace;
+
+/* Prepare the sampler: the timer and a signalfd for SIGCHLD (SIGCHLD is
+ * blocked in the calling thread).  No process is traced yet. */
+int cp_ptrace_open(const struct cp_ptrace_opts *o, struct cp_ptrace **out, struct cp_error *err);
+/* Trace pid.  spawned: pid is our child waiting to exec (cp_proc_spawn);
+ * it is sampled from its exec on.  Otherwise every thread of a running
+ * process is seized; nothing is stopped by the seizing itself.
+ * Permission problems (yama ptrace_scope, another tracer, another user's
+ * process, ptrace refused) are CP_E_PERM with a message saying which. */
+int cp_ptrace_add(struct cp_ptrace *t, pid_t pid, bool spawned, struct cp_error *err);
+int cp_ptrace_pollfds(const struct cp_ptrace *t, struct pollfd *fds, int max);
+/* Handle every pending stop (signals are passed on unchanged, group stops
+ * kept), take a round of samples when the timer has expired, and deliver
+ * the records (samples, FORK, COMM on exec, EXIT) to cb. */
+int cp_ptrace_read(struct cp_ptrace *t, int (*cb)(const struct cp_perf_event *ev, void *arg),
+		   void *arg);
+/* Exit status of a traced child of ours that the sampler reaped. */
+bool cp_ptrace_reaped(const struct cp_ptrace *t, pid_t pid, int *status);
+/* Detach from every thread (each left running, or stopped if it was
+ * stopped by a signal, with pending signals delivered) and free. */
+void cp_ptrace_close(struct cp_ptrace *t);
+
 /* ---- the recording session ----------------------------------------------- */
+
+enum cp_sampler {
+	CP_SAMPLER_AUTO,   /* perf_event; ptrace (with a notice) when it is not allowed */
+	CP_SAMPLER_PERF,
+	CP_SAMPLER_PTRACE,
+};
 
 struct cp_record_opts {
 	const char *output;       /* "cprof.data" default, "-" stdout */
 	struct cp_perf_opts perf;
+	enum cp_sampler sampler;
+	bool wall;                /* wall-clock (ptrace sampler): blocked threads too */
 	const char *command_line; /* for the file's meta */
 };
 void cp_record_opts_init(struct cp_record_opts *o);
@@ -145,6 +193,10 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err);
  * call once; the recorder still needs cp_recorder_free. */
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err);
 void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
+/* The sampler in use ("perf_event", "ptrace"); NULL before a target. */
+const char *cp_recorder_sampler(const struct cp_recorder *r);
+/* Exit status of our child pid when the sampler reaped it (ptrace). */
+bool cp_recorder_reaped(const struct cp_recorder *r, pid_t pid, int *status);
 void cp_recorder_free(struct cp_recorder *r);
 
 /* ---- symbolization of a model ------------------------------------------- */

@@ -44,6 +44,7 @@ static void read_and_walk(const uint8_t *buf, size_t len)
 		uint32_t n;
 		const uint32_t *locs = cp_profile_stack_locs(p, p->samples.v[i].stack, &n);
 		sum += strlen(p->samples.v[i].comm);
+		sum += strlen(p->samples.v[i].syscall); /* readers never leave it NULL */
 		for (uint32_t j = 0; j < n; j++) {
 			const struct cp_profile_location *l = &p->locations.v[locs[j]];
 			sum += l->address;

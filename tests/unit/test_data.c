@@ -66,7 +66,8 @@ static void add(struct cp_data_writer *w, struct cp_profile *m, const struct cp_
 /* A profile that exercises every record kind: several mappings (one
  * kernel, locations without a mapping), functions with inline chains,
  * shared and distinct stacks, pid/tid/comm/cpu/flag changes, CUT samples,
- * two value types, definitions added after a flush, and meta set late. */
+ * OFFCPU samples with and without a syscall (some also CUT), two value
+ * types, definitions added after a flush, and meta set late. */
 static struct cp_profile *write_rich(const char *path, int nsamples)
 {
 	struct cp_error err = { 0 };
@@ -110,6 +111,9 @@ static struct cp_profile *write_rich(const char *path, int nsamples)
 
 	const char *comm[] = { cp_profile_intern(m, "app"), cp_profile_intern(m, "worker-1"),
 			       NULL };
+	/* off-CPU syscalls: interned, unknown as NULL and "", and a literal */
+	const char *sys[] = { cp_profile_intern(m, "nanosleep"), cp_profile_intern(m, "futex"),
+			      NULL, "", "epoll_wait" };
 	uint64_t t = 1000;
 	for (int i = 0; i < nsamples; i++) {
 		if (i == nsamples / 2) {
@@ -124,9 +128,11 @@ static struct cp_profile *write_rich(const char *path, int nsamples)
 			.tid = 100 + (i / 10) % 4,
 			.comm = comm[(i / 10) % 3],
 			.time = t,
-			.flags = (i % 13 == 0) ? CP_SAMPLE_CUT : CP_SAMPLE_COMPLETE,
+			.flags = ((i % 13 == 0) ? CP_SAMPLE_CUT : CP_SAMPLE_COMPLETE) |
+				 ((i % 7 == 2) ? CP_SAMPLE_OFFCPU : 0),
 			.cpu = (uint32_t)(i / 20) % 2,
 			.stack_need = (i % 13 == 0) ? 12345 + (uint64_t)i : 0,
+			.syscall = (i % 7 == 2) ? sys[(i / 7) % 5] : NULL,
 		};
 		int64_t v[2] = { 1, (i % 5 == 0) ? 2000000 : 1000000 };
 		if (i % 17 == 3)
@@ -192,6 +198,20 @@ static void test_round_trip(void **state)
 	assert_int_equal(r->locations.v[0].nlines, 2);
 	assert_true(r->samples.v[0].flags & CP_SAMPLE_CUT);
 	assert_int_equal(r->samples.v[0].stack_need, 12345);
+	/* sample 2 is off-CPU in nanosleep, 9 in futex, 16 unknown (NULL), 23
+	 * unknown (""), 30 in epoll_wait (a literal the writer interned), 65 off-CPU
+	 * and cut; sample 1 is on-CPU */
+	assert_int_equal(r->samples.v[2].flags, CP_SAMPLE_COMPLETE | CP_SAMPLE_OFFCPU);
+	assert_string_equal(r->samples.v[2].syscall, "nanosleep");
+	assert_string_equal(r->samples.v[9].syscall, "futex");
+	assert_string_equal(r->samples.v[16].syscall, "");
+	assert_string_equal(r->samples.v[23].syscall, "");
+	assert_string_equal(r->samples.v[30].syscall, "epoll_wait");
+	assert_int_equal(r->samples.v[65].flags, CP_SAMPLE_CUT | CP_SAMPLE_OFFCPU);
+	assert_int_equal(r->samples.v[65].stack_need, 12345 + 65);
+	assert_string_equal(r->samples.v[65].syscall, "epoll_wait");
+	assert_false(r->samples.v[1].flags & CP_SAMPLE_OFFCPU);
+	assert_string_equal(r->samples.v[1].syscall, "");
 	cp_profile_free(r);
 
 	/* the same through cp_data_read_mem */
@@ -203,6 +223,66 @@ static void test_round_trip(void **state)
 	assert_equal_profiles(m, r);
 	cp_profile_free(r);
 	free(buf);
+	cp_profile_free(m);
+	free(path);
+}
+
+/* The syscall is stored with OFFCPU samples only: a stale one on an on-CPU
+ * sample does not reach the file, and one that changes between off-CPU
+ * samples of the same record is not taken from the previous sample. */
+static void test_offcpu_syscall(void **state)
+{
+	char *path = tpath("offcpu.data");
+	struct cp_error err = { 0 };
+	struct cp_profile *m = cp_profile_new();
+	cp_profile_add_value_type(m, "samples", "count");
+	struct cp_data_writer *w = cp_data_writer_open(path, m, &err);
+	assert_non_null(w);
+	uint32_t loc = cp_profile_add_location(m, CP_NONE, 0x1000, NULL, 0);
+	uint32_t st = cp_profile_add_stack(m, &loc, 1);
+	const char *nano = cp_profile_intern(m, "nanosleep");
+	struct cp_profile_sample s[] = {
+		{ .stack = st, .tid = 1, .flags = CP_SAMPLE_OFFCPU, .syscall = nano },
+		{ .stack = st, .tid = 1, .flags = CP_SAMPLE_OFFCPU, .syscall = nano },
+		{ .stack = st, .tid = 1, .flags = 0, .syscall = nano },
+		{ .stack = st, .tid = 1, .flags = CP_SAMPLE_OFFCPU },
+		{ .stack = st, .tid = 2, .flags = CP_SAMPLE_OFFCPU, .syscall = "read" },
+	};
+	int64_t one = 1;
+	for (size_t i = 0; i < CP_ARRAY_SIZE(s); i++) {
+		cp_profile_add_sample(m, &s[i], &one);
+		assert_int_equal(cp_data_writer_add_sample(w, &s[i], &one, &err), 0);
+	}
+	assert_int_equal(cp_data_writer_finish(w, &err), 0);
+	struct cp_profile *r = NULL;
+	if (cp_data_read(path, &r, &err))
+		fail_msg("read failed: %s", err.msg);
+	assert_equal_profiles(m, r);
+	assert_int_equal(r->samples.n, 5);
+	const char *want[] = { "nanosleep", "nanosleep", "", "", "read" };
+	for (size_t i = 0; i < 5; i++) {
+		assert_int_equal(r->samples.v[i].flags, s[i].flags);
+		assert_string_equal(r->samples.v[i].syscall, want[i]);
+	}
+	cp_profile_free(r);
+
+	/* equality looks at the syscall of off-CPU samples only */
+	struct cp_profile *m2 = cp_profile_new();
+	cp_profile_add_value_type(m2, "samples", "count");
+	uint32_t loc2 = cp_profile_add_location(m2, CP_NONE, 0x1000, NULL, 0);
+	uint32_t st2 = cp_profile_add_stack(m2, &loc2, 1);
+	for (size_t i = 0; i < CP_ARRAY_SIZE(s); i++) {
+		struct cp_profile_sample c = s[i];
+		c.stack = st2;
+		c.syscall = i == 2 ? "other" : c.syscall;
+		cp_profile_add_sample(m2, &c, &one);
+	}
+	assert_true(cp_profile_equal(m, m2, NULL, 0));
+	m2->samples.v[4].syscall = cp_profile_intern(m2, "write");
+	char why[256];
+	assert_false(cp_profile_equal(m, m2, why, sizeof(why)));
+	assert_non_null(strstr(why, "syscall"));
+	cp_profile_free(m2);
 	cp_profile_free(m);
 	free(path);
 }
@@ -255,6 +335,11 @@ static void test_truncated(void **state)
 		for (size_t i = 0; i < r->samples.n; i++) {
 			assert_int_equal(r->samples.v[i].time, m->samples.v[i].time);
 			assert_int_equal(r->samples.v[i].tid, m->samples.v[i].tid);
+			assert_int_equal(r->samples.v[i].flags, m->samples.v[i].flags);
+			assert_non_null(r->samples.v[i].syscall);
+			if (m->samples.v[i].flags & CP_SAMPLE_OFFCPU)
+				assert_string_equal(r->samples.v[i].syscall,
+						    m->samples.v[i].syscall);
 		}
 		cp_profile_free(r);
 	}
@@ -562,11 +647,17 @@ static void test_sigkill(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_many_samples_multi_chunk),
-		cmocka_unit_test(test_truncated),   cmocka_unit_test(test_flipped_bytes),
-		cmocka_unit_test(test_bad_headers), cmocka_unit_test(test_bad_reference),
-		cmocka_unit_test(test_old_rename),  cmocka_unit_test(test_write_errors),
-		cmocka_unit_test(test_sigkill),     cmocka_unit_test(test_empty_chunks),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_many_samples_multi_chunk),
+		cmocka_unit_test(test_offcpu_syscall),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_flipped_bytes),
+		cmocka_unit_test(test_bad_headers),
+		cmocka_unit_test(test_bad_reference),
+		cmocka_unit_test(test_old_rename),
+		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_sigkill),
+		cmocka_unit_test(test_empty_chunks),
 	};
 	return cmocka_run_group_tests_name("data", tests, setup, teardown);
 }

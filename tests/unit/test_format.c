@@ -371,6 +371,117 @@ static void test_folded(void **state)
 	cp_profile_free(x.p);
 }
 
+/* fx plus wall-clock samples of blocked threads: hot_sixty in nanosleep
+ * (6), hot_thirty in futex (3), hot_sixty in an unknown syscall (1). */
+static void add_off(struct cp_profile *p, const uint32_t *locs, uint32_t n, const char *sc,
+		    int count)
+{
+	uint32_t st = cp_profile_add_stack(p, locs, n);
+	for (int i = 0; i < count; i++) {
+		struct cp_profile_sample s = { .stack = st,
+					       .pid = 100,
+					       .tid = 101,
+					       .comm = cp_profile_intern(p, "cpu_split_nofp"),
+					       .flags = CP_SAMPLE_OFFCPU,
+					       .syscall = sc ? cp_profile_intern(p, sc) : NULL };
+		int64_t v[2] = { 1, 1000000 };
+		cp_profile_add_sample(p, &s, v);
+	}
+}
+
+static void test_report_wall(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	uint32_t s1[] = { x.l_sixty, x.l_run, x.l_main };
+	uint32_t s2[] = { x.l_thirty, x.l_run, x.l_main };
+	add_off(x.p, s1, 3, "nanosleep", 6);
+	add_off(x.p, s2, 3, "futex", 3);
+	add_off(x.p, s1, 3, NULL, 1);
+	x.p->meta.event = cp_profile_intern(x.p, "wall-clock");
+
+	struct cp_view_opts o = { .value_index = CP_NONE };
+	struct cp_error err = { 0 };
+	assert_int_equal(cp_view_parse_keys("state,function", o.keys, &o.nkeys, &err), 0);
+	char *s = render(x.p, &o, 0, 0);
+	const char *want =
+		"# cprof report: cprof.data\n"
+		"# command: ./cpu_split_nofp 700\n"
+		"# recorded: 2026-11-21 22:50:01 UTC on HOST (Linux 6.18.44, x86_64), duration 1.48 s\n"
+		"# event: wall-clock at 999 Hz, call graph: dwarf (stack copy 8192 bytes), sampler: "
+		"perf_event\n"
+		"# samples: 20 (lost 0), processes: 1, threads: 2, exit status: 0\n"
+		"# stacks: 100.0% unwound completely (to _start/main/thread start), 1 spliced with "
+		"frame pointers\n"
+		"# wall-clock: 50.0% of samples off-CPU (blocked); --off-cpu/--on-cpu select them, "
+		"--sort state,function splits them\n"
+		"#\n"
+		"#  Self%  Total%  Samples  State              Function\n"
+		"   30.00   30.00        6  off-cpu:nanosleep  hot_sixty\n"
+		"   30.00   30.00        6  on-cpu             hot_sixty\n"
+		"   15.00   15.00        3  off-cpu:futex      hot_thirty\n"
+		"   15.00   15.00        3  on-cpu             hot_thirty\n"
+		"    5.00    5.00        1  off-cpu            hot_sixty\n"
+		"    5.00    5.00        1  on-cpu             hot_ten\n"
+		"    0.00   50.00        0  on-cpu             main\n"
+		"    0.00   50.00        0  on-cpu             run_rounds\n"
+		"    0.00   30.00        0  off-cpu:nanosleep  main\n"
+		"    0.00   30.00        0  off-cpu:nanosleep  run_rounds\n"
+		"    0.00   15.00        0  off-cpu:futex      main\n"
+		"    0.00   15.00        0  off-cpu:futex      run_rounds\n"
+		"    0.00    5.00        0  off-cpu            main\n"
+		"    0.00    5.00        0  off-cpu            run_rounds\n"
+		"    0.00    5.00        0  on-cpu             helper\n";
+	assert_string_equal(s, want);
+	free(s);
+
+	/* the off-CPU filter, described in the header; the table keeps its
+	 * default keys, without a State column */
+	o.nkeys = 0;
+	o.filter.cpu_state = CP_VIEW_OFF_CPU;
+	char fd[64];
+	assert_string_equal(cp_format_filter_desc(&o.filter, fd, sizeof(fd)), "off-cpu");
+	{
+		struct cp_view *v = cp_view_new(x.p, &o, &err);
+		assert_non_null(v);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct cp_report_header h = { .input = "w.data", .filter = fd };
+		assert_int_equal(cp_format_report_header(f, v, &h, "test", &err), 0);
+		struct cp_view_top *t = cp_view_top(v, 0);
+		assert_int_equal(cp_format_top_text(f, t, 2, "test", &err), 0);
+		cp_view_top_free(t);
+		fclose(f);
+		assert_non_null(strstr(buf, "# wall-clock: 50.0% of samples off-CPU"));
+		assert_non_null(strstr(
+			buf, "# filter: off-cpu\n"
+			     "#\n"
+			     "#  Self%  Total%  Samples  Function                                 "
+			     "Module\n"
+			     "   70.00   70.00        7  hot_sixty                                "
+			     "cpu_split_nofp\n"
+			     "   30.00   30.00        3  hot_thirty                               "
+			     "cpu_split_nofp\n"));
+		free(buf);
+		cp_view_free(v);
+	}
+	o.filter.cpu_state = CP_VIEW_ON_CPU;
+	uint32_t pid = 100;
+	o.filter.pids = &pid;
+	o.filter.npids = 1;
+	assert_string_equal(cp_format_filter_desc(&o.filter, fd, sizeof(fd)), "pid=100, on-cpu");
+
+	/* folded stacks: off-CPU samples are ordinary stacks */
+	s = render(x.p, NULL, 3, 0);
+	assert_string_equal(s, "main;run_rounds;hot_sixty 13\n"
+			       "main;run_rounds;hot_ten;helper 1\n"
+			       "main;run_rounds;hot_thirty 6\n");
+	free(s);
+	cp_profile_free(x.p);
+}
+
 /* A profile written with the data writer and read back renders exactly as
  * the original: views depend on nothing a reader does not rebuild. */
 static void test_data_round_trip(void **state)
@@ -410,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_report_text), cmocka_unit_test(test_report_header_variants),
 		cmocka_unit_test(test_report_keys), cmocka_unit_test(test_tree_text),
 		cmocka_unit_test(test_folded),      cmocka_unit_test(test_data_round_trip),
+		cmocka_unit_test(test_report_wall),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

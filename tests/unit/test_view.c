@@ -544,10 +544,210 @@ static void test_stats(void **state)
 	assert_int_equal(sts.spliced, 1);
 	assert_int_equal(sts.cut, 1);
 	assert_int_equal(sts.cut_need_max, 9000);
+	assert_int_equal(sts.offcpu, 0);
 	assert_int_equal(sts.processes, 3);
 	assert_int_equal(sts.threads, 4);
 	assert_true(cp_view_is_outermost_name("__libc_start_call_main"));
 	assert_false(cp_view_is_outermost_name("rec"));
+	cp_profile_free(x.p);
+}
+
+/* Wall-clock samples of blocked threads: `count` off-CPU samples in
+ * syscall sc (NULL: unknown) with a cpu weight of 1000 each. */
+static void add_off(struct fx *x, const uint32_t *locs, uint32_t n, const char *sc, int count)
+{
+	uint32_t st = cp_profile_add_stack(x->p, locs, n);
+	for (int i = 0; i < count; i++) {
+		struct cp_profile_sample s = {
+			.stack = st,
+			.pid = 1,
+			.tid = 4,
+			.comm = cp_profile_intern(x->p, "split"),
+			.flags = CP_SAMPLE_COMPLETE | CP_SAMPLE_OFFCPU,
+			.syscall = sc ? cp_profile_intern(x->p, sc) : NULL,
+		};
+		int64_t vals[2] = { 1, 1000 };
+		cp_profile_add_sample(x->p, &s, vals);
+	}
+}
+
+/* fx plus 7 off-CPU samples: hot_sixty in nanosleep (4) and in an unknown
+ * syscall (1), hot_thirty in futex (2). */
+static void fx_build_wall(struct fx *x)
+{
+	fx_build(x);
+	uint32_t s1[] = { x->l_sixty, x->l_run, x->l_main };
+	uint32_t s2[] = { x->l_thirty, x->l_run, x->l_main };
+	add_off(x, s1, 3, "nanosleep", 4);
+	add_off(x, s2, 3, "futex", 2);
+	add_off(x, s1, 3, NULL, 1);
+}
+
+static void test_state_text(void **state)
+{
+	(void)state;
+	char buf[64];
+	struct cp_profile_sample s = { .flags = CP_SAMPLE_COMPLETE };
+	assert_string_equal(cp_view_sample_state(&s, buf, sizeof(buf)), "on-cpu");
+	s.syscall = "read"; /* ignored without OFFCPU */
+	assert_string_equal(cp_view_sample_state(&s, buf, sizeof(buf)), "on-cpu");
+	s.flags |= CP_SAMPLE_OFFCPU;
+	assert_string_equal(cp_view_sample_state(&s, buf, sizeof(buf)), "off-cpu:read");
+	s.syscall = "";
+	assert_string_equal(cp_view_sample_state(&s, buf, sizeof(buf)), "off-cpu");
+	s.syscall = NULL;
+	assert_string_equal(cp_view_sample_state(&s, buf, sizeof(buf)), "off-cpu");
+
+	enum cp_view_key k[CP_VIEW_MAX_KEYS];
+	size_t n = 0;
+	struct cp_error err = { 0 };
+	assert_int_equal(cp_view_parse_keys("state,function", k, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(k[0], CP_VIEW_KEY_STATE);
+	assert_string_equal(cp_view_key_name(CP_VIEW_KEY_STATE), "state");
+	assert_int_equal(cp_view_parse_keys("comm,pid,tid,state,sym,dso,srcline", k, &n, &err), 0);
+	assert_int_equal(n, CP_VIEW_MAX_KEYS);
+	assert_int_equal(cp_view_parse_keys("state,State", k, &n, &err), CP_E_USAGE);
+	assert_non_null(strstr(err.msg, "srcline, state)"));
+	assert_int_equal(cp_view_parse_keys("state,state", k, &n, &err), CP_E_USAGE);
+	assert_non_null(strstr(err.msg, "twice"));
+}
+
+static const struct cp_view_row *state_row(const struct cp_view_top *t, const char *st,
+					   const char *name)
+{
+	for (size_t i = 0; i < t->nrows; i++)
+		if (!strcmp(t->rows[i].state, st) && !strcmp(t->rows[i].name, name))
+			return &t->rows[i];
+	return NULL;
+}
+
+static void test_state_key(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build_wall(&x);
+	struct cp_view_opts o = { .value_index = CP_NONE };
+	struct cp_error err = { 0 };
+
+	/* state alone: one row per state, self = total, sorted by weight */
+	assert_int_equal(cp_view_parse_keys("state", o.keys, &o.nkeys, &err), 0);
+	struct cp_view *v = view_with(&x, &o);
+	assert_int_equal(cp_view_total(v), 23000);
+	size_t ng;
+	const struct cp_view_group *g = cp_view_groups(v, &ng);
+	assert_int_equal(ng, 7); /* 4 on-CPU stacks, then 3 (stack, state) pairs */
+	assert_string_equal(g[0].state, "on-cpu");
+	assert_string_equal(g[4].state, "off-cpu:nanosleep");
+	struct cp_view_top *t = cp_view_top(v, 0);
+	assert_int_equal(t->nrows, 4);
+	const char *want[] = { "on-cpu", "off-cpu:nanosleep", "off-cpu:futex", "off-cpu" };
+	const int64_t wself[] = { 16000, 4000, 2000, 1000 };
+	for (size_t i = 0; i < 4; i++) {
+		assert_string_equal(t->rows[i].state, want[i]);
+		assert_string_equal(t->rows[i].name, "");
+		assert_string_equal(t->rows[i].comm, "");
+		assert_int_equal(t->rows[i].self, wself[i]);
+		assert_int_equal(t->rows[i].total, wself[i]);
+	}
+	assert_int_equal(t->rows[1].self_samples, 4);
+	cp_view_top_free(t);
+	cp_view_free(v);
+
+	/* state,function splits a function by where its time went */
+	assert_int_equal(cp_view_parse_keys("state,function", o.keys, &o.nkeys, &err), 0);
+	v = view_with(&x, &o);
+	t = cp_view_top(v, 0);
+	const struct cp_view_row *r = state_row(t, "on-cpu", "hot_sixty");
+	assert_non_null(r);
+	assert_int_equal(r->self, 6000);
+	r = state_row(t, "off-cpu:nanosleep", "hot_sixty");
+	assert_non_null(r);
+	assert_int_equal(r->self, 4000);
+	r = state_row(t, "off-cpu", "hot_sixty");
+	assert_non_null(r);
+	assert_int_equal(r->self, 1000);
+	r = state_row(t, "off-cpu:futex", "hot_thirty");
+	assert_non_null(r);
+	assert_int_equal(r->self, 2000);
+	assert_null(state_row(t, "off-cpu:futex", "hot_sixty"));
+	r = state_row(t, "off-cpu:futex", "main");
+	assert_non_null(r);
+	assert_int_equal(r->self, 0);
+	assert_int_equal(r->total, 2000);
+	r = state_row(t, "on-cpu", "main");
+	assert_int_equal(r->total, 16000);
+	/* equal weights order by the keys' text: state first */
+	for (size_t i = 1; i < t->nrows; i++)
+		if (t->rows[i].self == t->rows[i - 1].self &&
+		    t->rows[i].total == t->rows[i - 1].total)
+			assert_true(strcmp(t->rows[i - 1].state, t->rows[i].state) <= 0);
+	cp_view_top_free(t);
+	cp_view_free(v);
+
+	/* without the key, samples are not split and rows carry "" */
+	o.nkeys = 0;
+	v = view_with(&x, &o);
+	g = cp_view_groups(v, &ng);
+	assert_int_equal(ng, 4);
+	assert_string_equal(g[0].state, "");
+	t = cp_view_top(v, 0);
+	assert_string_equal(t->rows[0].name, "hot_sixty");
+	assert_int_equal(t->rows[0].self, 11000);
+	assert_string_equal(t->rows[0].state, "");
+	cp_view_top_free(t);
+	cp_view_free(v);
+	cp_profile_free(x.p);
+}
+
+static void test_state_filter(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build_wall(&x);
+	struct cp_view_opts o = { .value_index = CP_NONE };
+	assert_true(cp_view_filter_empty(&o.filter));
+	o.filter.cpu_state = CP_VIEW_OFF_CPU;
+	assert_false(cp_view_filter_empty(&o.filter));
+	struct cp_view *v = view_with(&x, &o);
+	assert_int_equal(cp_view_total_samples(v), 7);
+	assert_int_equal(cp_view_total(v), 7000);
+	struct cp_view_top *t = cp_view_top(v, 0);
+	assert_string_equal(t->rows[0].name, "hot_sixty");
+	assert_int_equal(t->rows[0].self, 5000);
+	assert_null(row(t, "hot_ten"));
+	cp_view_top_free(t);
+	cp_view_free(v);
+
+	o.filter.cpu_state = CP_VIEW_ON_CPU;
+	v = view_with(&x, &o);
+	assert_int_equal(cp_view_total_samples(v), 12);
+	assert_int_equal(cp_view_total(v), 16000);
+	cp_view_free(v);
+
+	/* combined with the other filters: off-CPU and tid 1 is nothing */
+	uint32_t tid1 = 1;
+	o.filter.cpu_state = CP_VIEW_OFF_CPU;
+	o.filter.tids = &tid1;
+	o.filter.ntids = 1;
+	v = view_with(&x, &o);
+	assert_int_equal(cp_view_total_samples(v), 0);
+	cp_view_free(v);
+
+	struct cp_view_filter f = { .cpu_state = CP_VIEW_ON_CPU };
+	struct cp_profile_sample s = { .flags = CP_SAMPLE_OFFCPU, .syscall = "poll" };
+	assert_false(cp_view_sample_matches(&f, &s));
+	f.cpu_state = CP_VIEW_OFF_CPU;
+	assert_true(cp_view_sample_matches(&f, &s));
+	s.flags = CP_SAMPLE_COMPLETE;
+	assert_false(cp_view_sample_matches(&f, &s));
+	f.cpu_state = 0;
+	assert_true(cp_view_sample_matches(&f, &s));
+
+	struct cp_view_stats sts;
+	cp_view_stats(x.p, &sts);
+	assert_int_equal(sts.samples, 19);
+	assert_int_equal(sts.offcpu, 7);
 	cp_profile_free(x.p);
 }
 
@@ -583,7 +783,8 @@ int main(void)
 		cmocka_unit_test(test_srcline),       cmocka_unit_test(test_percent_limit),
 		cmocka_unit_test(test_tree),          cmocka_unit_test(test_tree_inverted),
 		cmocka_unit_test(test_tree_prune),    cmocka_unit_test(test_stats),
-		cmocka_unit_test(test_empty_stack),
+		cmocka_unit_test(test_empty_stack),   cmocka_unit_test(test_state_text),
+		cmocka_unit_test(test_state_key),     cmocka_unit_test(test_state_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
