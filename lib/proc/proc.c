@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,4 +213,17 @@ void cp_proc_comm(pid_t pid, pid_t tid, char *buf, size_t size)
 bool cp_proc_exists(pid_t pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+int cp_proc_check_owner(pid_t pid, struct cp_error *err)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (geteuid() != 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
+		return cp_error_set(err, CP_E_PERM,
+				    "not allowed to profile process %d: it belongs to uid %u (run "
+				    "as root or as that user)",
+				    (int)pid, (unsigned)st.st_uid);
+	return 0;
 }

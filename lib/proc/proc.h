@@ -54,6 +54,9 @@ int cp_proc_maps(pid_t pid, int (*fn)(const struct cp_proc_map *m, void *arg), v
 void cp_proc_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 /* Whether the process exists. */
 bool cp_proc_exists(pid_t pid);
+/* CP_E_PERM, "not allowed to profile process N: it belongs to uid U ...",
+ * when we are not root and pid belongs to another user; else 0. */
+int cp_proc_check_owner(pid_t pid, struct cp_error *err);
 
 /* The name of syscall nr on this architecture ("nanosleep"), NULL when
  * unknown. */

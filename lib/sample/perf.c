@@ -9,6 +9,7 @@
  * or symbolize: that is the recorder's job.
  */
 #include "sample/sample.h"
+#include "proc/proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -103,14 +104,8 @@ static int online_cpus(int *cpus, int max)
  * attaching to pid, 0 otherwise), or the sysctl / a seccomp filter. */
 static int perm_error(struct cp_error *err, int e, pid_t pid)
 {
-	char path[64];
-	struct stat st;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (pid > 0 && geteuid() != 0 && stat(path, &st) == 0 && st.st_uid != geteuid())
-		return cp_error_set(err, CP_E_PERM,
-				    "not allowed to profile process %d: it belongs to uid %u (run "
-				    "as root or as that user)",
-				    (int)pid, (unsigned)st.st_uid);
+	if (pid > 0 && cp_proc_check_owner(pid, err))
+		return err ? err->code : CP_E_PERM;
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
 	return cp_error_set(err, CP_E_PERM,
 			    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): run as root, "

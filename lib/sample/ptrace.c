@@ -69,6 +69,11 @@ struct thr {
 	int32_t syscall;
 	int32_t restart_of; /* the syscall our last stop interrupted (restart_syscall) */
 	uint32_t cpu;
+	char comm[16];      /* thread name as last reported */
+	char name[16];      /* thread name read at the tick */
+	/* on-CPU mode: CPU time used since the last sample is its weight */
+	bool have_runtime;
+	uint64_t runtime, credit, weight;
 	int statfd, sysfd, schedfd;
 	/* read at the tick: where a blocked thread is */
 	uint64_t tick_sp, tick_pc, tick_pcount;
@@ -277,7 +282,9 @@ static void fill_sample(struct cp_ptrace *t, struct thr *th, struct qrec *r, uin
 	s->tid = (uint32_t)th->tid;
 	s->cpu = th->cpu;
 	s->time = r->ev.time;
-	s->period = t->round_ns ? t->round_ns : t->period_ns;
+	/* wall: the time the round stands for; on-CPU: the CPU time the
+	 * thread used since its last sample */
+	s->period = t->o.wall ? (t->round_ns ? t->round_ns : t->period_ns) : th->weight;
 	s->regs_abi = 2; /* PERF_SAMPLE_REGS_ABI_64 */
 	s->stack = r->buf;
 	s->stack_size = t->o.stack_size;
@@ -350,8 +357,14 @@ static char read_state(struct thr *th)
 	if (pread_file(&th->statfd, th->pid, th->tid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
 	const char *p = strrchr(buf, ')');
-	if (!p || !p[1] || !p[2])
+	const char *o = strchr(buf, '(');
+	if (!p || !o || o > p || !p[1] || !p[2])
 		return 0;
+	size_t len = (size_t)(p - o - 1);
+	if (len >= sizeof(th->name))
+		len = sizeof(th->name) - 1;
+	memcpy(th->name, o + 1, len);
+	th->name[len] = 0;
 	char st = p[2];
 	/* field 39 (processor); fields after comm start at 3 */
 	int field = 3;
@@ -394,16 +407,17 @@ static int32_t read_syscall(struct thr *th, uint64_t *sp, uint64_t *pc)
 	return (int32_t)nr;
 }
 
-/* Times the thread has been put on a CPU (/proc/.../schedstat, 3rd field). */
-static bool read_pcount(struct thr *th, uint64_t *pcount)
+/* CPU time in ns and the times the thread has been put on a CPU
+ * (/proc/.../schedstat: run time, wait time, count). */
+static bool read_sched(struct thr *th, uint64_t *runtime, uint64_t *pcount)
 {
 	char buf[128];
 	if (pread_file(&th->schedfd, th->pid, th->tid, "schedstat", buf, sizeof(buf)) <= 0)
 		return false;
-	unsigned long long a, b, c;
-	if (sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3)
-		return false;
-	*pcount = c;
+	char *e;
+	*runtime = strtoull(buf, &e, 10);
+	strtoull(e, &e, 10);
+	*pcount = strtoull(e, NULL, 10);
 	return true;
 }
 
@@ -479,6 +493,8 @@ static void on_exec(struct cp_ptrace *t, struct thr *th)
 	struct qrec *r = qpush(t, CP_PERF_COMM, th->pid, th->tid);
 	cp_proc_comm(th->pid, th->tid, r->comm, sizeof(r->comm));
 	r->ev.comm = r->comm;
+	memcpy(th->comm, r->comm, sizeof(th->comm));
+	th->comm[sizeof(th->comm) - 1] = 0;
 	r->ev.comm_exec = true;
 }
 
@@ -620,9 +636,30 @@ static void tick(struct cp_ptrace *t)
 		char st = read_state(th);
 		if (!st)
 			continue;
+		if (strcmp(th->name, th->comm)) {
+			/* a thread (re)named itself: pthread_setname_np, prctl */
+			memcpy(th->comm, th->name, sizeof(th->comm));
+			struct qrec *c = qpush(t, CP_PERF_COMM, th->pid, th->tid);
+			memcpy(c->comm, th->name, sizeof(th->name));
+			c->ev.comm = c->comm;
+		}
 		bool running = st == 'R';
-		if (!running && !t->o.wall)
-			continue;
+		if (!t->o.wall) {
+			/* sample a thread that is on a CPU now and has used CPU
+			 * time since its last sample; that time is its weight,
+			 * so threads waiting for a CPU count what they got */
+			uint64_t rt, pc;
+			if (!read_sched(th, &rt, &pc))
+				continue;
+			if (th->have_runtime && rt > th->runtime)
+				th->credit += rt - th->runtime;
+			th->runtime = rt;
+			th->have_runtime = true;
+			if (!running || !th->credit)
+				continue;
+			th->weight = th->credit;
+			th->credit = 0;
+		}
 		th->offcpu = !running;
 		th->syscall = -1;
 		th->tick_sp = th->tick_pc = th->tick_pcount = 0;
@@ -632,7 +669,8 @@ static void tick(struct cp_ptrace *t)
 			 * restart_syscall: name the syscall the program made */
 			if (th->syscall == SYS_restart_syscall && th->restart_of >= 0)
 				th->syscall = th->restart_of;
-			bool known = read_pcount(th, &th->tick_pcount);
+			uint64_t rt;
+			bool known = read_sched(th, &rt, &th->tick_pcount);
 			/* blocked at the same place as at its last sample, and
 			 * scheduled at most the few times our own stop and the
 			 * syscall's restart take: the stack has not changed */
@@ -717,13 +755,8 @@ static int seize_error(pid_t pid, int e, struct cp_error *err)
 				    "tracer at a time; stop it, or use the perf_event sampler",
 				    (int)pid, tracer, *comm ? comm : "?");
 	}
-	const char *up = strstr(buf, "\nUid:");
-	long uid = up ? strtol(up + 5, NULL, 10) : -1;
-	if (uid >= 0 && geteuid() != 0 && (uid_t)uid != geteuid())
-		return cp_error_set(err, CP_E_PERM,
-				    "process %d belongs to another user (uid %ld): run cprof as "
-				    "that user or as root",
-				    (int)pid, uid);
+	if (cp_proc_check_owner(pid, err))
+		return CP_E_PERM;
 	char scope[16] = "";
 	fd = open("/proc/sys/kernel/yama/ptrace_scope", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {

@@ -486,6 +486,9 @@ static int open_sampler(struct cp_recorder *r, pid_t pid, struct cp_error *err)
 {
 	struct cp_profile *p = r->model;
 	const char *ev;
+	/* another user's process: neither sampler may, say so once */
+	if (r->opts.perf.attach && cp_proc_check_owner(pid, err))
+		return CP_E_PERM;
 	if (r->opts.sampler != CP_SAMPLER_PTRACE && !r->opts.wall) {
 		struct cp_error perr;
 		int rc = cp_perf_open(pid, &r->opts.perf, &r->perf, &perr);
@@ -500,8 +503,14 @@ static int open_sampler(struct cp_recorder *r, pid_t pid, struct cp_error *err)
 			 * ptrace is refused too its reason is the useful one */
 			if (open_ptrace(r, pid, err))
 				return err ? err->code : CP_E_PERM;
-			cp_log(CP_LOG_NOTICE, "%s; sampling with ptrace instead (--sampler ptrace)",
-			       perr.msg);
+			if (rc == CP_E_PERM)
+				cp_log(CP_LOG_NOTICE,
+				       "perf_event_open is not allowed here "
+				       "(kernel.perf_event_paranoid=%ld, or a seccomp filter); "
+				       "sampling with ptrace instead",
+				       cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99));
+			else
+				cp_log(CP_LOG_NOTICE, "%s; sampling with ptrace instead", perr.msg);
 		}
 	} else {
 		int rc = open_ptrace(r, pid, err);

@@ -25,14 +25,34 @@ done
 "$CPROF" record >/dev/null 2>err.txt
 [ $? = 2 ] && grep -q 'no command' err.txt && ok "no command: exit 2" || not_ok "no command"
 
-# perf_event_open refused (as under a container's seccomp profile)
+# perf_event_open refused (as under a container's seccomp profile), with
+# --sampler perf: one line, exit 1, the old recording kept
 echo keep >cprof.data
-"$FIXTURES/deny_perf" "$CPROF" record -- true >out.txt 2>err.txt
+"$FIXTURES/deny_perf" "$CPROF" record --sampler perf -- true >out.txt 2>err.txt
 rc=$?
 if [ $rc = 1 ] && grep -q 'perf_event_paranoid' err.txt && [ "$(wc -l <err.txt)" = 1 ]; then
-	ok "perf_event denied: exit 1, one line naming perf_event_paranoid"
+	ok "perf_event denied, --sampler perf: exit 1, one line naming perf_event_paranoid"
 else
 	not_ok "perf_event denied: exit $rc"; diag_file err.txt
 fi
 [ "$(cat cprof.data)" = keep ] && ok "perf_event denied: existing cprof.data untouched" ||
 	not_ok "existing cprof.data was replaced"
+# by default cprof falls back to the ptrace sampler with a one-line notice
+"$FIXTURES/deny_perf" "$CPROF" record -o fb.data -- "$FIXTURES/cpu_split_nofp" 300 >out.txt 2>err.txt
+rc=$?
+if [ $rc = 0 ] && [ "$(grep -c 'notice: perf_event_open is not allowed here.*sampling with ptrace instead' err.txt)" = 1 ] &&
+	"$CPROF" report --stdio -i fb.data | grep -q '^# event: .*sampler: ptrace$'; then
+	ok "perf_event denied: falls back to ptrace, one notice line"
+else
+	not_ok "perf_event denied, fallback: exit $rc"; diag_file err.txt
+fi
+"$CPROF" report --stdio -i fb.data >fb.txt 2>/dev/null
+expect_share "fallback recording" hot_sixty fb.txt 60 6
+# usage errors of the sampler flags
+for bad in "--sampler dtrace" "--wall --sampler perf" "--sampler ptrace -e cycles" \
+	"--wall -m 16"; do
+	"$CPROF" record $bad -- true >/dev/null 2>err.txt
+	rc=$?
+	[ $rc = 2 ] && [ "$(grep -c 'cprof record: ' err.txt)" = 1 ] && ok "record $bad: usage error, exit 2" ||
+		{ not_ok "record $bad: exit $rc"; diag_file err.txt; }
+done
