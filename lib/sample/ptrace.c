@@ -22,8 +22,10 @@
  * one of those is never interrupted, its sample is built from
  * /proc/PID/task/TID/syscall's stack and instruction pointers instead (or
  * repeats its previous sample when it has not run since).  cp_ptrace_close
- * detaches every thread; if cprof dies, the kernel detaches them and they
- * run on.
+ * detaches every thread, except those blocked in such a call: they stay
+ * traced, untouched, until cprof exits and the kernel detaches them (which
+ * wakes nothing).  If cprof dies, the kernel detaches every thread and
+ * they run on.
  *
  * Stops are collected with waitpid(-1, __WALL | WNOHANG) whenever SIGCHLD
  * arrives (a signalfd), never blocking: a thread that cannot stop now (a
@@ -916,8 +918,17 @@ void cp_ptrace_close(struct cp_ptrace *t)
 			finish_detach(t, th, 0);
 			continue;
 		}
-		if (!th->want && th->st == T_RUN && pt(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 &&
-		    errno == ESRCH)
+		if (th->want || th->st != T_RUN)
+			continue;
+		/* stopping a thread blocked in epoll_wait & co would end the
+		 * call with EINTR: leave it traced; the kernel detaches it,
+		 * untouched, when cprof exits */
+		uint64_t sp, pc;
+		if (eintr_after_stop(read_syscall(th, &sp, &pc))) {
+			drop_thr(t, th->tid);
+			continue;
+		}
+		if (pt(PTRACE_INTERRUPT, th->tid, 0, 0) < 0 && errno == ESRCH)
 			drop_thr(t, th->tid);
 	}
 	if (t->sigfd >= 0) {
