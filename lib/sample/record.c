@@ -44,6 +44,8 @@ struct cp_recorder {
 	struct cp_perf *perf;
 	struct cp_ptrace *pt;
 	struct cp_u64map reloaded; /* ptrace: pid -> when its maps were last read */
+	struct cp_u64map ns;       /* pid -> 1 + its pid in its own namespace, 0 = ours (mount ns) */
+	CP_VEC(uint32_t) map_pids; /* model mapping index -> a pid that maps it */
 
 	struct cp_u64map spaces;  /* pid -> struct cp_space* */
 	struct cp_u64map tids;    /* tid -> struct tid_info* */
@@ -105,31 +107,76 @@ static bool is_file_path(const char *path)
 	return path[0] == '/' && strncmp(path, "//anon", 6) != 0;
 }
 
+/* A process in another mount namespace (a container) sees other files at
+ * the same paths: they are read through /proc/PID/root.  Its JIT map is
+ * named with the pid it has in its own pid namespace.  Returns the root
+ * to read through ("" for ours) and the namespace pid, cached per pid. */
+static const char *target_root(struct cp_recorder *r, uint32_t pid, uint32_t *nspid, char *buf,
+			       size_t size)
+{
+	bool added;
+	uint64_t *v = cp_u64map_upsert(&r->ns, pid, 0, &added);
+	if (added) {
+		char a[64], b[64], path[64];
+		snprintf(path, sizeof(path), "/proc/%u/ns/mnt", pid);
+		ssize_t n1 = readlink(path, a, sizeof(a) - 1);
+		ssize_t n2 = readlink("/proc/self/ns/mnt", b, sizeof(b) - 1);
+		bool other = n1 > 0 && n2 > 0 && (n1 != n2 || memcmp(a, b, (size_t)n1));
+		/* NSpid: the pid in each nested namespace, innermost last */
+		uint32_t inner = pid;
+		snprintf(path, sizeof(path), "/proc/%u/status", pid);
+		char *st = cp_read_file(path, NULL);
+		const char *ns = st ? strstr(st, "\nNSpid:") : NULL;
+		if (ns) {
+			const char *e = strchr(ns + 1, '\n');
+			const char *last = NULL;
+			for (const char *q = ns + 7; *q && (!e || q < e); q++)
+				if ((*q >= '0' && *q <= '9') && (q[-1] == ' ' || q[-1] == '\t'))
+					last = q;
+			if (last)
+				inner = (uint32_t)strtoul(last, NULL, 10);
+		}
+		free(st);
+		*v = other ? 1 + (uint64_t)inner : 0;
+	}
+	*nspid = *v ? (uint32_t)(*v - 1) : pid;
+	if (!*v)
+		return "";
+	snprintf(buf, size, "/proc/%u/root", pid);
+	return buf;
+}
+
 /* Add one executable mapping to a process's space. */
 static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t start, uint64_t len,
 			uint64_t pgoff, const char *path, const char *build_id)
 {
 	struct cp_module *mod = NULL;
 	uint32_t flags = 0;
-	char jit[64];
+	char jit[64], rootbuf[48], full[128];
 	const char *mpath = path;
+	uint32_t nspid;
+	const char *root = target_root(r, (uint32_t)cp_space_pid(sp), &nspid, rootbuf,
+				       sizeof(rootbuf));
 	if (!strcmp(path, "[vdso]")) {
 		mod = cp_symbolizer_open(r->symz, path, NULL, NULL, NULL);
 		flags = CP_MAP_VDSO;
 	} else if (is_file_path(path)) {
-		mod = cp_symbolizer_open(r->symz, path, NULL, build_id, NULL);
+		mod = cp_symbolizer_open(r->symz, path, root, build_id, NULL);
 	} else {
 		/* anonymous executable memory is JIT code: its symbols are in
 		 * /tmp/perf-PID.map when the runtime writes one, often only
 		 * after this mmap, so a missing map is looked for again when
 		 * symbolizing.  Its addresses stay absolute. */
-		snprintf(jit, sizeof(jit), "/tmp/perf-%d.map", (int)cp_space_pid(sp));
-		if (access(jit, R_OK) == 0)
-			mod = cp_symbolizer_open(r->symz, jit, NULL, NULL, NULL);
+		snprintf(jit, sizeof(jit), "/tmp/perf-%u.map", nspid);
+		snprintf(full, sizeof(full), "%s%s", root, jit);
+		if (access(full, R_OK) == 0)
+			mod = cp_symbolizer_open(r->symz, jit, root, NULL, NULL);
 		mpath = jit;
 		flags = CP_MAP_JIT;
 	}
 	uint32_t id = model_mapping(r, cp_profile_intern(r->model, mpath), build_id, mod, flags);
+	while (r->map_pids.n <= id)
+		CP_VEC_PUSH(r->map_pids, (uint32_t)cp_space_pid(sp));
 	cp_space_insert(sp, start, start + len, pgoff, path, mod, id);
 	cp_unwinder_forget(r->unw, sp);
 }
@@ -137,8 +184,10 @@ static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t sta
 static int maps_cb(const struct cp_proc_map *m, void *arg)
 {
 	void **a = arg;
-	if (m->perms[2] == 'x' && m->path[0])
-		add_mapping(a[0], a[1], m->start, m->end - m->start, m->pgoff, m->path, NULL);
+	/* anonymous executable memory is JIT code, as perf's //anon */
+	if (m->perms[2] == 'x')
+		add_mapping(a[0], a[1], m->start, m->end - m->start, m->pgoff,
+			    m->path[0] ? m->path : "//anon", NULL);
 	return 0;
 }
 
@@ -433,6 +482,7 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	cp_u64map_init(&r->unknown_locs);
 	cp_u64map_init(&r->seen_pids);
 	cp_u64map_init(&r->reloaded);
+	cp_u64map_init(&r->ns);
 	cp_intern_init(&r->map_keys);
 	r->kernel_mapping = CP_NONE;
 	r->start_ns = cp_now_ns();
@@ -643,10 +693,17 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 	if (r->kernel_mapping != CP_NONE && !r->map_modules.v[r->kernel_mapping])
 		r->map_modules.v[r->kernel_mapping] =
 			cp_symbolizer_open(r->symz, "[kernel.kallsyms]", NULL, NULL, NULL);
-	for (size_t i = 0; i < r->model->mappings.n; i++)
-		if ((r->model->mappings.v[i].flags & CP_MAP_JIT) && !r->map_modules.v[i])
-			r->map_modules.v[i] = cp_symbolizer_open(
-				r->symz, r->model->mappings.v[i].path, NULL, NULL, NULL);
+	for (size_t i = 0; i < r->model->mappings.n; i++) {
+		if (!(r->model->mappings.v[i].flags & CP_MAP_JIT) || r->map_modules.v[i])
+			continue;
+		char rootbuf[48];
+		uint32_t nspid;
+		const char *root = i < r->map_pids.n ? target_root(r, r->map_pids.v[i], &nspid,
+								     rootbuf, sizeof(rootbuf))
+						     : "";
+		r->map_modules.v[i] = cp_symbolizer_open(r->symz, r->model->mappings.v[i].path,
+							 root, NULL, NULL);
+	}
 	cp_sample_symbolize(r->model, r->symz, r->map_modules.v, false);
 	struct cp_profile_meta *m = &r->model->meta;
 	m->duration_nanos = cp_now_ns() - r->start_ns;
@@ -687,6 +744,8 @@ void cp_recorder_free(struct cp_recorder *r)
 	cp_u64map_release(&r->unknown_locs);
 	cp_u64map_release(&r->seen_pids);
 	cp_u64map_release(&r->reloaded);
+	cp_u64map_release(&r->ns);
+	CP_VEC_FREE(r->map_pids);
 	cp_intern_release(&r->map_keys);
 	cp_unwinder_free(r->unw);
 	cp_symbolizer_free(r->symz);
