@@ -16,6 +16,8 @@
 #   symbolize     bench/symbolize.sh's line, when that script exists
 #   unwind        libunwind (lib/unwind) against libdw on the same samples
 #                 (build/bench/unwind-compare)
+#   attach        bench/attach.sh: attach start to first sample; slowdown
+#                 under the ptrace sampler at 99 and 999 Hz vs perf_event
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -232,6 +234,10 @@ if [ -x "$CPROF_TOP/bench/symbolize.sh" ]; then
 else
 	echo "SKIP: symbolize: bench/symbolize.sh is not there yet"
 fi
+
+# ---- f. attach latency and the ptrace sampler --------------------------------------
+
+"$CPROF_TOP/bench/attach.sh" "$BUILD" || { echo "FAIL: bench/attach.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

@@ -108,7 +108,11 @@ static int run_loop(struct run *R, bool show)
 			fds[n].events = POLLIN;
 			n++;
 		}
-		int pr = poll(fds, (nfds_t)n, 100);
+		/* the rings wake us only when a watermark fills: until the
+		 * first sample is stored look often, so it is there at once */
+		struct cp_record_stats st;
+		cp_recorder_stats(R->rec, &st);
+		int pr = poll(fds, (nfds_t)n, st.samples ? 100 : 2);
 		if (pr < 0 && errno != EINTR)
 			return 1;
 		if (cp_recorder_process(R->rec, &err)) {

@@ -115,6 +115,11 @@ void sampling_summary(const char *cmd, const struct cp_recorder *rec,
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
 	       (unsigned long long)st.complete, (unsigned long long)st.cut,
 	       (unsigned long long)st.spliced, (unsigned long long)st.noinfo);
+	if (st.samples)
+		cp_log(CP_LOG_INFO, "first sample stored %.1f ms after the start, at %llu.%06llu",
+		       (double)st.first_sample_ns / 1e6,
+		       (unsigned long long)(st.first_sample_realtime / 1000000000ULL),
+		       (unsigned long long)(st.first_sample_realtime % 1000000000ULL / 1000));
 	if (st.lost)
 		cmd_warning(cmd,
 			    "%llu samples lost (ring buffer overrun); try a larger --mmap-pages or "

@@ -417,6 +417,10 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 		cp_log(CP_LOG_ERROR, "%s", err.msg);
 		return -1;
 	}
+	if (r->st.samples == 1) {
+		r->st.first_sample_realtime = cp_realtime_ns();
+		r->st.first_sample_ns = cp_now_ns() - r->start_ns;
+	}
 	return 0;
 }
 

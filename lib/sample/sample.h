@@ -174,6 +174,8 @@ struct cp_record_stats {
 	uint64_t bytes;       /* written to the data file so far */
 	uint64_t processes, threads;
 	const char *event;    /* the event in use */
+	uint64_t first_sample_ns;       /* first sample stored, ns after cp_recorder_new */
+	uint64_t first_sample_realtime; /* ... as CLOCK_REALTIME ns */
 };
 
 struct cp_recorder;
