@@ -120,7 +120,7 @@ check-workloads: all
 	$(Q)test -d $(WORKLOADS) || { echo "check-workloads: no $(WORKLOADS)"; exit 1; }
 	$(Q)$(MAKE) --no-print-directory -C $(WORKLOADS) >/dev/null
 	$(Q)FIXTURES=$(abspath $(WORKLOADS))/bin tests/run.sh --build $(O) 1000- 1010- 1020- 1030- \
-		1040- 1050- 1060-
+		1040- 1050- 1060- 1200- 1210- 1300-
 
 deps:
 	$(Q)scripts/deps.sh
