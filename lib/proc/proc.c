@@ -215,6 +215,32 @@ bool cp_proc_exists(pid_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+bool cp_proc_status_field(pid_t pid, const char *key, bool last, long *out)
+{
+	char path[64], pat[40];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(pat, sizeof(pat), "\n%s:", key);
+	char *st = cp_read_file(path, NULL);
+	const char *p = st ? strstr(st, pat) : NULL;
+	bool found = false;
+	if (p) {
+		/* the numbers on the line: "NSpid:\t4242\t1" */
+		char *q = (char *)p + strlen(pat), *e;
+		for (;;) {
+			long v = strtol(q, &e, 10);
+			if (e == q || !strchr(" \t", *q))
+				break;
+			*out = v;
+			found = true;
+			if (!last)
+				break;
+			q = e;
+		}
+	}
+	free(st);
+	return found;
+}
+
 int cp_proc_check_owner(pid_t pid, struct cp_error *err)
 {
 	char path[64];

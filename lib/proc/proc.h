@@ -54,6 +54,10 @@ int cp_proc_maps(pid_t pid, int (*fn)(const struct cp_proc_map *m, void *arg), v
 void cp_proc_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 /* Whether the process exists. */
 bool cp_proc_exists(pid_t pid);
+/* A numeric field of /proc/PID/status ("Tgid", "TracerPid", "NSpid"):
+ * its first number, or with last its last one (NSpid: the pid in the
+ * innermost namespace).  false when there is no such process or field. */
+bool cp_proc_status_field(pid_t pid, const char *key, bool last, long *out);
 /* CP_E_PERM, "not allowed to profile process N: it belongs to uid U ...",
  * when we are not root and pid belongs to another user; else 0. */
 int cp_proc_check_owner(pid_t pid, struct cp_error *err);

@@ -9,7 +9,6 @@
  * or symbolize: that is the recorder's job.
  */
 #include "sample/sample.h"
-#include "proc/proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,12 +17,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <asm/perf_regs.h>
+
+#include "proc/proc.h"
 
 /* user registers sampled for DWARF unwinding: the general purpose set */
 #define REGS_MASK                                                                                  \

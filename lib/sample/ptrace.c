@@ -75,7 +75,7 @@ struct thr {
 	char name[16];      /* thread name read at the tick */
 	/* on-CPU mode: CPU time used since the last sample is its weight */
 	bool have_runtime;
-	uint64_t runtime, credit, weight;
+	uint64_t runtime, weight; /* run time at the last sample; the sample's weight */
 	int statfd, sysfd, schedfd;
 	/* read at the tick: where a blocked thread is */
 	uint64_t tick_sp, tick_pc, tick_pcount;
@@ -173,21 +173,11 @@ static void drop_thr(struct cp_ptrace *t, pid_t tid)
 	free(th);
 }
 
-/* The process (thread group) a task belongs to, from /proc/TID/status. */
+/* The process (thread group) a task belongs to. */
 static pid_t tgid_of(pid_t tid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tid;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return tid;
-	buf[n] = 0;
-	const char *p = strstr(buf, "\nTgid:");
-	return p ? (pid_t)strtol(p + 6, NULL, 10) : tid;
+	long v;
+	return cp_proc_status_field(tid, "Tgid", false, &v) ? (pid_t)v : tid;
 }
 
 /* ---- the record queue ---------------------------------------------------- */
@@ -651,16 +641,15 @@ static void tick(struct cp_ptrace *t)
 			 * time since its last sample; that time is its weight,
 			 * so threads waiting for a CPU count what they got */
 			uint64_t rt, pc;
-			if (!read_sched(th, &rt, &pc))
+			if (!running || !read_sched(th, &rt, &pc))
 				continue;
-			if (th->have_runtime && rt > th->runtime)
-				th->credit += rt - th->runtime;
+			/* schedstat's run time is cumulative: read it only
+			 * when about to sample */
+			th->weight = th->have_runtime && rt > th->runtime ? rt - th->runtime : 0;
 			th->runtime = rt;
 			th->have_runtime = true;
-			if (!running || !th->credit)
+			if (!th->weight)
 				continue;
-			th->weight = th->credit;
-			th->credit = 0;
 		}
 		th->offcpu = !running;
 		th->syscall = -1;
@@ -740,16 +729,8 @@ static int seize_error(pid_t pid, int e, struct cp_error *err)
 {
 	if (e == ESRCH)
 		return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
-	char path[64], buf[2048];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	const char *tp = strstr(buf, "\nTracerPid:");
-	long tracer = tp ? strtol(tp + 11, NULL, 10) : 0;
-	if (tracer > 0) {
+	long tracer = 0;
+	if (cp_proc_status_field(pid, "TracerPid", false, &tracer) && tracer > 0) {
 		char comm[64];
 		cp_proc_comm((pid_t)tracer, (pid_t)tracer, comm, sizeof(comm));
 		return cp_error_set(err, CP_E_PERM,
@@ -759,14 +740,7 @@ static int seize_error(pid_t pid, int e, struct cp_error *err)
 	}
 	if (cp_proc_check_owner(pid, err))
 		return CP_E_PERM;
-	char scope[16] = "";
-	fd = open("/proc/sys/kernel/yama/ptrace_scope", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		ssize_t m = read(fd, scope, sizeof(scope) - 1);
-		scope[m > 0 ? m : 0] = 0;
-		close(fd);
-	}
-	int sc = atoi(scope);
+	long sc = cp_read_long_file("/proc/sys/kernel/yama/ptrace_scope", 0);
 	if (sc == 1 && geteuid() != 0)
 		return cp_error_set(err, CP_E_PERM,
 				    "cannot trace process %d: kernel.yama.ptrace_scope is 1 (only "

@@ -123,20 +123,8 @@ static const char *target_root(struct cp_recorder *r, uint32_t pid, uint32_t *ns
 		ssize_t n2 = readlink("/proc/self/ns/mnt", b, sizeof(b) - 1);
 		bool other = n1 > 0 && n2 > 0 && (n1 != n2 || memcmp(a, b, (size_t)n1));
 		/* NSpid: the pid in each nested namespace, innermost last */
-		uint32_t inner = pid;
-		snprintf(path, sizeof(path), "/proc/%u/status", pid);
-		char *st = cp_read_file(path, NULL);
-		const char *ns = st ? strstr(st, "\nNSpid:") : NULL;
-		if (ns) {
-			const char *e = strchr(ns + 1, '\n');
-			const char *last = NULL;
-			for (const char *q = ns + 7; *q && (!e || q < e); q++)
-				if ((*q >= '0' && *q <= '9') && (q[-1] == ' ' || q[-1] == '\t'))
-					last = q;
-			if (last)
-				inner = (uint32_t)strtoul(last, NULL, 10);
-		}
-		free(st);
+		long inner = pid;
+		cp_proc_status_field((pid_t)pid, "NSpid", true, &inner);
 		*v = other ? 1 + (uint64_t)inner : 0;
 	}
 	*nspid = *v ? (uint32_t)(*v - 1) : pid;
