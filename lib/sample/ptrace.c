@@ -198,6 +198,90 @@ static struct qrec *qpush(struct cp_ptrace *t, enum cp_perf_rec kind, pid_t pid,
 	return r;
 }
 
+/* ---- /proc reads at a tick ------------------------------------------------ */
+
+static ssize_t pread_file(int *fd, pid_t pid, pid_t tid, const char *name, char *buf, size_t size)
+{
+	if (*fd < 0 && (*fd = open_task_file(pid, tid, name)) < 0)
+		return -1;
+	ssize_t n = pread(*fd, buf, size - 1, 0);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* State letter and last CPU from /proc/PID/task/TID/stat; 0 when gone. */
+static char read_state(struct thr *th)
+{
+	char buf[1024];
+	if (pread_file(&th->statfd, th->pid, th->tid, "stat", buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *p = strrchr(buf, ')');
+	const char *o = strchr(buf, '(');
+	if (!p || !o || o > p || !p[1] || !p[2])
+		return 0;
+	size_t len = (size_t)(p - o - 1);
+	if (len >= sizeof(th->name))
+		len = sizeof(th->name) - 1;
+	memcpy(th->name, o + 1, len);
+	th->name[len] = 0;
+	char st = p[2];
+	/* field 39 (processor); fields after comm start at 3 */
+	int field = 3;
+	for (const char *q = p + 2; *q; q++) {
+		if (*q == ' ' && ++field == 39) {
+			th->cpu = (uint32_t)strtoul(q + 1, NULL, 10);
+			break;
+		}
+	}
+	return st;
+}
+
+/* The syscall a blocked thread is in, with its user sp and pc. */
+static int32_t read_syscall(struct thr *th, uint64_t *sp, uint64_t *pc)
+{
+	char buf[256];
+	*sp = *pc = 0;
+	if (pread_file(&th->sysfd, th->pid, th->tid, "syscall", buf, sizeof(buf)) <= 0)
+		return -1;
+	if (!strncmp(buf, "running", 7))
+		return -1;
+	char *e;
+	long nr = strtol(buf, &e, 10);
+	unsigned long long v[8];
+	int n = 0;
+	for (const char *q = e; n < 8;) {
+		while (*q == ' ')
+			q++;
+		if (!*q || *q == '\n')
+			break;
+		v[n++] = strtoull(q, &e, 0);
+		if (e == q)
+			break;
+		q = e;
+	}
+	if (n == 8) {
+		*sp = v[6];
+		*pc = v[7];
+	}
+	return (int32_t)nr;
+}
+
+/* CPU time in ns and the times the thread has been put on a CPU
+ * (/proc/.../schedstat: run time, wait time, count). */
+static bool read_sched(struct thr *th, uint64_t *runtime, uint64_t *pcount)
+{
+	char buf[128];
+	if (pread_file(&th->schedfd, th->pid, th->tid, "schedstat", buf, sizeof(buf)) <= 0)
+		return false;
+	char *e;
+	*runtime = strtoull(buf, &e, 10);
+	strtoull(e, &e, 10);
+	*pcount = strtoull(e, NULL, 10);
+	return true;
+}
+
 /* ---- taking a sample ----------------------------------------------------- */
 
 static void regs_to_perf(const struct user_regs_struct *u, uint64_t *r)
@@ -320,6 +404,20 @@ static void take_sample(struct cp_ptrace *t, struct thr *th)
 	struct user_regs_struct u;
 	if (pt(PTRACE_GETREGS, th->tid, 0, (unsigned long)&u) < 0)
 		return;
+	if (!t->o.wall) {
+		/* on-CPU: the sample weighs the CPU time since the thread's
+		 * last stop.  Read now, while it is stopped: the scheduler
+		 * brings a running thread's total up to date only when it
+		 * leaves the CPU.  No CPU time (it waited for a CPU): no sample */
+		uint64_t rt, pc;
+		if (!read_sched(th, &rt, &pc))
+			return;
+		th->weight = th->have_runtime && rt > th->runtime ? rt - th->runtime : 0;
+		th->runtime = rt;
+		th->have_runtime = true;
+		if (!th->weight)
+			return;
+	}
 	struct qrec *r = sample_rec(t, th);
 	regs_to_perf(&u, r->s.regs);
 	if (th->offcpu && th->syscall < 0 && (long long)u.orig_rax >= 0)
@@ -327,90 +425,6 @@ static void take_sample(struct cp_ptrace *t, struct thr *th)
 	uint64_t len = copy_stack(th->pid, u.rsp, r->buf, t->o.stack_size);
 	fill_sample(t, th, r, len);
 	remember(t, th, r);
-}
-
-/* ---- /proc reads at a tick ------------------------------------------------ */
-
-static ssize_t pread_file(int *fd, pid_t pid, pid_t tid, const char *name, char *buf, size_t size)
-{
-	if (*fd < 0 && (*fd = open_task_file(pid, tid, name)) < 0)
-		return -1;
-	ssize_t n = pread(*fd, buf, size - 1, 0);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return n;
-}
-
-/* State letter and last CPU from /proc/PID/task/TID/stat; 0 when gone. */
-static char read_state(struct thr *th)
-{
-	char buf[1024];
-	if (pread_file(&th->statfd, th->pid, th->tid, "stat", buf, sizeof(buf)) <= 0)
-		return 0;
-	const char *p = strrchr(buf, ')');
-	const char *o = strchr(buf, '(');
-	if (!p || !o || o > p || !p[1] || !p[2])
-		return 0;
-	size_t len = (size_t)(p - o - 1);
-	if (len >= sizeof(th->name))
-		len = sizeof(th->name) - 1;
-	memcpy(th->name, o + 1, len);
-	th->name[len] = 0;
-	char st = p[2];
-	/* field 39 (processor); fields after comm start at 3 */
-	int field = 3;
-	for (const char *q = p + 2; *q; q++) {
-		if (*q == ' ' && ++field == 39) {
-			th->cpu = (uint32_t)strtoul(q + 1, NULL, 10);
-			break;
-		}
-	}
-	return st;
-}
-
-/* The syscall a blocked thread is in, with its user sp and pc. */
-static int32_t read_syscall(struct thr *th, uint64_t *sp, uint64_t *pc)
-{
-	char buf[256];
-	*sp = *pc = 0;
-	if (pread_file(&th->sysfd, th->pid, th->tid, "syscall", buf, sizeof(buf)) <= 0)
-		return -1;
-	if (!strncmp(buf, "running", 7))
-		return -1;
-	char *e;
-	long nr = strtol(buf, &e, 10);
-	unsigned long long v[8];
-	int n = 0;
-	for (const char *q = e; n < 8;) {
-		while (*q == ' ')
-			q++;
-		if (!*q || *q == '\n')
-			break;
-		v[n++] = strtoull(q, &e, 0);
-		if (e == q)
-			break;
-		q = e;
-	}
-	if (n == 8) {
-		*sp = v[6];
-		*pc = v[7];
-	}
-	return (int32_t)nr;
-}
-
-/* CPU time in ns and the times the thread has been put on a CPU
- * (/proc/.../schedstat: run time, wait time, count). */
-static bool read_sched(struct thr *th, uint64_t *runtime, uint64_t *pcount)
-{
-	char buf[128];
-	if (pread_file(&th->schedfd, th->pid, th->tid, "schedstat", buf, sizeof(buf)) <= 0)
-		return false;
-	char *e;
-	*runtime = strtoull(buf, &e, 10);
-	strtoull(e, &e, 10);
-	*pcount = strtoull(e, NULL, 10);
-	return true;
 }
 
 /* Syscalls that end with EINTR after any stop of the thread, even with no
@@ -640,16 +654,13 @@ static void tick(struct cp_ptrace *t)
 			/* sample a thread that is on a CPU now and has used CPU
 			 * time since its last sample; that time is its weight,
 			 * so threads waiting for a CPU count what they got */
+			if (!running)
+				continue;
 			uint64_t rt, pc;
-			if (!running || !read_sched(th, &rt, &pc))
-				continue;
-			/* schedstat's run time is cumulative: read it only
-			 * when about to sample */
-			th->weight = th->have_runtime && rt > th->runtime ? rt - th->runtime : 0;
-			th->runtime = rt;
-			th->have_runtime = true;
-			if (!th->weight)
-				continue;
+			if (!th->have_runtime && read_sched(th, &rt, &pc)) {
+				th->runtime = rt;
+				th->have_runtime = true;
+			}
 		}
 		th->offcpu = !running;
 		th->syscall = -1;
