@@ -172,6 +172,7 @@ static int rec_meta(struct rd *c, struct cp_rd *r)
 	m.freq = freq;
 	m.stack_size = stack_size;
 	m.exit_status = (int32_t)status;
+	m.default_type = c->p->meta.default_type; /* not stored: recordings have none */
 	c->p->meta = m;
 	return 0;
 }

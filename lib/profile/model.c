@@ -23,7 +23,7 @@ struct cp_profile *cp_profile_new(void)
 	const char *e = cp_profile_intern(p, "");
 	struct cp_profile_meta *m = &p->meta;
 	m->command = m->event = m->sampler = m->callgraph = e;
-	m->hostname = m->os_release = m->arch = m->cprof_version = e;
+	m->hostname = m->os_release = m->arch = m->cprof_version = m->default_type = e;
 	m->exit_status = -1;
 	/* keep the arrays non-NULL so pointer arithmetic on empty ones is defined */
 	CP_VEC_RESERVE(p->stack_locs, 16);
@@ -72,6 +72,14 @@ uint32_t cp_profile_add_value_type(struct cp_profile *p, const char *type, const
 	};
 	CP_VEC_PUSH(p->value_types, vt);
 	return (uint32_t)(p->value_types.n - 1);
+}
+
+uint32_t cp_profile_value_index(const struct cp_profile *p, const char *type)
+{
+	for (size_t i = 0; i < p->value_types.n; i++)
+		if (!strcmp(p->value_types.v[i].type, type))
+			return (uint32_t)i;
+	return CP_NONE;
 }
 
 uint32_t cp_profile_add_mapping(struct cp_profile *p, const struct cp_profile_mapping *m)
@@ -224,6 +232,7 @@ static bool meta_equal(const struct cp_profile_meta *a, const struct cp_profile_
 	MSTR(os_release);
 	MSTR(arch);
 	MSTR(cprof_version);
+	MSTR(default_type);
 	MNUM(time_nanos);
 	MNUM(duration_nanos);
 	MNUM(period);

@@ -103,6 +103,10 @@ struct cp_profile_meta {
 	const char *os_release; /* uname -r */
 	const char *arch;       /* "x86_64" */
 	const char *cprof_version;
+	/* the value type a reader of this profile shows by default (pprof's
+	 * default_sample_type; the first event of a perf-script input), ""
+	 * when the format has no such notion (see cp_view_default_value) */
+	const char *default_type;
 	uint64_t time_nanos;     /* wall-clock start, ns since the epoch */
 	uint64_t duration_nanos; /* length of the recording */
 	uint64_t period;         /* nominal period per sample in the value unit */
@@ -151,6 +155,9 @@ const char *cp_profile_intern_n(struct cp_profile *p, const char *s, size_t n);
 
 /* Append a value type; returns its index. */
 uint32_t cp_profile_add_value_type(struct cp_profile *p, const char *type, const char *unit);
+/* Index of the value type named `type` ("cpu", "alloc_space"), CP_NONE when
+ * the profile has none. */
+uint32_t cp_profile_value_index(const struct cp_profile *p, const char *type);
 /* Append a mapping (strings are interned by the call). */
 uint32_t cp_profile_add_mapping(struct cp_profile *p, const struct cp_profile_mapping *m);
 /* Add a function, deduplicated on (name, system_name, filename, start_line). */
@@ -261,8 +268,9 @@ int cp_view_parse_ids(const char *what, const char *const *strs, size_t n, uint3
 /* Name of a key as the user types it ("function"). */
 const char *cp_view_key_name(enum cp_view_key k);
 
-/* The default weight: the last value type when its type is "cpu" or "wall", else
- * value 0; CP_NONE when the profile has no values (each sample weighs 1). */
+/* The default weight: meta.default_type when the profile has that type,
+ * else the last value type when its type is "cpu" or "wall", else value 0;
+ * CP_NONE when the profile has no values (each sample weighs 1). */
 uint32_t cp_view_default_value(const struct cp_profile *p);
 bool cp_view_filter_empty(const struct cp_view_filter *f);
 bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_profile_sample *s);
@@ -307,6 +315,9 @@ struct cp_view *cp_view_new(const struct cp_profile *p, const struct cp_view_opt
 			    struct cp_error *err);
 void cp_view_free(struct cp_view *v);
 const struct cp_profile *cp_view_profile(const struct cp_view *v);
+/* The view's options as used: value_index resolved (CP_NONE only when the
+ * profile has no values), the filter's arrays the view's own copies. */
+const struct cp_view_opts *cp_view_options(const struct cp_view *v);
 /* Sum of the weights and number of the samples that pass the filter. */
 int64_t cp_view_total(const struct cp_view *v);
 uint64_t cp_view_total_samples(const struct cp_view *v);

@@ -140,6 +140,10 @@ uint32_t cp_view_default_value(const struct cp_profile *p)
 	size_t n = p->value_types.n;
 	if (!n)
 		return CP_NONE;
+	uint32_t d = p->meta.default_type ? cp_profile_value_index(p, p->meta.default_type)
+					  : CP_NONE;
+	if (d != CP_NONE)
+		return d;
 	if (!strcmp(p->value_types.v[n - 1].type, "cpu") ||
 	    !strcmp(p->value_types.v[n - 1].type, "wall"))
 		return (uint32_t)(n - 1);
@@ -422,6 +426,7 @@ struct cp_view *cp_view_new(const struct cp_profile *p, const struct cp_view_opt
 	struct cp_view *v = cp_xcalloc(1, sizeof(*v));
 	v->p = p;
 	v->o = *o;
+	v->o.value_index = vi;
 	v->value_index = vi;
 	if (!v->o.nkeys) {
 		v->o.keys[0] = CP_VIEW_KEY_FUNCTION;
@@ -474,6 +479,11 @@ void cp_view_free(struct cp_view *v)
 const struct cp_profile *cp_view_profile(const struct cp_view *v)
 {
 	return v->p;
+}
+
+const struct cp_view_opts *cp_view_options(const struct cp_view *v)
+{
+	return &v->o;
 }
 
 int64_t cp_view_total(const struct cp_view *v)
