@@ -86,16 +86,157 @@ int cp_format_tree_text(FILE *out, const struct cp_view_tree *t, double percent_
 /* ---- folded stacks (FlameGraph's stackcollapse output) -----------------------
  *
  * One line per distinct stack: frame names root first joined by ';', a
- * space, the number of samples (or the summed weight with `weights`).
- * Lines are sorted by stack text, so output is deterministic; stacks that
- * render alike (different addresses in one function) are merged.  Names
- * are display names of cp_view frames (inline frames included unless the
- * view drops them), with ';' replaced by ':' and newlines by spaces. */
+ * space, the stack's weight in the view's value (with the "samples" value
+ * type that is the number of samples).  Lines are sorted by stack text
+ * (strcmp order, as `sort` with LC_ALL=C), so output is deterministic;
+ * stacks that render alike (different addresses in one function) are
+ * merged, and stacks whose weight is 0 are left out.  Names are display
+ * names of cp_view frames (inline frames included unless the view drops
+ * them).
+ *
+ * Escaping, so that every name survives a round trip through
+ * cp_format_folded_read: '\' is written "\\", ';' "\;", and a newline or
+ * carriage return as a space.  Spaces are kept as they are: the count is
+ * after the last space of the line.
+ *
+ * Annotations (FlameGraph's, with mark_inline): "_[i]" after an inlined
+ * frame, "_[k]" after a kernel frame, "_[j]" after a JIT frame.
+ *
+ * root adds a first frame per thread as stackcollapse-perf.pl does: the
+ * thread name ("comm", spaces replaced by '_'), "comm-PID" or
+ * "comm-PID/TID"; samples without a thread name use "[unknown]". */
+enum cp_folded_root {
+	CP_FOLDED_ROOT_NONE,
+	CP_FOLDED_ROOT_COMM,
+	CP_FOLDED_ROOT_PID,
+	CP_FOLDED_ROOT_TID,
+};
+
 struct cp_folded_opts {
-	bool weights; /* print summed weights instead of sample counts */
+	bool weights;     /* print summed weights (else sample counts) */
+	bool mark_inline; /* annotate frames with _[i], _[k], _[j] */
+	enum cp_folded_root root;
 };
 
 int cp_format_folded_write(FILE *out, struct cp_view *v, const struct cp_folded_opts *o,
 			   const char *what, struct cp_error *err);
+
+/* ---- readers ------------------------------------------------------------------
+ *
+ * Each reader parses a whole input held in memory (buf, len; `name` is the
+ * input as the user named it, for messages) into a new profile the caller
+ * frees with cp_profile_free.  On malformed input: CP_E_FORMAT with the
+ * place of the first bad byte, "'NAME' line 12: missing count after the
+ * stack" for text formats, "'NAME': byte 1234: ..." for binary ones, and
+ * *out NULL.  No input makes a reader crash, hang or read out of bounds
+ * (each has a libFuzzer harness in tests/fuzz/).
+ *
+ * folded: "a;b;c 12" lines (see above for escapes and annotations); one
+ *   value type "samples"/"count".  Each frame name is a function of no
+ *   module (frames annotated _[k] / _[j] belong to "[kernel.kallsyms]" /
+ *   "[jit]" mappings); a run of frames marked _[i] is one location with
+ *   an inline chain, ending at the first unmarked frame towards the root.
+ *   Counts are non-negative integers.  Empty lines and lines starting
+ *   with '#' are skipped; a line without a count is an error.
+ * perf-script: `perf script` text (see perfscript.c for the field sets
+ *   understood); one value type per event, named after the event, unit
+ *   "count", each sample counting 1 in its own event; meta.default_type is
+ *   the first event seen (what stackcollapse-perf.pl keeps by default).
+ *   Names are tidied as stackcollapse-perf.pl does, so folded output of the
+ *   result has the same stacks and counts as `stackcollapse-perf.pl`.
+ * pprof: a profile.proto message, gzipped or not; every sample type, the
+ *   default sample type, mappings, locations with their inline lines,
+ *   functions, labels "pid", "tid" (numeric) and "thread_name" or "comm"
+ *   (string), time_nanos, duration_nanos, period. */
+int cp_format_folded_read(const void *buf, size_t len, const char *name, struct cp_profile **out,
+			  struct cp_error *err);
+int cp_format_perfscript_read(const void *buf, size_t len, const char *name,
+			      struct cp_profile **out, struct cp_error *err);
+int cp_format_pprof_read(const void *buf, size_t len, const char *name, struct cp_profile **out,
+			 struct cp_error *err);
+
+/* Input formats, by content: "cprof" (the data file; recognised by the
+ * caller, see data.h cp_data_sniff), "pprof" (gzip magic, or a
+ * protobuf message that parses as a profile), "perf-script", "folded".
+ * cp_format_detect looks at the first bytes only (up to 64 KiB is
+ * enough) and returns CP_INPUT_UNKNOWN when none fits. */
+enum cp_input_format {
+	CP_INPUT_UNKNOWN,
+	CP_INPUT_CPROF,
+	CP_INPUT_PPROF,
+	CP_INPUT_PERFSCRIPT,
+	CP_INPUT_FOLDED,
+};
+enum cp_input_format cp_format_detect(const void *buf, size_t len);
+/* "cprof", "pprof", "perf-script", "folded" (and "unknown"). */
+const char *cp_format_input_name(enum cp_input_format f);
+/* Parse a --from value; CP_E_USAGE names the supported ones. */
+int cp_format_parse_input(const char *s, enum cp_input_format *out, struct cp_error *err);
+
+/* ---- writers of exchange formats --------------------------------------------
+ *
+ * pprof: a gzipped profile.proto of the samples that pass the view's
+ *   filter: every value type (sample_type) with the default one first in
+ *   the view's value (default_sample_type), period_type/period from the
+ *   recording, mappings with build ids, locations with their inline chains
+ *   as Line entries (only the real function with the view's no_inline),
+ *   functions with file and start line, labels "pid", "tid" (numeric),
+ *   "thread_name" and, for off-CPU samples, "state" = "off-cpu:SYSCALL",
+ *   time_nanos, duration_nanos, and comments with the command and the
+ *   sampler.  Samples with equal stacks and labels are merged (values
+ *   summed), as pprof does.  `level` is the gzip level (1-9; 0 writes the
+ *   raw message, -1 = 6). */
+struct cp_pprof_opts {
+	int level;
+};
+int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_opts *o,
+			  const char *what, struct cp_error *err);
+
+/* speedscope: the JSON file format of https://www.speedscope.app (its
+ *   file-format-schema.json): shared frames (name, file, line), one
+ *   "sampled" profile per thread ("comm (tid N)") with the thread's samples
+ *   in time order and their weights in the view's value; unit
+ *   "nanoseconds" for time values, "none" for counts (and "bytes" for
+ *   byte-valued types).  `name` is the file's "name" (NULL: "cprof"). */
+int cp_format_speedscope_write(FILE *out, struct cp_view *v, const char *name, const char *what,
+			       struct cp_error *err);
+
+/* ---- flame graphs (flame.c) -----------------------------------------------------
+ *
+ * One self-contained interactive SVG (no network access): frames sized by
+ * the view's weight, children of a frame sorted by name (as flamegraph.pl
+ * does), hover details, click to zoom, reset zoom, regex search with the
+ * matched share, Ctrl-F to search, buttons flame <-> icicle and merged
+ * from the root <-> merged from the leaves.  Frames narrower than
+ * minwidth pixels are merged into one grey "(N more)" frame per parent.
+ * With base (a view of the profile before), a differential graph: widths
+ * of the new profile, red where a frame grew, blue where it shrank,
+ * frames only in the base drawn hatched. */
+enum cp_flame_palette {
+	CP_FLAME_HOT,
+	CP_FLAME_MEM,
+	CP_FLAME_IO,
+	CP_FLAME_WAKEUP,
+	CP_FLAME_LANG, /* user code, libraries, kernel, inlined frames, JIT apart */
+};
+
+struct cp_flame_opts {
+	const char *title;     /* NULL: "Flame Graph" ("Icicle Graph", "Differential ...") */
+	const char *subtitle;  /* NULL: none */
+	unsigned width;        /* image width in px, 0 = 1200 */
+	unsigned frame_height; /* px, 0 = 16 */
+	unsigned font_size;    /* px, 0 = 12 */
+	double minwidth;       /* px; narrower frames merge into "(N more)"; < 0 = 0.1 */
+	enum cp_flame_palette palette;
+	bool hash;             /* colour by a hash of the name (stable across graphs) */
+	bool reverse;          /* start merged from the leaves */
+	bool inverted;         /* start as an icicle graph (root at the top) */
+	const char *countname; /* NULL: from the value type ("samples", "cpu ns") */
+	bool normalize;        /* diff: scale the base to the new total */
+};
+/* Parse a --colors value ("hot", "mem", "io", "wakeup", "lang"). */
+int cp_flame_parse_palette(const char *s, enum cp_flame_palette *out, struct cp_error *err);
+int cp_format_flame_write(FILE *out, struct cp_view *v, struct cp_view *base,
+			  const struct cp_flame_opts *o, const char *what, struct cp_error *err);
 
 #endif
