@@ -295,7 +295,10 @@ struct cp_view_stack_frame {
 };
 
 /* Filtered samples grouped by distinct stack (and comm/pid/tid/state when
- * the view's keys use them; otherwise those fields are ""/0). */
+ * the view's keys use them; otherwise those fields are ""/0).  Sample
+ * counts (here and in every *_samples field) add up each sample's value of
+ * the "samples"/"count" type when the profile has one (a pprof sample can
+ * stand for many), else count 1 per sample. */
 struct cp_view_group {
 	uint32_t stack;
 	uint32_t pid, tid;

@@ -372,6 +372,11 @@ static void group_samples(struct cp_view *v)
 	size_t nv = p->value_types.n;
 	uint32_t vi = v->value_index;
 	bool filtered = !cp_view_filter_empty(&v->o.filter);
+	/* a sample of a pprof or folded input can stand for many: its
+	 * "samples" count value says how many */
+	uint32_t ci = cp_profile_value_index(p, "samples");
+	if (ci != CP_NONE && strcmp(p->value_types.v[ci].unit, "count"))
+		ci = CP_NONE;
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct cp_profile_sample *s = &p->samples.v[i];
 		if (s->stack >= p->stacks.n)
@@ -400,10 +405,12 @@ static void group_samples(struct cp_view *v)
 			};
 			CP_VEC_PUSH(v->groups, ng);
 		}
+		int64_t c = ci == CP_NONE ? 1 : p->values.v[i * nv + ci];
+		uint64_t count = c > 0 ? (uint64_t)c : 0;
 		v->groups.v[g].weight += w;
-		v->groups.v[g].samples++;
+		v->groups.v[g].samples += count;
 		v->total += w;
-		v->total_samples++;
+		v->total_samples += count;
 	}
 }
 
