@@ -65,6 +65,7 @@ struct thr {
 	pid_t tid, pid;
 	enum thr_state st;
 	bool exec_wait;   /* our spawned child before its exec: not sampled */
+	uint64_t want_since; /* when the interrupt we wait for was sent */
 	bool want;        /* interrupted for a sample, stop not seen yet */
 	bool detaching;   /* close: interrupted to detach */
 	bool offcpu;      /* state read at the tick */
@@ -398,12 +399,39 @@ static struct qrec *sample_rec(struct cp_ptrace *t, struct thr *th)
 	return r;
 }
 
+/* Syscalls that end with EINTR after any stop of the thread, even with no
+ * signal handler (signal(7)): interrupting them would change the program. */
+static bool eintr_after_stop(int32_t nr)
+{
+	switch (nr) {
+	case 232: /* epoll_wait */
+	case 281: /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
+	case 65:  /* semop */
+	case 220: /* semtimedop */
+	case 128: /* rt_sigtimedwait */
+	case 208: /* io_getevents */
+	case 333: /* io_pgetevents */
+		return true;
+	}
+	return false;
+}
+
 /* The thread is in an interrupt stop: copy what unwinding needs. */
 static void take_sample(struct cp_ptrace *t, struct thr *th)
 {
 	struct user_regs_struct u;
 	if (pt(PTRACE_GETREGS, th->tid, 0, (unsigned long)&u) < 0)
 		return;
+	/* A thread that entered epoll_wait & co. between our look at /proc
+	 * and the interrupt had that call ended with EINTR by our stop: put
+	 * it back before the syscall instruction with its number, as the
+	 * kernel does for calls it restarts itself, so it waits again */
+	if ((long long)u.rax == -EINTR && eintr_after_stop((int32_t)u.orig_rax)) {
+		u.rax = u.orig_rax;
+		u.rip -= 2; /* the syscall instruction */
+		pt(PTRACE_SETREGS, th->tid, 0, (unsigned long)&u);
+	}
 	if (!t->o.wall) {
 		/* on-CPU: the sample weighs the CPU time since the thread's
 		 * last stop.  Read now, while it is stopped: the scheduler
@@ -425,24 +453,6 @@ static void take_sample(struct cp_ptrace *t, struct thr *th)
 	uint64_t len = copy_stack(th->pid, u.rsp, r->buf, t->o.stack_size);
 	fill_sample(t, th, r, len);
 	remember(t, th, r);
-}
-
-/* Syscalls that end with EINTR after any stop of the thread, even with no
- * signal handler (signal(7)): interrupting them would change the program. */
-static bool eintr_after_stop(int32_t nr)
-{
-	switch (nr) {
-	case 232: /* epoll_wait */
-	case 281: /* epoll_pwait */
-	case 441: /* epoll_pwait2 */
-	case 65:  /* semop */
-	case 220: /* semtimedop */
-	case 128: /* rt_sigtimedwait */
-	case 208: /* io_getevents */
-	case 333: /* io_pgetevents */
-		return true;
-	}
-	return false;
 }
 
 /* A blocked thread we do not stop: repeat its last sample when it is
@@ -492,6 +502,9 @@ static void on_exec(struct cp_ptrace *t, struct thr *th)
 	}
 	close_files(th);
 	th->have_last = false;
+	/* an interrupt we sent just before the exec may be reported as this
+	 * event instead of a stop of its own: do not wait for it forever */
+	th->want = false;
 	if (th->exec_wait) {
 		th->exec_wait = false;
 		pt(PTRACE_SETOPTIONS, th->tid, 0, t->options);
@@ -563,6 +576,9 @@ static void on_status(struct cp_ptrace *t, pid_t tid, int status)
 	case PTRACE_EVENT_CLONE:
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
+		/* an interrupt sent while this event stop was pending is not
+		 * reported after it: stop waiting for it */
+		th->want = false;
 		on_new_task(t, th, event);
 		break;
 	case PTRACE_EVENT_EXEC:
@@ -635,8 +651,14 @@ static void wait_wanted(struct cp_ptrace *t, uint64_t budget_ns, bool detach)
 static void tick(struct cp_ptrace *t)
 {
 	int interrupted = 0;
+	uint64_t tnow = cp_now_ns();
 	for (size_t i = 0; i < t->thrs.n; i++) {
 		struct thr *th = t->thrs.v[i];
+		/* an interrupt whose stop never came (lost to an event stop
+		 * that was already pending) must not keep the thread from
+		 * being sampled again */
+		if (th->want && tnow - th->want_since > 50000000ULL)
+			th->want = false;
 		if (th->st != T_RUN || th->exec_wait || th->want)
 			continue;
 		char st = read_state(th);
@@ -686,6 +708,7 @@ static void tick(struct cp_ptrace *t)
 		}
 		if (pt(PTRACE_INTERRUPT, th->tid, 0, 0) == 0) {
 			th->want = true;
+			th->want_since = tnow;
 			th->restart_of = th->offcpu ? th->syscall : -1;
 			interrupted++;
 		} else if (errno == ESRCH) {

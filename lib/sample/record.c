@@ -296,11 +296,26 @@ static bool reload_maps(struct cp_recorder *r, struct cp_space *sp, uint32_t pid
 	uint64_t *last = cp_u64map_upsert(&r->reloaded, pid, 0, &added);
 	if (!added && now - *last < 20000000ULL)
 		return false;
-	*last = now;
+	size_t had = r->model->mappings.n;
 	cp_unwinder_forget(r->unw, sp);
 	cp_space_clear(sp);
 	load_maps(r, sp);
+	/* a reload that found new files (a process still loading its
+	 * libraries) may be repeated at once; one that found nothing new
+	 * waits 20 ms, so addresses that will never be mapped (garbage,
+	 * JIT code that is gone) do not make every sample read /proc */
+	*last = r->model->mappings.n > had ? now - 20000000ULL : now;
 	return true;
+}
+
+/* Whether a frame of an unwound stack lies outside every known mapping
+ * (return addresses are looked up at address - 1, inside the call). */
+static bool unknown_frame(struct cp_space *sp, const uint64_t *pcs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!cp_space_find(sp, pcs[i] - (i > 0)))
+			return true;
+	return false;
 }
 
 static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
@@ -341,9 +356,9 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 		struct cp_unwind_result res;
 		cp_unwind_dwarf(r->unw, &in, r->pcs, MAX_FRAMES - n, &res);
 		/* ptrace: a frame in a mapping we do not know yet (a library
-		 * loaded since we last read the maps) ends the walk early */
-		if (r->pt && res.n > 0 && res.stop != CP_UNWIND_COMPLETE &&
-		    !cp_space_find(sp, r->pcs[res.n - 1] - (res.n > 1)) && reload_maps(r, sp, s->pid))
+		 * loaded since we last read the maps) ends the walk early, or
+		 * sends it on with guesses: unwind again with fresh maps */
+		if (r->pt && unknown_frame(sp, r->pcs, res.n) && reload_maps(r, sp, s->pid))
 			cp_unwind_dwarf(r->unw, &in, r->pcs, MAX_FRAMES - n, &res);
 		switch (res.stop) {
 		case CP_UNWIND_COMPLETE:
