@@ -336,7 +336,7 @@ static void test_folded(void **state)
 
 	char *s = render(x.p, NULL, 3, 0);
 	const char *want = "main;cpu_split_nofp+0xabc 1\n"
-			   "main;operator: odd 2\n"
+			   "main;operator\\; odd 2\n"
 			   "main;run_rounds;hot_sixty 10\n"
 			   "main;run_rounds;hot_ten;helper 1\n"
 			   "main;run_rounds;hot_thirty 3\n";
