@@ -98,6 +98,15 @@ unit: $(UNIT_BINS)
 	$(Q)test -s $@.tmp && mv $@.tmp $@
 $(O)/lib/proc/syscall.o: $(O)/gen/syscalls.h
 
+# the flame graph's script, lib/format/flame.js, as C string literals that
+# lib/format/flame.c embeds in every SVG
+%/gen/flame_js.h: lib/format/flame.js
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp
+	$(Q)mv $@.tmp $@
+$(O)/lib/format/flame.o: $(O)/gen/flame_js.h
+
 # ---- test fixtures: tiny programs with known profiles ---------------------
 include tests/fixtures/fixtures.mk
 
@@ -130,6 +139,7 @@ FUZZ_O := build-fuzz
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
 $(FUZZ_O)/lib/proc/syscall.o: $(FUZZ_O)/gen/syscalls.h
+$(FUZZ_O)/lib/format/flame.o: $(FUZZ_O)/gen/flame_js.h
 $(FUZZ_O)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
@@ -155,8 +165,8 @@ bench: all fixtures bench-tools
 	$(Q)bench/run.sh $(O)
 
 # helpers `make bench` runs, linked against the same library as cprof
-bench-tools: $(O)/bench/unwind-compare
-$(O)/bench/unwind-compare: bench/unwind-compare.c $(LIBCPROF)
+bench-tools: $(O)/bench/unwind-compare $(O)/bench/gen-recording
+$(O)/bench/%: bench/%.c $(LIBCPROF)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCPROF) $(LIBS) $(ALL_LDFLAGS)

@@ -18,6 +18,9 @@
 #                 (build/bench/unwind-compare)
 #   attach        bench/attach.sh: attach start to first sample; slowdown
 #                 under the ptrace sampler at 99 and 999 Hz vs perf_event
+#   formats       bench/formats.sh: cprof flame on 48 MB of folded stacks,
+#                 convert of a 1M-sample recording, pprof top functions
+#                 against go tool pprof, pprof size
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -238,6 +241,9 @@ fi
 # ---- f. attach latency and the ptrace sampler --------------------------------------
 
 "$CPROF_TOP/bench/attach.sh" "$BUILD" || { echo "FAIL: bench/attach.sh exited with $?"; failed=1; }
+
+# ---- g. flame graphs and format conversion ----------------------------------------
+"$CPROF_TOP/bench/formats.sh" "$BUILD" || { echo "FAIL: bench/formats.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

@@ -25,6 +25,7 @@ int cmd_record(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
 
 /* Print "cprof <cmd>: error: <msg>" on stderr (the cmd-layer error style). */

@@ -1,98 +1,99 @@
-/* convert.c - `cprof convert`: write a recording in another format
- * (folded stacks in this release), to stdout or atomically to a file.
+/* convert.c - `cprof convert`: read a profile in any format cprof reads
+ * (a recording, pprof, perf script text, folded stacks) and write it as
+ * pprof, folded stacks or speedscope JSON, to stdout or atomically to a
+ * file.
  *
- * Reading, filtering and rendering are lib's (cp_data_read, cp_view,
- * lib/format); this file parses options and owns the output file: it
- * writes FILE.tmp and renames it over FILE only when everything was
- * written, so a reader never sees a half-written file. */
-#include <errno.h>
-#include <stdio.h>
+ * Reading is lib/input's, filtering and weights a cp_view's, writing
+ * lib/format's; this file parses options and picks defaults. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "core/core.h"
-#include "data/data.h"
 #include "format/format.h"
+#include "io.h"
 #include "profile/profile.h"
-#include "sample/sample.h"
 
 static const char *const convert_usage[] = {
-	"cprof convert --to <format> [-i <file>] [-o <file>] [--comm|--pid|--tid <list>] "
-	"[--no-inline]",
+	"cprof convert --to pprof|folded|speedscope [-i <file>] [-o <file>] [--from <format>] "
+	"[--comm|--pid|--tid <list>] [--no-inline] [--sample-type <type>] "
+	"[--thread-root none|comm|pid|tid] [--marks]",
 	NULL,
 };
 
-#define SUPPORTED_FORMATS "folded"
+#define SUPPORTED_FORMATS "pprof, folded, speedscope"
+
+enum out_format { OUT_PPROF, OUT_FOLDED, OUT_SPEEDSCOPE };
 
 struct convert_args {
-	const char *input, *output, *to;
-	bool no_inline;
+	const char *input, *output, *to, *from, *sample_type, *thread_root;
+	bool no_inline, marks;
 	struct cp_strlist comms, pids, tids;
 };
 
-static int write_output(struct cp_view *v, const char *output)
+struct convert_job {
+	enum out_format to;
+	struct cp_view *view;
+	struct cp_folded_opts folded;
+	const char *name;
+};
+
+static int write_job(FILE *out, const char *what, void *arg, struct cp_error *err)
 {
-	struct cp_error err = { 0 };
-	if (!strcmp(output, "-")) {
-		if (cp_format_folded_write(stdout, v, NULL, "standard output", &err) < 0) {
-			cmd_error("convert", "%s", err.msg);
-			return 1;
-		}
-		return 0;
+	struct convert_job *j = arg;
+	switch (j->to) {
+	case OUT_PPROF:
+		return cp_format_pprof_write(out, j->view, NULL, what, err);
+	case OUT_SPEEDSCOPE:
+		return cp_format_speedscope_write(out, j->view, j->name, what, err);
+	case OUT_FOLDED:
+		break;
 	}
-	char *tmp = cp_xasprintf("%s.tmp", output);
-	int rc = 1;
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		cmd_error("convert", "cannot create '%s': %s", tmp, strerror(errno));
-		free(tmp);
-		return 1;
-	}
-	char *what = cp_xasprintf("'%s'", tmp);
-	if (cp_format_folded_write(f, v, NULL, what, &err) < 0) {
-		cmd_error("convert", "%s", err.msg);
-		fclose(f);
-	} else if (fflush(f) || fsync(fileno(f)) || ferror(f)) {
-		cmd_error("convert", "cannot write '%s': %s", tmp, strerror(errno));
-		fclose(f);
-	} else if (fclose(f)) {
-		cmd_error("convert", "cannot write '%s': %s", tmp, strerror(errno));
-	} else if (rename(tmp, output)) {
-		cmd_error("convert", "cannot rename '%s' to '%s': %s", tmp, output,
-			  strerror(errno));
-	} else {
-		rc = 0;
-	}
-	if (rc)
-		unlink(tmp);
-	free(what);
-	free(tmp);
-	return rc;
+	return cp_format_folded_write(out, j->view, &j->folded, what, err);
 }
 
-static int run_convert(const struct convert_args *a, const struct cp_view_opts *vo)
+static int parse_root(const char *s, enum cp_folded_root *out)
 {
-	struct cp_error err = { 0 };
-	struct cp_profile *p = NULL;
-	if (cp_data_read(a->input, &p, &err) < 0) {
-		cmd_error("convert", "%s", err.msg);
+	static const char *const names[] = { "none", "comm", "pid", "tid" };
+	for (size_t i = 0; i < CP_ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i])) {
+			*out = (enum cp_folded_root)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int run_convert(const struct convert_args *a, enum out_format to,
+		       enum cp_input_format from, struct cp_view_opts *vo)
+{
+	struct cp_input_info info = { 0 };
+	struct cp_profile *p = io_load("convert", a->input, from, &info);
+	if (!p)
 		return 1;
+	struct convert_job j = { .to = to, .name = strcmp(a->input, "-") ? a->input : "stdin" };
+	/* folded lines count samples (as stackcollapse-perf.pl's) unless a
+	 * type is named; pprof and speedscope carry every value anyway */
+	if (io_pick_value("convert", p, a->sample_type, to == OUT_FOLDED, &vo->value_index) < 0) {
+		cp_profile_free(p);
+		return 2;
 	}
-	if (p->truncated) {
-		cmd_warning("convert", "recording is truncated: %s",
-			    p->truncated_why[0] ? p->truncated_why : "the file ends early");
-		cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine",
-		       cp_sample_symbolize(p, NULL, NULL, true));
-	}
-	struct cp_view *v = cp_view_new(p, vo, &err);
-	if (!v) {
+	j.folded.weights = true;
+	j.folded.mark_inline = a->marks;
+	/* perf script input collapses as stackcollapse-perf.pl does: the
+	 * thread name is the root frame */
+	j.folded.root = info.format == CP_INPUT_PERFSCRIPT ? CP_FOLDED_ROOT_COMM
+							   : CP_FOLDED_ROOT_NONE;
+	if (a->thread_root)
+		parse_root(a->thread_root, &j.folded.root);
+	struct cp_error err = { 0 };
+	j.view = cp_view_new(p, vo, &err);
+	if (!j.view) {
 		cmd_error("convert", "%s", err.msg);
 		cp_profile_free(p);
 		return 1;
 	}
-	if (!cp_view_total_samples(v)) {
+	if (!cp_view_total_samples(j.view)) {
 		char fdesc[1024];
 		cp_format_filter_desc(&vo->filter, fdesc, sizeof(fdesc));
 		if (fdesc[0])
@@ -100,27 +101,45 @@ static int run_convert(const struct convert_args *a, const struct cp_view_opts *
 		else
 			cmd_warning("convert", "no samples in '%s'", a->input);
 	}
-	int rc = write_output(v, a->output);
-	cp_view_free(v);
+	int rc = io_write_output("convert", a->output, write_job, &j);
+	cp_view_free(j.view);
 	cp_profile_free(p);
 	return rc;
 }
 
 int cmd_convert(int argc, char **argv)
 {
-	struct convert_args a = { .input = "cprof.data", .output = "-" };
+	struct convert_args a = { .input = io_default_input(), .output = "-" };
 	const struct cp_option opts[] = {
 		CP_OPT_STR_('i', "input", "<file>",
-			    "recording to read (default cprof.data, - = stdin)", &a.input, "file"),
+			    "profile to read: a recording, pprof, perf script text or folded "
+			    "stacks (default cprof.data; stdin in a pipe; - = stdin)",
+			    &a.input, "file"),
 		CP_OPT_STR_('o', "output", "<file>", "where to write (default - = stdout)",
 			    &a.output, "file"),
-		CP_OPT_STR_(0, "to", "<format>", "output format: " SUPPORTED_FORMATS, &a.to, NULL),
+		CP_OPT_STR_(0, "to", "<format>", "output format: " SUPPORTED_FORMATS, &a.to,
+			    "pprof|folded|speedscope"),
+		CP_OPT_STR_(0, "from", "<format>",
+			    "input format, instead of detecting it: cprof, pprof, perf-script, "
+			    "folded",
+			    &a.from, "cprof|pprof|perf-script|folded"),
 		CP_OPT_LIST_(0, "comm", "<list>", "only samples of these thread names", &a.comms,
 			     NULL),
 		CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &a.pids,
 			     "pid"),
 		CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &a.tids, NULL),
 		CP_OPT_FLAG_(0, "no-inline", "leave out inlined frames", &a.no_inline),
+		CP_OPT_STR_(0, "sample-type", "<type>",
+			    "the value to use: folded weights, speedscope weights, pprof's "
+			    "default (default: samples for folded, else the profile's default)",
+			    &a.sample_type, NULL),
+		CP_OPT_STR_(0, "thread-root", "<how>",
+			    "folded: a root frame per thread: none, comm, pid (comm-PID), tid "
+			    "(comm-PID/TID) (default comm for perf script input, else none)",
+			    &a.thread_root, "none|comm|pid|tid"),
+		CP_OPT_FLAG_(0, "marks",
+			     "folded: mark frames _[i] inlined, _[k] kernel, _[j] JIT (FlameGraph)",
+			     &a.marks),
 		CP_OPT_END_,
 	};
 	int first;
@@ -130,6 +149,9 @@ int cmd_convert(int argc, char **argv)
 	struct cp_view_opts vo = { .value_index = CP_NONE, .no_inline = a.no_inline };
 	struct cp_error err = { 0 };
 	uint32_t *pids = NULL, *tids = NULL;
+	enum out_format to = OUT_FOLDED;
+	enum cp_input_format from = CP_INPUT_UNKNOWN;
+	enum cp_folded_root root;
 	rc = 2;
 	if (first < argc)
 		cp_die_usage("convert", convert_usage, opts, "unexpected argument '%s'",
@@ -137,24 +159,42 @@ int cmd_convert(int argc, char **argv)
 	else if (!a.to)
 		cp_die_usage("convert", convert_usage, opts,
 			     "missing --to <format> (supported: " SUPPORTED_FORMATS ")");
-	else if (strcmp(a.to, "folded"))
+	else if (strcmp(a.to, "folded") && strcmp(a.to, "pprof") && strcmp(a.to, "speedscope"))
 		cp_die_usage("convert", convert_usage, opts,
 			     "unsupported format '%s' (supported: " SUPPORTED_FORMATS ")", a.to);
 	else if (!a.output[0])
 		cp_die_usage("convert", convert_usage, opts, "--output: empty file name");
+	else if (!a.input[0])
+		cp_die_usage("convert", convert_usage, opts, "--input: empty file name");
+	else if (io_parse_from("convert", convert_usage, opts, a.from, &from))
+		;
+	else if (a.thread_root && parse_root(a.thread_root, &root))
+		cp_die_usage("convert", convert_usage, opts,
+			     "--thread-root: unknown value '%s' (supported: none, comm, pid, tid)",
+			     a.thread_root);
+	else if ((a.thread_root || a.marks) && strcmp(a.to, "folded"))
+		cp_die_usage("convert", convert_usage, opts, "%s only applies to --to folded",
+			     a.marks ? "--marks" : "--thread-root");
+	else if (!strcmp(a.to, "pprof") && !strcmp(a.output, "-") && isatty(STDOUT_FILENO))
+		cp_die_usage("convert", convert_usage, opts,
+			     "pprof is binary: not writing it to a terminal (use -o FILE or a "
+			     "redirection)");
 	else if (cp_view_parse_ids("pid", a.pids.v, (size_t)a.pids.n, &pids, &err) < 0 ||
 		 cp_view_parse_ids("tid", a.tids.v, (size_t)a.tids.n, &tids, &err) < 0)
 		cp_die_usage("convert", convert_usage, opts, "%s", err.msg);
 	else
 		rc = -1;
 	if (rc < 0) {
+		to = !strcmp(a.to, "pprof")	 ? OUT_PPROF
+		     : !strcmp(a.to, "speedscope") ? OUT_SPEEDSCOPE
+						   : OUT_FOLDED;
 		vo.filter.pids = pids;
 		vo.filter.npids = (size_t)a.pids.n;
 		vo.filter.tids = tids;
 		vo.filter.ntids = (size_t)a.tids.n;
 		vo.filter.comms = a.comms.v;
 		vo.filter.ncomms = (size_t)a.comms.n;
-		rc = run_convert(&a, &vo);
+		rc = run_convert(&a, to, from, &vo);
 	}
 	free(pids);
 	free(tids);

@@ -14,7 +14,8 @@ static const struct cmd_desc commands[] = {
 	{ "record", cmd_record, "run a command and record its CPU profile" },
 	{ "attach", cmd_attach, "sample running processes until Ctrl-C, -d or their exit" },
 	{ "report", cmd_report, "show a recording: top functions, call tree" },
-	{ "convert", cmd_convert, "convert a recording to other formats (folded stacks)" },
+	{ "convert", cmd_convert, "convert profiles between formats: pprof, folded, speedscope, perf script" },
+	{ "flame", cmd_flame, "draw an interactive flame graph (SVG) of any profile, or a differential one" },
 	{ "symbolize", cmd_symbolize, "addresses to functions, files and lines (addr2line-compatible)" },
 };
 

@@ -1,7 +1,8 @@
-/* report.c - `cprof report`: read a recording and print the top functions
+/* report.c - `cprof report`: read a recording (or any profile cprof reads:
+ * pprof, perf script text, folded stacks) and print the top functions
  * (perf report --stdio) or the call tree, as plain text.
  *
- * The work is in lib: cp_data_read builds the profile, a cp_view filters
+ * The work is in lib: cp_input_read builds the profile, a cp_view filters
  * and aggregates it, lib/format renders.  This file parses options, picks
  * defaults and turns results into exit codes. */
 #include <stdlib.h>
@@ -9,14 +10,13 @@
 
 #include "cmd.h"
 #include "core/core.h"
-#include "data/data.h"
 #include "format/format.h"
+#include "io.h"
 #include "profile/profile.h"
-#include "sample/sample.h"
 
 static const char *const report_usage[] = {
 	"cprof report [-i <file>] [--stdio] [--sort <keys>] [--comm|--pid|--tid <list>] "
-	"[--on-cpu|--off-cpu] [--limit <n>]",
+	"[--on-cpu|--off-cpu] [--limit <n>] [--from <format>] [--sample-type <type>]",
 	"cprof report --tree [--inverted] [-i <file>] [--percent-limit <pct>]",
 	NULL,
 };
@@ -25,7 +25,7 @@ struct report_args {
 	const char *input;
 	bool stdio_, tree, inverted, no_inline, strict, on_cpu, off_cpu;
 	struct cp_strlist comms, pids, tids;
-	const char *sort, *percent_limit;
+	const char *sort, *percent_limit, *from, *sample_type;
 	long limit;
 };
 
@@ -63,19 +63,16 @@ static int parse_percent(const char *s, double *out)
 	return 0;
 }
 
-static int run_report(const struct report_args *a, const struct cp_view_opts *vo, double limit)
+static int run_report(const struct report_args *a, enum cp_input_format from,
+		      struct cp_view_opts *vo, double limit)
 {
 	struct cp_error err = { 0 };
-	struct cp_profile *p = NULL;
-	if (cp_data_read(a->input, &p, &err) < 0) {
-		cmd_error("report", "%s", err.msg);
+	struct cp_profile *p = io_load("report", a->input, from, NULL);
+	if (!p)
 		return 1;
-	}
-	if (p->truncated) {
-		cmd_warning("report", "recording is truncated: %s",
-			    p->truncated_why[0] ? p->truncated_why : "the file ends early");
-		cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine",
-		       cp_sample_symbolize(p, NULL, NULL, true));
+	if (io_pick_value("report", p, a->sample_type, false, &vo->value_index) < 0) {
+		cp_profile_free(p);
+		return 2;
 	}
 	int rc = 0;
 	struct cp_view *v = cp_view_new(p, vo, &err);
@@ -114,10 +111,19 @@ static int run_report(const struct report_args *a, const struct cp_view_opts *vo
 
 int cmd_report(int argc, char **argv)
 {
-	struct report_args a = { .input = "cprof.data" };
+	struct report_args a = { .input = io_default_input() };
 	const struct cp_option opts[] = {
 		CP_OPT_STR_('i', "input", "<file>",
-			    "recording to read (default cprof.data, - = stdin)", &a.input, "file"),
+			    "profile to read: a recording, pprof, perf script text or folded "
+			    "stacks (default cprof.data; stdin in a pipe; - = stdin)",
+			    &a.input, "file"),
+		CP_OPT_STR_(0, "from", "<format>",
+			    "input format, instead of detecting it: cprof, pprof, perf-script, "
+			    "folded",
+			    &a.from, "cprof|pprof|perf-script|folded"),
+		CP_OPT_STR_(0, "sample-type", "<type>",
+			    "the value to weigh samples by (default: the profile's, e.g. cpu)",
+			    &a.sample_type, NULL),
 		CP_OPT_FLAG_(0, "stdio", "plain text output (the default)", &a.stdio_),
 		CP_OPT_FLAG_(0, "tree", "print the call tree instead of the table", &a.tree),
 		CP_OPT_FLAG_(0, "inverted",
@@ -155,9 +161,12 @@ int cmd_report(int argc, char **argv)
 	struct filter_storage fs = { 0 };
 	struct cp_error err = { 0 };
 	double limit = a.tree ? 0.5 : 0;
+	enum cp_input_format from = CP_INPUT_UNKNOWN;
 	rc = 2;
 	if (first < argc)
 		cp_die_usage("report", report_usage, opts, "unexpected argument '%s'", argv[first]);
+	else if (io_parse_from("report", report_usage, opts, a.from, &from))
+		;
 	else if (a.inverted && !a.tree)
 		cp_die_usage("report", report_usage, opts, "--inverted needs --tree");
 	else if (a.on_cpu && a.off_cpu)
@@ -176,7 +185,7 @@ int cmd_report(int argc, char **argv)
 	if (rc < 0) {
 		vo.filter = fs.f;
 		vo.filter.cpu_state = a.on_cpu ? CP_VIEW_ON_CPU : a.off_cpu ? CP_VIEW_OFF_CPU : 0;
-		rc = run_report(&a, &vo, limit);
+		rc = run_report(&a, from, &vo, limit);
 	}
 	free(fs.pids);
 	free(fs.tids);

@@ -44,7 +44,9 @@ run_prog() { # label, command...
 	local label=$1; shift
 	local out rc
 	out=$(mktemp)
-	"$@" >"$out" 2>&1
+	# stdin from /dev/null: commands read a pipe on stdin by default
+	# (`perf script | cprof flame`), and CI's stdin may be one
+	"$@" >"$out" 2>&1 </dev/null
 	rc=$?
 	tap "$label" <"$out"
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then

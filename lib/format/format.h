@@ -104,7 +104,9 @@ int cp_format_tree_text(FILE *out, const struct cp_view_tree *t, double percent_
  *
  * root adds a first frame per thread as stackcollapse-perf.pl does: the
  * thread name ("comm", spaces replaced by '_'), "comm-PID" or
- * "comm-PID/TID"; samples without a thread name use "[unknown]". */
+ * "comm-PID/TID"; samples without a thread name use "[unknown]", and a
+ * pid of 0 (unknown: perf script's default output has only the tid) is
+ * written "?" as stackcollapse-perf.pl writes it. */
 enum cp_folded_root {
 	CP_FOLDED_ROOT_NONE,
 	CP_FOLDED_ROOT_COMM,
@@ -140,8 +142,10 @@ int cp_format_folded_write(FILE *out, struct cp_view *v, const struct cp_folded_
  *   with '#' are skipped; a line without a count is an error.
  * perf-script: `perf script` text (see perfscript.c for the field sets
  *   understood); one value type per event, named after the event, unit
- *   "count", each sample counting 1 in its own event; meta.default_type is
- *   the first event seen (what stackcollapse-perf.pl keeps by default).
+ *   "count", each sample counting its period in its own event (1 when
+ *   the header shows none, as stackcollapse-perf.pl counts since FlameGraph
+ *   PR #250); meta.default_type is the first event seen (what
+ *   stackcollapse-perf.pl keeps by default).
  *   Names are tidied as stackcollapse-perf.pl does, so folded output of the
  *   result has the same stacks and counts as `stackcollapse-perf.pl`.
  * pprof: a profile.proto message, gzipped or not; every sample type, the
@@ -194,7 +198,7 @@ int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_op
 
 /* speedscope: the JSON file format of https://www.speedscope.app (its
  *   file-format-schema.json): shared frames (name, file, line), one
- *   "sampled" profile per thread ("comm (tid N)") with the thread's samples
+ *   "sampled" profile per thread ("comm (pid P, tid T)") with the thread's samples
  *   in time order and their weights in the view's value; unit
  *   "nanoseconds" for time values, "none" for counts (and "bytes" for
  *   byte-valued types).  `name` is the file's "name" (NULL: "cprof"). */

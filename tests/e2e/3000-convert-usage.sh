@@ -16,14 +16,26 @@ expect_rc() {
 }
 
 cd "$T" || exit 1
-expect_rc "missing --to: exit 2 naming the formats" 2 "missing --to.*supported: folded"
+expect_rc "missing --to: exit 2 naming the formats" 2 "missing --to.*supported: pprof, folded, speedscope"
 expect_rc "unsupported format: exit 2 naming the formats" 2 \
-	"unsupported format 'pprof' \(supported: folded\)" --to pprof
+	"unsupported format 'json' \(supported: pprof, folded, speedscope\)" --to json
+expect_rc "unknown --from: exit 2 naming the formats" 2 \
+	"--from: unknown input format 'perf' \(supported: cprof, pprof, perf-script, folded\)" \
+	--to folded --from perf
+expect_rc "--thread-root needs --to folded" 2 "--thread-root only applies to --to folded" \
+	--to speedscope --thread-root comm
+expect_rc "--thread-root value checked" 2 "--thread-root: unknown value 'x'" \
+	--to folded --thread-root x
 expect_rc "bad tid: exit 2" 2 "bad tid 'x'" --to folded --tid x
 expect_rc "missing input: exit 1" 1 "^cprof convert: error: .*nosuch\.data" --to folded -i nosuch.data
 printf 'junk' >junk.data
-expect_rc "not a recording: exit 1, no output file left" 1 "^cprof convert: error: " \
+expect_rc "not a profile: exit 1, no output file left" 1 \
+	"^cprof convert: error: cannot tell the format of 'junk.data'.*--from" \
 	--to folded -i junk.data -o out.folded
+: >empty.data
+expect_rc "empty input: exit 1" 1 "'empty.data' is empty" --to folded -i empty.data
+expect_rc "forced reader on the wrong content: its error, exit 1" 1 \
+	"^cprof convert: error: .*junk.data" --to folded --from pprof -i junk.data
 if [ ! -e out.folded ] && [ ! -e out.folded.tmp ]; then
 	ok "a failed convert leaves no output file"
 else

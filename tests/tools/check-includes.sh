@@ -29,6 +29,7 @@ declare -A deps=(
 	[data]="core profile"
 	[unwind]="core symbol"
 	[sample]="core data symbol unwind proc profile"
+	[input]="core profile data format"
 )
 
 bad=0
