@@ -3,8 +3,9 @@
  *
  *   gen-recording IN.cprof OUT.cprof NSAMPLES
  *
- * Writes NSAMPLES samples cycling through IN's samples (their stacks,
- * threads and values; times advanced by the recording's period), with
+ * Writes NSAMPLES samples drawn at random (a fixed seed) from IN's samples
+ * (their stacks, threads and values), times advanced by the recording's
+ * period with jitter, so the file compresses like a real one, with
  * IN's mappings, locations and symbols, through the same data writer
  * `cprof record` uses. */
 #include <stdio.h>
@@ -47,17 +48,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint64_t step = p->meta.freq ? 1000000000ull / p->meta.freq : 1000000;
+	uint64_t rnd = 2024, t = 0;
 	for (long i = 0; i < n; i++) {
-		struct cp_profile_sample s = src[(size_t)i % have];
-		s.time = (uint64_t)i * step;
-		if (cp_data_writer_add_sample(w, &s, vals + ((size_t)i % have) * p->value_types.n,
-					      &err) < 0) {
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		size_t k = (size_t)(rnd >> 33) % have;
+		struct cp_profile_sample s = src[k];
+		t += step - step / 8 + (rnd >> 20) % (step / 4 + 1);
+		s.time = t;
+		if (cp_data_writer_add_sample(w, &s, vals + k * p->value_types.n, &err) < 0) {
 			fprintf(stderr, "gen-recording: %s\n", err.msg);
 			cp_data_writer_abort(w);
 			return 1;
 		}
 	}
-	p->meta.duration_nanos = (uint64_t)n * step;
+	p->meta.duration_nanos = t;
 	if (cp_data_writer_finish(w, &err) < 0) {
 		fprintf(stderr, "gen-recording: %s\n", err.msg);
 		return 1;
