@@ -26,7 +26,15 @@ if [ "$row" = "cpu_split_fp cpu_split_fp" ]; then ok "exec'd child: comm and mod
 # --no-inherit: the children are not followed (threads still are)
 record_ok no-inherit "$T/ni.data" --no-inherit -- "$FIXTURES/forker" 100 || exit 0
 "$CPROF" report --stdio -i "$T/ni.data" >"$T/ni.txt"
-expect_share "--no-inherit" parent_work "$T/ni.txt" 99 2
+# Total%: kernel work the parent's fork and wait cause (a few samples of
+# ~180) runs under parent_work and must not make the check flaky
+tot=$(share_of parent_work "$T/ni.txt" 2)
+if within "$tot" 99 2; then
+	ok "--no-inherit: parent_work total $tot% (want 99 +-2)"
+else
+	not_ok "--no-inherit: parent_work total $tot% (want 99 +-2)"
+	diag_file "$T/ni.txt" 30
+fi
 others=$(grep -cE ' (child_(one|two|three)_work|hot_sixty) ' "$T/ni.txt")
 [ "$others" = 0 ] && ok "--no-inherit: no child's function" || not_ok "--no-inherit: $others child rows"
 record_ok no-inherit "$T/nt.data" --no-inherit -- "$FIXTURES/threads" 300 || exit 0
