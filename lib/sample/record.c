@@ -308,16 +308,6 @@ static bool reload_maps(struct cp_recorder *r, struct cp_space *sp, uint32_t pid
 	return true;
 }
 
-/* Whether a frame of an unwound stack lies outside every known mapping
- * (return addresses are looked up at address - 1, inside the call). */
-static bool unknown_frame(struct cp_space *sp, const uint64_t *pcs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!cp_space_find(sp, pcs[i] - (i > 0)))
-			return true;
-	return false;
-}
-
 static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 {
 	struct cp_space *sp = space_of(r, s->pid, false);
@@ -358,7 +348,7 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 		/* ptrace: a frame in a mapping we do not know yet (a library
 		 * loaded since we last read the maps) ends the walk early, or
 		 * sends it on with guesses: unwind again with fresh maps */
-		if (r->pt && unknown_frame(sp, r->pcs, res.n) && reload_maps(r, sp, s->pid))
+		if (r->pt && res.unmapped && reload_maps(r, sp, s->pid))
 			cp_unwind_dwarf(r->unw, &in, r->pcs, MAX_FRAMES - n, &res);
 		switch (res.stop) {
 		case CP_UNWIND_COMPLETE:

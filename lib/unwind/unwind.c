@@ -30,6 +30,7 @@ struct ctx {
 	uint64_t sp;
 	bool cut;
 	uint64_t need_addr;
+	bool unmapped; /* a PC outside every mapping of the space */
 	/* module of the last find_proc_info: its .eh_frame usually lies in a
 	 * read-only segment that the kernel does not report (only executable
 	 * mappings are), so reads of it go through the module directly */
@@ -46,6 +47,8 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 {
 	struct ctx *c = arg;
 	const struct cp_mapping *m = cp_space_find(c->in->space, ip);
+	if (!m)
+		c->unmapped = true;
 	if (!m || !m->module)
 		return -UNW_ENOINFO;
 	struct cp_module_unwind_info ui;
@@ -295,6 +298,7 @@ void cp_unwind_dwarf(struct cp_unwinder *u, const struct cp_unwind_input *in, ui
 		}
 		pcs[res->n++] = ip;
 	}
+	res->unmapped = c.unmapped;
 	if (res->stop == CP_UNWIND_CUT)
 		res->need_addr = c.need_addr;
 	if (res->stop == CP_UNWIND_CUT || res->stop == CP_UNWIND_NOINFO)

@@ -42,6 +42,8 @@ struct cp_unwind_result {
 	int n;                    /* PCs written */
 	enum cp_unwind_stop stop; /* why the DWARF walk ended */
 	bool spliced;             /* frames were appended from fp_chain */
+	bool unmapped;            /* the walk met a PC outside every mapping of the space
+				   * (for the caller: its mappings may be out of date) */
 	uint64_t need_addr;       /* CUT: first stack address that was not copied */
 };
 
