@@ -13,28 +13,15 @@
 
 /* ---- pprof ------------------------------------------------------------------- */
 
-static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-	uint64_t x = 0;
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		uint8_t b = *(*p)++;
-		x |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* A ValueType message: only fields 1 and 2 (type, unit string indices),
  * both varints. */
 static bool value_type_ok(const uint8_t *p, const uint8_t *end)
 {
-	while (p < end) {
+	struct cp_rd r = { p, end, false };
+	while (r.p < r.end) {
 		uint64_t tag, v;
-		if (!get_varint(&p, end, &tag) || (tag != 0x08 && tag != 0x10) ||
-		    !get_varint(&p, end, &v))
+		if (cp_rd_uvarint(&r, &tag) || (tag != 0x08 && tag != 0x10) ||
+		    cp_rd_uvarint(&r, &v))
 			return false;
 	}
 	return true;
@@ -46,11 +33,11 @@ static bool value_type_ok(const uint8_t *p, const uint8_t *end)
  * last field. */
 static bool looks_like_pprof(const uint8_t *p, size_t len)
 {
-	const uint8_t *end = p + len;
+	struct cp_rd r = { p, p + len, false };
 	bool first = true;
-	while (p < end) {
+	while (r.p < r.end) {
 		uint64_t tag, v;
-		if (!get_varint(&p, end, &tag))
+		if (cp_rd_uvarint(&r, &tag))
 			return !first;
 		uint64_t field = tag >> 3, wire = tag & 7;
 		if (field < 1 || field > 14)
@@ -58,16 +45,15 @@ static bool looks_like_pprof(const uint8_t *p, size_t len)
 		if (first && tag != 0x0a)
 			return false;
 		if (wire == 0) {
-			if (!get_varint(&p, end, &v))
+			if (cp_rd_uvarint(&r, &v))
 				return !first;
 		} else if (wire == 2) {
-			if (!get_varint(&p, end, &v))
+			const uint8_t *body;
+			if (cp_rd_uvarint(&r, &v) || v > (uint64_t)(r.end - r.p) ||
+			    cp_rd_bytes(&r, &body, (size_t)v))
 				return !first;
-			if (v > (uint64_t)(end - p))
-				return !first;
-			if (first && (v == 0 || !value_type_ok(p, p + v)))
+			if (first && (v == 0 || !value_type_ok(body, body + v)))
 				return false;
-			p += v;
 		} else {
 			return false;
 		}
