@@ -1,5 +1,7 @@
-/* common.h - what `record` and `attach` share at the command level: the
- * sampling options, their checks, the progress line and the summary.
+/* common.h - what commands share at the command level: for `record` and
+ * `attach` the sampling options, their checks, the progress line and the
+ * summary; for `report`, `convert` and `flame` the input (which one, any
+ * format), the sample filters, --sample-type and atomic output files.
  * (Commands never include each other; shared command-level code lives
  * here, algorithms in lib/.) */
 #ifndef CPROF_CMD_COMMON_H
@@ -9,7 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/core.h"
+#include "format/format.h"
+#include "input/input.h"
 #include "opt.h"
+#include "profile/profile.h"
 #include "sample/sample.h"
 
 struct sampling_args {
@@ -58,5 +64,48 @@ void sampling_progress(const char *cmd, const struct cp_recorder *rec, uint64_t 
 /* Warnings for lost samples, the -v cost line, and the one-line summary. */
 void sampling_summary(const char *cmd, const struct cp_recorder *rec,
 		      const struct sampling_args *a);
+
+/* ---- reading profiles: report, convert, flame ---------------------------- */
+
+/* A sample filter built from the --comm, --pid and --tid lists; the id
+ * arrays are owned (io_filter_release), the comm names borrowed from the
+ * list. */
+struct io_filter {
+	struct cp_view_filter f;
+	uint32_t *pids, *tids;
+};
+/* Fill fs from the lists; CP_E_USAGE names a bad id ("bad pid 'x' ..."). */
+int io_filter_make(const struct cp_strlist *comms, const struct cp_strlist *pids,
+		   const struct cp_strlist *tids, struct io_filter *fs, struct cp_error *err);
+void io_filter_release(struct io_filter *fs);
+
+/* The input when -i is not given: "-" when standard input is a pipe or a
+ * redirected file (`perf script | cprof flame`), else "cprof.data". */
+const char *io_default_input(void);
+
+/* Parse a --from value (NULL = detect); prints the usage error and returns
+ * 2, or 0. */
+int io_parse_from(const char *cmd, const char *const *usage, const struct cp_option *opts,
+		  const char *s, enum cp_input_format *out);
+
+/* Read the input with cp_input_read; prints errors, warns about a
+ * truncated recording (and symbolizes what it can, as report always
+ * did).  Returns the profile or NULL (the error was printed). */
+struct cp_profile *io_load(const char *cmd, const char *path, enum cp_input_format from,
+			   struct cp_input_info *info);
+
+/* The value index for --sample-type TYPE: the named type (unknown names
+ * print "unknown sample type 'x' (this profile has: samples, cpu)" and
+ * return -1); without a name, the "samples" count type when prefer_count
+ * and the profile has one, else CP_NONE (the view's default). */
+int io_pick_value(const char *cmd, const struct cp_profile *p, const char *type,
+		  bool prefer_count, uint32_t *out);
+
+/* Write an output: `output` "-" is standard output, anything else is
+ * written to OUTPUT.tmp and renamed over OUTPUT only when the writer and
+ * the flush succeeded, so a failed run never leaves a partial file over a
+ * good one.  write returns 0 or a negative CP_E_* with err set. */
+typedef int (*io_writer_fn)(FILE *out, const char *what, void *arg, struct cp_error *err);
+int io_write_output(const char *cmd, const char *output, io_writer_fn write, void *arg);
 
 #endif

@@ -12,7 +12,7 @@
 #include "cmd.h"
 #include "core/core.h"
 #include "format/format.h"
-#include "io.h"
+#include "common.h"
 #include "profile/profile.h"
 
 static const char *const convert_usage[] = {
@@ -148,7 +148,7 @@ int cmd_convert(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	struct cp_view_opts vo = { .value_index = CP_NONE, .no_inline = a.no_inline };
 	struct cp_error err = { 0 };
-	uint32_t *pids = NULL, *tids = NULL;
+	struct io_filter fs = { 0 };
 	enum out_format to = OUT_FOLDED;
 	enum cp_input_format from = CP_INPUT_UNKNOWN;
 	enum cp_folded_root root;
@@ -179,8 +179,7 @@ int cmd_convert(int argc, char **argv)
 		cp_die_usage("convert", convert_usage, opts,
 			     "pprof is binary: not writing it to a terminal (use -o FILE or a "
 			     "redirection)");
-	else if (cp_view_parse_ids("pid", a.pids.v, (size_t)a.pids.n, &pids, &err) < 0 ||
-		 cp_view_parse_ids("tid", a.tids.v, (size_t)a.tids.n, &tids, &err) < 0)
+	else if (io_filter_make(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
 		cp_die_usage("convert", convert_usage, opts, "%s", err.msg);
 	else
 		rc = -1;
@@ -188,16 +187,10 @@ int cmd_convert(int argc, char **argv)
 		to = !strcmp(a.to, "pprof")	 ? OUT_PPROF
 		     : !strcmp(a.to, "speedscope") ? OUT_SPEEDSCOPE
 						   : OUT_FOLDED;
-		vo.filter.pids = pids;
-		vo.filter.npids = (size_t)a.pids.n;
-		vo.filter.tids = tids;
-		vo.filter.ntids = (size_t)a.tids.n;
-		vo.filter.comms = a.comms.v;
-		vo.filter.ncomms = (size_t)a.comms.n;
+		vo.filter = fs.f;
 		rc = run_convert(&a, to, from, &vo);
 	}
-	free(pids);
-	free(tids);
+	io_filter_release(&fs);
 	cp_strlist_release(&a.comms);
 	cp_strlist_release(&a.pids);
 	cp_strlist_release(&a.tids);

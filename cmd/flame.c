@@ -10,7 +10,7 @@
 #include "cmd.h"
 #include "core/core.h"
 #include "format/format.h"
-#include "io.h"
+#include "common.h"
 #include "profile/profile.h"
 
 static const char *const flame_usage[] = {
@@ -165,7 +165,7 @@ int cmd_flame(int argc, char **argv)
 	struct cp_view_opts vo = { .value_index = CP_NONE, .no_inline = a.no_inline };
 	struct flame_job j = { 0 };
 	struct cp_error err = { 0 };
-	uint32_t *pids = NULL, *tids = NULL;
+	struct io_filter fs = { 0 };
 	enum cp_input_format from = CP_INPUT_UNKNOWN;
 	char *end = NULL;
 	double minwidth = a.minwidth ? strtod(a.minwidth, &end) : -1;
@@ -191,8 +191,7 @@ int cmd_flame(int argc, char **argv)
 	else if (a.diff && !strcmp(a.diff, "-") && !strcmp(a.input, "-"))
 		cp_die_usage("flame", flame_usage, opts,
 			     "--diff: the input and the base cannot both be standard input");
-	else if (cp_view_parse_ids("pid", a.pids.v, (size_t)a.pids.n, &pids, &err) < 0 ||
-		 cp_view_parse_ids("tid", a.tids.v, (size_t)a.tids.n, &tids, &err) < 0)
+	else if (io_filter_make(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
 		cp_die_usage("flame", flame_usage, opts, "%s", err.msg);
 	else
 		rc = -1;
@@ -208,16 +207,10 @@ int cmd_flame(int argc, char **argv)
 		j.o.inverted = a.inverted;
 		j.o.countname = a.countname;
 		j.o.normalize = a.normalize;
-		vo.filter.pids = pids;
-		vo.filter.npids = (size_t)a.pids.n;
-		vo.filter.tids = tids;
-		vo.filter.ntids = (size_t)a.tids.n;
-		vo.filter.comms = a.comms.v;
-		vo.filter.ncomms = (size_t)a.comms.n;
+		vo.filter = fs.f;
 		rc = run_flame(&a, from, &vo, &j);
 	}
-	free(pids);
-	free(tids);
+	io_filter_release(&fs);
 	cp_strlist_release(&a.comms);
 	cp_strlist_release(&a.pids);
 	cp_strlist_release(&a.tids);

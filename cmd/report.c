@@ -11,7 +11,7 @@
 #include "cmd.h"
 #include "core/core.h"
 #include "format/format.h"
-#include "io.h"
+#include "common.h"
 #include "profile/profile.h"
 
 static const char *const report_usage[] = {
@@ -28,30 +28,6 @@ struct report_args {
 	const char *sort, *percent_limit, *from, *sample_type;
 	long limit;
 };
-
-/* A filter built from the option lists; the id arrays are owned. */
-struct filter_storage {
-	struct cp_view_filter f;
-	uint32_t *pids, *tids;
-};
-
-static int make_filter(const struct cp_strlist *comms, const struct cp_strlist *pids,
-		       const struct cp_strlist *tids, struct filter_storage *fs,
-		       struct cp_error *err)
-{
-	size_t np = (size_t)pids->n, nt = (size_t)tids->n;
-	memset(fs, 0, sizeof(*fs));
-	if (cp_view_parse_ids("pid", pids->v, np, &fs->pids, err) ||
-	    cp_view_parse_ids("tid", tids->v, nt, &fs->tids, err))
-		return -1;
-	fs->f.pids = fs->pids;
-	fs->f.npids = np;
-	fs->f.tids = fs->tids;
-	fs->f.ntids = nt;
-	fs->f.comms = comms->v;
-	fs->f.ncomms = (size_t)comms->n;
-	return 0;
-}
 
 static int parse_percent(const char *s, double *out)
 {
@@ -158,7 +134,7 @@ int cmd_report(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	struct cp_view_opts vo = { .value_index = CP_NONE, .no_inline = a.no_inline };
-	struct filter_storage fs = { 0 };
+	struct io_filter fs = { 0 };
 	struct cp_error err = { 0 };
 	double limit = a.tree ? 0.5 : 0;
 	enum cp_input_format from = CP_INPUT_UNKNOWN;
@@ -178,7 +154,7 @@ int cmd_report(int argc, char **argv)
 			     a.percent_limit);
 	else if (a.sort && cp_view_parse_keys(a.sort, vo.keys, &vo.nkeys, &err) < 0)
 		cp_die_usage("report", report_usage, opts, "--sort: %s", err.msg);
-	else if (make_filter(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
+	else if (io_filter_make(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
 		cp_die_usage("report", report_usage, opts, "%s", err.msg);
 	else
 		rc = -1;
@@ -187,8 +163,7 @@ int cmd_report(int argc, char **argv)
 		vo.filter.cpu_state = a.on_cpu ? CP_VIEW_ON_CPU : a.off_cpu ? CP_VIEW_OFF_CPU : 0;
 		rc = run_report(&a, from, &vo, limit);
 	}
-	free(fs.pids);
-	free(fs.tids);
+	io_filter_release(&fs);
 	cp_strlist_release(&a.comms);
 	cp_strlist_release(&a.pids);
 	cp_strlist_release(&a.tids);
