@@ -147,7 +147,7 @@ $(FUZZ_O)/lib/%.o: lib/%.c
 		-Ilib -I$(FUZZ_O) $(PKG_CFLAGS) -c -o $@ $<
 $(FUZZ_O)/libcprof.a: $(FUZZ_LIB_SRCS:%.c=$(FUZZ_O)/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_O)/libcprof.a
+$(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz-text.h $(FUZZ_O)/libcprof.a
 	$(call msg,FUZZ,$@)
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
 		$(PKG_CFLAGS) -o $@ $< $(FUZZ_O)/libcprof.a $(LIBS)
