@@ -179,6 +179,12 @@ char *cp_read_fd(int fd, size_t *len);
 long cp_read_long_file(const char *path, long def);
 /* Last path component (pointer into s). */
 const char *cp_basename(const char *s);
+/* Decode the UTF-8 character at s (NUL-terminated): returns its length
+ * and its code point in *cp; for bytes that are not valid UTF-8 (bad lead
+ * byte, overlong form, surrogate, above U+10FFFF, cut short) returns the
+ * length of their longest valid-looking prefix (at least 1, as Unicode's
+ * "maximal subpart", which one U+FFFD replaces) with *cp -1. */
+size_t cp_utf8_next(const unsigned char *s, int32_t *cp);
 /* Whether stderr is a terminal and progress lines may be drawn. */
 bool cp_stderr_is_tty(void);
 

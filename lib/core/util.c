@@ -100,3 +100,40 @@ bool cp_stderr_is_tty(void)
 	return isatty(STDERR_FILENO);
 }
 
+size_t cp_utf8_next(const unsigned char *s, int32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t need;
+	unsigned char lo = 0x80, hi = 0xbf;
+	*cp = -1;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 1;
+	}
+	uint32_t v = c & (0x3f >> need);
+	for (size_t i = 1; i <= need; i++) {
+		unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xbf;
+		if (s[i] < l || s[i] > h) /* the terminating NUL stops here too */
+			return i;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	*cp = (int32_t)v;
+	return need + 1;
+}

@@ -547,33 +547,15 @@ static void add_str(struct cp_buf *b, const char *s)
 	cp_buf_add(b, s, strlen(s));
 }
 
-/* Decode one UTF-8 character at s (NUL-terminated); returns its length and
- * the code point in *cp, or the length of the bytes to drop with *cp -1
- * (invalid or overlong sequences, surrogates, and characters XML 1.0 does
- * not allow: controls other than tab and newlines, U+FFFE, U+FFFF). */
+/* One character at s (cp_utf8_next), *cp -1 also for the characters XML
+ * 1.0 does not allow: controls other than tab and newlines, U+FFFE, U+FFFF.
+ * Returns the bytes it spans (to drop when *cp is -1). */
 static size_t utf8_next(const unsigned char *s, int32_t *cp)
 {
-	unsigned c = s[0];
-	*cp = -1;
-	if (c < 0x80) {
-		if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r')
-			*cp = (int32_t)c;
-		return 1;
-	}
-	size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-	if (!n || c > 0xf4)
-		return 1;
-	uint32_t v = c & (0x3f >> (n - 1));
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return i;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) || v == 0xfffe ||
-	    v == 0xffff)
-		return n;
-	*cp = (int32_t)v;
+	size_t n = cp_utf8_next(s, cp);
+	if ((*cp >= 0 && *cp < 0x20 && *cp != '\t' && *cp != '\n' && *cp != '\r') ||
+	    *cp == 0xfffe || *cp == 0xffff)
+		*cp = -1;
 	return n;
 }
 

@@ -77,42 +77,6 @@ static void out_i64(struct out *o, int64_t v)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not
- * valid; *bad is then the length of its longest valid prefix (at least 1),
- * the bytes one U+FFFD replaces. */
-static size_t utf8_len(const unsigned char *s, size_t *bad)
-{
-	unsigned char c = s[0];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	for (size_t i = 1; i <= need; i++) {
-		unsigned char lim_lo = i == 1 ? lo : 0x80, lim_hi = i == 1 ? hi : 0xbf;
-		if (s[i] < lim_lo || s[i] > lim_hi) { /* the terminating NUL stops here too */
-			*bad = i;
-			return 0;
-		}
-	}
-	return need + 1;
-}
-
 /* A JSON string literal, quotes included. */
 static void out_json_str(struct out *o, const char *str)
 {
@@ -125,13 +89,15 @@ static void out_json_str(struct out *o, const char *str)
 			s++;
 			continue;
 		}
-		size_t n = 0, bad = 0;
+		size_t bad = 0;
 		if (c >= 0x80) {
-			n = utf8_len(s, &bad);
-			if (n) {
+			int32_t cp;
+			size_t n = cp_utf8_next(s, &cp);
+			if (cp >= 0) {
 				s += n;
 				continue;
 			}
+			bad = n;
 		}
 		out_add(o, run, (size_t)(s - run));
 		if (bad) {
