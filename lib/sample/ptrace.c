@@ -502,9 +502,6 @@ static void on_exec(struct cp_ptrace *t, struct thr *th)
 	}
 	close_files(th);
 	th->have_last = false;
-	/* an interrupt we sent just before the exec may be reported as this
-	 * event instead of a stop of its own: do not wait for it forever */
-	th->want = false;
 	if (th->exec_wait) {
 		th->exec_wait = false;
 		pt(PTRACE_SETOPTIONS, th->tid, 0, t->options);
@@ -550,6 +547,10 @@ static void on_status(struct cp_ptrace *t, pid_t tid, int status)
 	if (!th) /* auto-attached before its creator's event arrived */
 		th = add_thr(t, tid, tgid_of(tid));
 	int sig = WSTOPSIG(status), event = (status >> 16) & 0xff;
+	/* an interrupt sent while an event stop (clone, fork, exec) was
+	 * pending is not reported after it: stop waiting for it */
+	if (event && event != PTRACE_EVENT_STOP)
+		th->want = false;
 	switch (event) {
 	case PTRACE_EVENT_STOP:
 		if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
@@ -576,9 +577,6 @@ static void on_status(struct cp_ptrace *t, pid_t tid, int status)
 	case PTRACE_EVENT_CLONE:
 	case PTRACE_EVENT_FORK:
 	case PTRACE_EVENT_VFORK:
-		/* an interrupt sent while this event stop was pending is not
-		 * reported after it: stop waiting for it */
-		th->want = false;
 		on_new_task(t, th, event);
 		break;
 	case PTRACE_EVENT_EXEC:
