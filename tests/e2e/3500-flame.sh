@@ -12,40 +12,6 @@ if ! "$CPROF" flame --help >/dev/null 2>&1; then
 	exit 0
 fi
 
-# svginfo SVG: one line per static frame, "y<TAB>title", after a first
-# line "title<TAB>TEXT" (the graph's title); fails on malformed XML.
-svginfo() {
-	python3 - "$1" <<'EOF'
-import sys, xml.dom.minidom
-doc = xml.dom.minidom.parse(sys.argv[1])
-def text(e):
-    return "".join(n.data for n in e.childNodes if n.nodeType == n.TEXT_NODE)
-for t in doc.getElementsByTagName("text"):
-    if t.getAttribute("id") == "title":
-        print("title\t" + text(t))
-for g in doc.getElementsByTagName("g"):
-    if g.getAttribute("id") != "frames0":
-        continue
-    for f in g.childNodes:
-        if f.nodeType != f.ELEMENT_NODE:
-            continue
-        r = f.getElementsByTagName("rect")[0]
-        print(r.getAttribute("y") + "\t" + text(f.getElementsByTagName("title")[0]) +
-              "\t" + r.getAttribute("fill"))
-EOF
-}
-# share NAME INFO: summed percentage of the frames named NAME
-share() {
-	awk -F'\t' -v n="$1" '
-		NR > 1 {
-			t = $2
-			if (index(t, n " (") != 1) next
-			sub(/%\)$/, "", t)
-			sub(/.*, /, "", t)
-			s += t
-		}
-		END { printf "%.1f", s + 0 }' "$2"
-}
 # y_of NAME INFO: y of the first frame named NAME
 y_of() {
 	awk -F'\t' -v n="$1" 'NR > 1 && index($2, n " (") == 1 { print $1; exit }' "$2"
@@ -88,14 +54,14 @@ main;run;hot_thirty 10
 main;run;hot_ten 10
 main;run;hot_ten;fresh 10
 EOF
-if "$CPROF" flame -i new.folded -o new.svg 2>err && svginfo new.svg >new.info 2>err.py; then
+if "$CPROF" flame -i new.folded -o new.svg 2>err && flame_info new.svg >new.info 2>err.py; then
 	ok "folded input: a well-formed SVG"
 else
 	not_ok "folded input: a well-formed SVG"
 	diag_file err
 	diag_file err.py
 fi
-s60=$(share hot_sixty new.info)
+s60=$(flame_share hot_sixty new.info)
 if within "$s60" 75 0.01 && grep -q '^title	Flame Graph$' new.info &&
 	grep -q 'hot_sixty (90 samples, 75.00%)' new.info; then
 	ok "folded: hot_sixty has 90 of 120 samples in its title"
@@ -124,7 +90,7 @@ else
 fi
 
 # flame: callers below callees; --inverted: an icicle, the root on top
-"$CPROF" flame -i new.folded --inverted -o icicle.svg 2>err && svginfo icicle.svg >icicle.info
+"$CPROF" flame -i new.folded --inverted -o icicle.svg 2>err && flame_info icicle.svg >icicle.info
 ya=$(y_of all new.info) ym=$(y_of main new.info) ia=$(y_of all icicle.info) im=$(y_of main icicle.info)
 if [ -n "$ya" ] && [ -n "$ia" ] && awk -v a="$ya" -v m="$ym" -v ia="$ia" -v im="$im" \
 	'BEGIN { exit !(m < a && im > ia) }' && grep -q '^title	Icicle Graph$' icicle.info; then
@@ -135,7 +101,7 @@ else
 fi
 
 # --reverse: merged from the leaves, so the leaf functions sit on "all"
-"$CPROF" flame -i new.folded --reverse -o rev.svg 2>err && svginfo rev.svg >rev.info
+"$CPROF" flame -i new.folded --reverse -o rev.svg 2>err && flame_info rev.svg >rev.info
 yr=$(y_of all rev.info) yh=$(y_of hot_sixty rev.info) yp=$(y_of main new.info)
 if [ -n "$yr" ] && [ -n "$yh" ] && [ "$yh" = "$yp" ] && ! cmp -s rev.svg new.svg; then
 	ok "--reverse starts merged from the leaves (hot_sixty at depth 1)"
@@ -147,7 +113,7 @@ fi
 "$CPROF" flame -i new.folded -o opts.svg --title 'Mine & <yours>' --subtitle sub \
 	--width 800 --frame-height 20 --font-size 10 --minwidth 2 --colors mem --hash \
 	--countname ticks 2>err
-if [ $? -eq 0 ] && svginfo opts.svg >opts.info &&
+if [ $? -eq 0 ] && flame_info opts.svg >opts.info &&
 	grep -q '^title	Mine & <yours>$' opts.info && grep -q 'width="800"' opts.svg &&
 	grep -q 'height="19"' opts.svg && grep -q 'hot_sixty (90 ticks, 75.00%)' opts.info &&
 	grep -q '>sub</text>' opts.svg; then
@@ -159,7 +125,7 @@ else
 fi
 
 # --diff: grown red, shrunk blue, vanished hatched
-"$CPROF" flame -i new.folded --diff base.folded -o diff.svg 2>err && svginfo diff.svg >diff.info
+"$CPROF" flame -i new.folded --diff base.folded -o diff.svg 2>err && flame_info diff.svg >diff.info
 if grep -q '^title	Differential Flame Graph$' diff.info &&
 	grep -qE 'hot_sixty \(before 40, after 90, \+50 / \+125.00%\)	rgb\(255,' diff.info &&
 	grep -qE 'hot_thirty \(before 30, after 10, -20 / -66.67%\)	rgb\([0-9]+,[0-9]+,255\)' diff.info &&
@@ -172,7 +138,7 @@ else
 	diag_file diff.info
 fi
 "$CPROF" flame -i new.folded --diff base.folded --normalize -o norm.svg 2>err &&
-	svginfo norm.svg >norm.info
+	flame_info norm.svg >norm.info
 # base 100 -> 120: run's 80 becomes 96
 if grep -qE 'run \(before 96, after 120, \+24 / \+25.00%\)' norm.info &&
 	grep -qE 'run \(before 80, after 120, \+40 / \+50.00%\)' diff.info; then
@@ -195,13 +161,13 @@ else
 	not_ok "recording: --sample-type cpu weighs frames in cpu ns"
 	diag_file err
 fi
-if "$CPROF" flame -i a.data -o a.svg 2>err && svginfo a.svg >a.info; then
+if "$CPROF" flame -i a.data -o a.svg 2>err && flame_info a.svg >a.info; then
 	ok "recording: a well-formed SVG"
 else
 	not_ok "recording: a well-formed SVG"
 	diag_file err
 fi
-s60=$(share hot_sixty a.info) s30=$(share hot_thirty a.info)
+s60=$(flame_share hot_sixty a.info) s30=$(flame_share hot_thirty a.info)
 if within "$s60" 60 8 && within "$s30" 30 6; then
 	ok "recording: hot_sixty $s60% (want 60), hot_thirty $s30% (want 30)"
 else
@@ -209,8 +175,8 @@ else
 	diag_file a.info
 fi
 
-"$CPROF" flame -i a.data --reverse --inverted -o ar.svg 2>err && svginfo ar.svg >ar.info
-s60r=$(share hot_sixty ar.info)
+"$CPROF" flame -i a.data --reverse --inverted -o ar.svg 2>err && flame_info ar.svg >ar.info
+s60r=$(flame_share hot_sixty ar.info)
 if within "$s60r" "$s60" 0.5 && ! cmp -s ar.svg a.svg; then
 	ok "recording: --reverse --inverted keeps the shares ($s60r%), changes the layout"
 else
@@ -218,7 +184,7 @@ else
 fi
 
 if record_ok "flame --diff of two recordings" b.data -- "$FIXTURES/deep_stack" 30 60; then
-	"$CPROF" flame -i a.data --diff b.data -o ab.svg 2>err && svginfo ab.svg >ab.info
+	"$CPROF" flame -i a.data --diff b.data -o ab.svg 2>err && flame_info ab.svg >ab.info
 	if grep -qE 'hot_sixty \(before 0, after [0-9,]+, \+[0-9,]+ / new\)	rgb\(255,0,0\)' ab.info &&
 		grep -qE 'deep_leaf_hot \(before [0-9,]+, after 0, .*url\(#hatch\)$' ab.info; then
 		ok "--diff of two recordings: new frames red, vanished ones hatched"

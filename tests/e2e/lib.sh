@@ -109,3 +109,39 @@ report_tsv() {
 				v["Command"], v["Pid"], v["Tid"], v["Function"], v["Module"]
 		}' "$1"
 }
+
+# ---- flame graphs (cprof flame's SVG) ------------------------------------------
+# flame_info SVG: one line per static frame, "y<TAB>title", after a first
+# line "title<TAB>TEXT" (the graph's title); fails on malformed XML.
+flame_info() {
+	python3 - "$1" <<'EOF'
+import sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+def text(e):
+    return "".join(n.data for n in e.childNodes if n.nodeType == n.TEXT_NODE)
+for t in doc.getElementsByTagName("text"):
+    if t.getAttribute("id") == "title":
+        print("title\t" + text(t))
+for g in doc.getElementsByTagName("g"):
+    if g.getAttribute("id") != "frames0":
+        continue
+    for f in g.childNodes:
+        if f.nodeType != f.ELEMENT_NODE:
+            continue
+        r = f.getElementsByTagName("rect")[0]
+        print(r.getAttribute("y") + "\t" + text(f.getElementsByTagName("title")[0]) +
+              "\t" + r.getAttribute("fill"))
+EOF
+}
+# flame_share NAME INFO: summed percentage of the frames named NAME
+flame_share() {
+	awk -F'\t' -v n="$1" '
+		NR > 1 {
+			t = $2
+			if (index(t, n " (") != 1) next
+			sub(/%\)$/, "", t)
+			sub(/.*, /, "", t)
+			s += t
+		}
+		END { printf "%.1f", s + 0 }' "$2"
+}

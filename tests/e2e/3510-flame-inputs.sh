@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# cprof flame on every input it reads: ./cprof.data by default, pprof,
+# perf script text on a pipe; frames of code without symbols are named
+# module+0xOFFSET; --colors lang tells the program's code from libraries.
+. "$(dirname "$0")/lib.sh"
+cd "$T" || exit 1
+DATA=$CPROF_TOP/tests/data/perfscript
+
+# perf script text on stdin: the shares of stackcollapse-perf.pl's output
+cat "$DATA/default-fp.txt" | "$CPROF" flame >ps.svg 2>err
+if [ $? -eq 0 ] && flame_info ps.svg >ps.info; then
+	want=$(awk '{ w[$0 ~ /hot_sixty/] += $NF } END { printf "%.1f", 100 * w[1] / (w[0] + w[1]) }' \
+		"$DATA/default-fp.folded")
+	got=$(flame_share hot_sixty ps.info)
+	within "$got" "$want" 0.1 && ok "perf script | cprof flame: hot_sixty $got% as in the folded golden ($want%)" ||
+		not_ok "perf script | cprof flame: hot_sixty $got% (want $want%)"
+else
+	not_ok "perf script | cprof flame"
+	diag_file err
+fi
+
+skip_unless_perf "cprof flame on a recording" || exit 0
+cp "$FIXTURES/cpu_split_nofp" split
+strip -s split
+"$CPROF" record -q -- ./split 300 >/dev/null 2>rec.err || { not_ok "record"; diag_file rec.err; exit 0; }
+"$CPROF" record -q -o full.data -- "$FIXTURES/cpu_split_nofp" 300 >/dev/null 2>&1
+
+# no -i: ./cprof.data (stdin is /dev/null, not a pipe); stripped: module+0x names
+"$CPROF" flame >def.svg 2>err
+if [ $? -eq 0 ] && flame_info def.svg >def.info &&
+	grep -qE '^[0-9.]+	split\+0x[0-9a-f]+ \(' def.info && ! grep -q '	\[unknown\] (' def.info; then
+	ok "cprof flame reads ./cprof.data; frames without symbols read split+0xOFFSET"
+else
+	not_ok "cprof flame reads ./cprof.data; frames without symbols read split+0xOFFSET"
+	diag_file def.info 20
+	diag_file err
+fi
+
+# pprof input: the same shares as the recording it came from
+"$CPROF" convert -i full.data --to pprof -o full.pb.gz 2>/dev/null
+"$CPROF" flame -i full.data -o rec.svg 2>/dev/null && flame_info rec.svg >rec.info
+"$CPROF" flame -i full.pb.gz -o pp.svg 2>err
+if [ $? -eq 0 ] && flame_info pp.svg >pp.info &&
+	[ "$(flame_share hot_sixty pp.info)" = "$(flame_share hot_sixty rec.info)" ] &&
+	[ "$(flame_share hot_sixty pp.info)" != 0.0 ]; then
+	ok "flame -i FILE.pb.gz: hot_sixty $(flame_share hot_sixty pp.info)% as from the recording"
+else
+	not_ok "flame -i FILE.pb.gz: hot_sixty $(flame_share hot_sixty pp.info)% vs $(flame_share hot_sixty rec.info)%"
+	diag_file err
+fi
+
+# --colors lang: the program's functions and libc's get different colours
+"$CPROF" flame -i full.data --colors lang -o lang.svg 2>/dev/null && flame_info lang.svg >lang.info
+c_main=$(awk -F'\t' 'index($2, "main (") == 1 { print $3; exit }' lang.info)
+c_libc=$(awk -F'\t' 'index($2, "__libc_start_call_main (") == 1 { print $3; exit }' lang.info)
+if [ -n "$c_main" ] && [ -n "$c_libc" ] && [ "$c_main" != "$c_libc" ]; then
+	ok "--colors lang: main ($c_main) and libc's __libc_start_call_main ($c_libc) differ"
+else
+	not_ok "--colors lang: main '$c_main', __libc_start_call_main '$c_libc'"
+	diag_file lang.info 8
+fi
