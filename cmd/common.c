@@ -257,6 +257,29 @@ int io_pick_value(const char *cmd, const struct cp_profile *p, const char *type,
 	return 0;
 }
 
+/* An output that exists and is not a regular file (/dev/null, a FIFO, a
+ * terminal) is written into: renaming a temporary file over it would
+ * replace the device. */
+static int write_into(const char *cmd, const char *output, io_writer_fn write, void *arg)
+{
+	struct cp_error err = { 0 };
+	FILE *f = fopen(output, "w");
+	if (!f) {
+		cmd_error(cmd, "cannot open '%s': %s", output, strerror(errno));
+		return 1;
+	}
+	char *what = cp_xasprintf("'%s'", output);
+	int rc = write(f, what, arg, &err) < 0;
+	if (rc)
+		cmd_error(cmd, "%s", err.msg);
+	if (fclose(f) && !rc) {
+		cmd_error(cmd, "cannot write '%s': %s", output, strerror(errno));
+		rc = 1;
+	}
+	free(what);
+	return rc;
+}
+
 int io_write_output(const char *cmd, const char *output, io_writer_fn write, void *arg)
 {
 	struct cp_error err = { 0 };
@@ -267,6 +290,9 @@ int io_write_output(const char *cmd, const char *output, io_writer_fn write, voi
 		}
 		return 0;
 	}
+	struct stat st;
+	if (stat(output, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_into(cmd, output, write, arg);
 	char *tmp = cp_xasprintf("%s.tmp", output);
 	int rc = 1;
 	FILE *f = fopen(tmp, "w");

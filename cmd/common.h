@@ -104,7 +104,9 @@ int io_pick_value(const char *cmd, const struct cp_profile *p, const char *type,
 /* Write an output: `output` "-" is standard output, anything else is
  * written to OUTPUT.tmp and renamed over OUTPUT only when the writer and
  * the flush succeeded, so a failed run never leaves a partial file over a
- * good one.  write returns 0 or a negative CP_E_* with err set. */
+ * good one.  An output that exists and is not a regular file (/dev/null, a
+ * FIFO) is written into directly.  write returns 0 or a negative CP_E_*
+ * with err set. */
 typedef int (*io_writer_fn)(FILE *out, const char *what, void *arg, struct cp_error *err);
 int io_write_output(const char *cmd, const char *output, io_writer_fn write, void *arg);
 

@@ -80,3 +80,18 @@ fi
 "$CPROF" flame --normalize a.folded >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && grep -q "needs --diff" "$T/err" && ok "--normalize without --diff: exit 2" ||
 	not_ok "--normalize without --diff: exit 2"
+
+# an output that is not a regular file (a FIFO here; /dev/null alike) is
+# written into, never replaced by a renamed temporary file
+mkfifo out.fifo
+timeout 20 cat out.fifo >fifo.got &
+reader=$!
+"$CPROF" flame -i a.folded -o out.fifo 2>"$T/err"
+rc=$?
+wait $reader
+if [ $rc -eq 0 ] && [ -p out.fifo ] && grep -q "<svg" fifo.got && [ ! -e out.fifo.tmp ]; then
+	ok "flame -o FIFO: written into the FIFO, which stays a FIFO"
+else
+	not_ok "flame -o FIFO: written into the FIFO, which stays a FIFO" "exit $rc"
+	ls -la | sed 's/^/# /'
+fi
