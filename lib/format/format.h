@@ -243,4 +243,89 @@ int cp_flame_parse_palette(const char *s, enum cp_flame_palette *out, struct cp_
 int cp_format_flame_write(FILE *out, struct cp_view *v, struct cp_view *base,
 			  const struct cp_flame_opts *o, const char *what, struct cp_error *err);
 
+/* ---- annotate (annotate.c) ------------------------------------------------
+ *
+ * One function's machine code, as stored in the recording (struct
+ * cp_profile_code), disassembled with capstone (x86-64 and AArch64, from
+ * meta.arch; "" is taken as x86_64), each instruction with the self
+ * samples of the view whose leaf location is that instruction (module
+ * address in [start, start + size) of the same module), and the stored
+ * line rows interleaved as source lines.  The model serves the text output
+ * (cprof report --stdio --annotate) and the TUI's annotate screen.
+ *
+ * Lines come in address order; a SOURCE line precedes the first
+ * instruction of each run of instructions with the same (file, line). */
+enum cp_annotate_kind {
+	CP_ANNOTATE_SOURCE, /* a source line heading the instructions below it */
+	CP_ANNOTATE_INSN,   /* one instruction */
+};
+
+struct cp_annotate_line {
+	enum cp_annotate_kind kind;
+	uint64_t address; /* INSN: module-relative; SOURCE: of the first instruction below */
+	/* INSN: "mnemonic operands" as capstone prints them ("add rax, 1");
+	 * SOURCE: the text of that source line when the file is readable on
+	 * this machine (leading/trailing blanks trimmed), else "" */
+	const char *text;
+	const char *file; /* source file of the row, "" unknown (INSN: same as its heading) */
+	int64_t line;     /* 0 unknown */
+	/* INSN: the direct call/jump target's name when it is a known function
+	 * ("hot_ten", "run_rounds+0x12"), "" otherwise */
+	const char *target;
+	int64_t weight;   /* INSN: self weight here; SOURCE: sum of its instructions */
+	uint64_t samples; /* likewise, samples */
+};
+
+struct cp_annotate {
+	const char *function; /* display name */
+	const char *module;   /* module basename */
+	const char *arch;     /* "x86_64", "aarch64" */
+	uint64_t start, size; /* module-relative range of the stored code */
+	struct cp_annotate_line *lines;
+	size_t n;
+	/* self weight / samples of the function inside the stored code: the
+	 * denominator of every instruction's share */
+	int64_t total;
+	uint64_t total_samples;
+	int64_t outside;  /* self weight of the function at addresses outside its stored code */
+	int64_t view_total; /* the view's total, for "% of all" */
+	size_t hottest;   /* index of the heaviest INSN line (the first of equals) */
+	/* INSN lines with weight > 0, heaviest first (ties in address order):
+	 * the TUI's Tab order */
+	size_t *hot;
+	size_t nhot;
+	void *priv_; /* private: owned strings */
+};
+
+/* Annotate the function named `name` (display or raw name, exact match) in
+ * the module `module` (basename or path; NULL or "": the module where the
+ * function has the most self samples).  Errors, each with a one-line
+ * message naming the function:
+ *   CP_E_NOENT        no such function in the view, or it has no samples
+ *                     of its own ("'f' has no self samples: it only runs
+ *                     inlined into its callers" where that is so);
+ *   CP_E_UNSUPPORTED  its machine code is not stored, saying why (the
+ *                     input is not a cprof recording; the recording was
+ *                     cut short; the --code-max cap was reached,
+ *                     meta.code_skipped; the binary was not readable when
+ *                     recording ended), or the architecture is not one
+ *                     capstone is built for here.
+ * Free with cp_annotate_free before the view. */
+struct cp_annotate *cp_annotate_new(struct cp_view *v, const char *name, const char *module,
+				    struct cp_error *err);
+void cp_annotate_free(struct cp_annotate *a);
+
+/* The annotation as text (perf annotate --stdio style):
+ *
+ *   # annotate: hot_sixty (cpu_split_nofp), 0x1190-0x11c8, 901 samples (60.02% of all)
+ *    Percent  Samples  Address  Instruction
+ *                               cpu_split.c:12  for (i = 0; i < n; i++)
+ *      71.03      640     11a0  add rax, 1
+ *
+ * Percent is of the function's total (two decimals, blank when 0);
+ * SOURCE lines show "file:line" (basename of the file) and the source
+ * text when known; the hottest instruction's line starts with '>'. */
+int cp_format_annotate_text(FILE *out, const struct cp_annotate *a, const char *what,
+			    struct cp_error *err);
+
 #endif

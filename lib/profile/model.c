@@ -45,6 +45,9 @@ void cp_profile_free(struct cp_profile *p)
 	CP_VEC_FREE(p->stack_locs);
 	CP_VEC_FREE(p->samples);
 	CP_VEC_FREE(p->values);
+	CP_VEC_FREE(p->code);
+	CP_VEC_FREE(p->code_bytes);
+	CP_VEC_FREE(p->code_lines);
 	cp_intern_release(&p->strings_);
 	cp_intern_release(&p->stack_index_);
 	cp_intern_release(&p->function_index_);
@@ -201,6 +204,54 @@ const char *cp_profile_unknown_name(const struct cp_profile *p, uint32_t loc, ch
 	return buf;
 }
 
+/* ---- stored machine code ---------------------------------------------- */
+
+uint32_t cp_profile_add_code(struct cp_profile *p, uint32_t mapping, uint32_t function,
+			     uint64_t address, const uint8_t *bytes, uint32_t size,
+			     const struct cp_profile_code_line *rows, uint32_t nrows)
+{
+	const char *path = mapping < p->mappings.n ? p->mappings.v[mapping].path : NULL;
+	const struct cp_profile_code *old = cp_profile_find_code(p, function, path);
+	if (old && path)
+		return (uint32_t)(old - p->code.v);
+	struct cp_profile_code c = {
+		.mapping = mapping,
+		.function = function,
+		.address = address,
+		.size = size,
+		.bytes_start = p->code_bytes.n,
+		.line_start = (uint32_t)p->code_lines.n,
+		.nlines = nrows,
+	};
+	CP_VEC_RESERVE(p->code_bytes, p->code_bytes.n + size);
+	if (size)
+		memcpy(p->code_bytes.v + p->code_bytes.n, bytes, size);
+	p->code_bytes.n += size;
+	for (uint32_t i = 0; i < nrows; i++) {
+		struct cp_profile_code_line r = rows[i];
+		r.file = cp_profile_intern(p, rows[i].file);
+		CP_VEC_PUSH(p->code_lines, r);
+	}
+	CP_VEC_PUSH(p->code, c);
+	return (uint32_t)(p->code.n - 1);
+}
+
+/* A linear scan: there is one entry per sampled function (hundreds, a few
+ * thousand at most) and it runs once per annotate request. */
+const struct cp_profile_code *cp_profile_find_code(const struct cp_profile *p, uint32_t function,
+						   const char *path)
+{
+	for (size_t i = 0; i < p->code.n; i++) {
+		const struct cp_profile_code *c = &p->code.v[i];
+		if (c->function != function)
+			continue;
+		if (!path || (c->mapping < p->mappings.n &&
+			      !strcmp(p->mappings.v[c->mapping].path, path)))
+			return c;
+	}
+	return NULL;
+}
+
 /* ---- equality ---------------------------------------------------------- */
 
 #define DIFF(...)                                                                                  \
@@ -241,8 +292,34 @@ static bool meta_equal(const struct cp_profile_meta *a, const struct cp_profile_
 	MNUM(lost_samples);
 	MNUM(lost_records);
 	MNUM(exit_status);
+	MNUM(code_max);
+	MNUM(code_skipped);
 #undef MSTR
 #undef MNUM
+	return true;
+}
+
+static bool code_equal(const struct cp_profile *a, const struct cp_profile *b, char *why,
+		       size_t why_size)
+{
+	if (a->code.n != b->code.n)
+		DIFF("code entry count differs: %zu vs %zu", a->code.n, b->code.n);
+	for (size_t i = 0; i < a->code.n; i++) {
+		const struct cp_profile_code *x = &a->code.v[i], *y = &b->code.v[i];
+		if (x->mapping != y->mapping || x->function != y->function ||
+		    x->address != y->address || x->size != y->size || x->nlines != y->nlines)
+			DIFF("code entry %zu differs", i);
+		if (memcmp(a->code_bytes.v + x->bytes_start, b->code_bytes.v + y->bytes_start,
+			   x->size))
+			DIFF("code entry %zu bytes differ", i);
+		for (uint32_t j = 0; j < x->nlines; j++) {
+			const struct cp_profile_code_line *lx = &a->code_lines.v[x->line_start + j];
+			const struct cp_profile_code_line *ly = &b->code_lines.v[y->line_start + j];
+			if (lx->address != ly->address || lx->line != ly->line ||
+			    !str_eq(lx->file, ly->file))
+				DIFF("code entry %zu row %u differs", i, j);
+		}
+	}
 	return true;
 }
 
@@ -306,7 +383,7 @@ static bool defs_equal(const struct cp_profile *a, const struct cp_profile *b, c
 				DIFF("stack %u frame %u differs: location %u vs %u", i, j, x[j],
 				     y[j]);
 	}
-	return true;
+	return code_equal(a, b, why, why_size);
 }
 
 static bool samples_equal(const struct cp_profile *a, const struct cp_profile *b, char *why,

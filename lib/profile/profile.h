@@ -115,11 +115,42 @@ struct cp_profile_meta {
 	uint64_t lost_samples;   /* dropped by the kernel (ring buffer overrun) */
 	uint64_t lost_records;   /* other records lost */
 	int32_t exit_status;     /* target's status as a shell reports it, -1 unknown */
+	/* Stored machine code (see struct cp_profile_code): the size cap the
+	 * recorder used in bytes (0: no code was stored, e.g. a pprof input or
+	 * a recording cut short), and how many sampled functions were left
+	 * out because the cap was reached. */
+	uint64_t code_max;
+	uint32_t code_skipped;
 };
 
 struct cp_profile_stack {
 	uint32_t start; /* index into profile->stack_locs */
 	uint32_t len;
+};
+
+/* The machine code of one sampled function, stored at the end of a
+ * recording so annotate works after the binary is gone or on another
+ * machine.  One entry per (module, function): `mapping` is one mapping of
+ * that module (any process's), `address` the function's start in the same
+ * module-relative space as locations.  Its bytes are
+ * code_bytes.v[bytes_start .. bytes_start + size) and its line-table rows
+ * code_lines.v[line_start .. line_start + nlines), sorted by address. */
+struct cp_profile_code {
+	uint32_t mapping;  /* index into mappings */
+	uint32_t function; /* the real (not inlined) function, index into functions */
+	uint64_t address;  /* module-relative start */
+	uint32_t size;     /* bytes of machine code */
+	uint64_t bytes_start;
+	uint32_t line_start, nlines;
+};
+
+/* One line-table row of stored code: the instructions from `address` up to
+ * the next row's address (or the end of the function) come from file:line
+ * (the innermost source line, inlined code included).  line 0 = no line. */
+struct cp_profile_code_line {
+	uint64_t address; /* module-relative */
+	const char *file; /* interned, "" unknown */
+	int64_t line;
 };
 
 struct cp_profile {
@@ -133,6 +164,9 @@ struct cp_profile {
 	CP_VEC(uint32_t) stack_locs; /* stacks' location indices, leaf first */
 	CP_VEC(struct cp_profile_sample) samples;
 	CP_VEC(int64_t) values; /* samples.n * value_types.n, row-major */
+	CP_VEC(struct cp_profile_code) code;            /* stored machine code */
+	CP_VEC(uint8_t) code_bytes;                     /* bytes of every code entry */
+	CP_VEC(struct cp_profile_code_line) code_lines; /* rows of every code entry */
 
 	/* set by readers */
 	bool truncated;          /* input ended early; what is here is complete */
@@ -177,6 +211,19 @@ uint32_t cp_profile_add_stack(struct cp_profile *p, const uint32_t *locs, uint32
  * s->syscall must be interned in p (or NULL for ""). */
 void cp_profile_add_sample(struct cp_profile *p, const struct cp_profile_sample *s,
 			   const int64_t *values);
+
+/* Store a function's machine code and line rows (copied; row files are
+ * interned by the call).  Rows must be sorted by address.  Returns the
+ * code index.  One entry per (mapping path, function): a second call for
+ * the same pair is ignored and returns the first entry's index. */
+uint32_t cp_profile_add_code(struct cp_profile *p, uint32_t mapping, uint32_t function,
+			     uint64_t address, const uint8_t *bytes, uint32_t size,
+			     const struct cp_profile_code_line *rows, uint32_t nrows);
+/* The stored code of `function` in the module whose mapping path is
+ * `path` (NULL: any module), or NULL.  Borrowed, valid until the profile
+ * changes. */
+const struct cp_profile_code *cp_profile_find_code(const struct cp_profile *p, uint32_t function,
+						   const char *path);
 
 static inline const uint32_t *cp_profile_stack_locs(const struct cp_profile *p, uint32_t stack,
 						    uint32_t *n)
@@ -398,6 +445,38 @@ struct cp_view_tree {
  * stay exact.  Free with cp_view_tree_free before the view. */
 struct cp_view_tree *cp_view_tree(struct cp_view *v, bool inverted, double percent_limit);
 void cp_view_tree_free(struct cp_view_tree *t);
+
+/* Callers and callees of one frame (pprof's peek).  For each sample whose
+ * stack contains the frame, at each occurrence (counted once per sample
+ * when the frame recurs): the frame above it is a caller, the frame below
+ * it a callee; an occurrence at the leaf adds to self, one at the
+ * outermost position to `root` (no caller).  Entries are sorted by weight
+ * desc, then name. */
+struct cp_view_peek_entry {
+	uint32_t frame;            /* cp_view_frame() id */
+	const char *name, *module; /* borrowed from the view / profile */
+	int64_t weight;            /* of samples through this edge */
+	uint64_t samples;
+};
+
+struct cp_view_peek {
+	uint32_t frame;
+	const char *name, *module;
+	int64_t self, total, root; /* root: weight of samples where the frame is outermost */
+	uint64_t self_samples, total_samples;
+	struct cp_view_peek_entry *callers, *callees;
+	size_t ncallers, ncallees;
+	int64_t view_total;
+	uint64_t view_total_samples;
+};
+
+/* The id of the frame (name, module basename) in the view, or CP_NONE.
+ * Frames exist once a stack using them was expanded: cp_view_top and
+ * cp_view_tree expand every stack. */
+uint32_t cp_view_find_frame(struct cp_view *v, const char *name, const char *module);
+/* Peek at frame id `frame`; free with cp_view_peek_free before the view. */
+struct cp_view_peek *cp_view_peek(struct cp_view *v, uint32_t frame);
+void cp_view_peek_free(struct cp_view_peek *pk);
 
 /* Facts about how the stacks of a whole profile were unwound (all samples,
  * unfiltered), for report headers. */

@@ -322,6 +322,16 @@ const struct cp_view_frame *cp_view_frame(const struct cp_view *v, uint32_t id)
 	return &v->frames.v[id];
 }
 
+uint32_t cp_view_find_frame(struct cp_view *v, const char *name, const char *module)
+{
+	for (size_t i = 0; i < v->frames.n; i++) {
+		const struct cp_view_frame *f = &v->frames.v[i];
+		if (!strcmp(f->name, name) && (!module || !strcmp(f->module, module)))
+			return (uint32_t)i;
+	}
+	return CP_NONE;
+}
+
 /* ---- the view ------------------------------------------------------------ */
 
 static void copy_filter(struct cp_view *v, const struct cp_view_filter *f)

@@ -773,6 +773,80 @@ static void test_empty_stack(void **state)
 	cp_profile_free(x.p);
 }
 
+static const struct cp_view_peek_entry *entry(const struct cp_view_peek_entry *e, size_t n,
+					      const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].name, name))
+			return &e[i];
+	return NULL;
+}
+
+static struct cp_view_peek *peek_of(struct cp_view *v, const char *name)
+{
+	uint32_t f = cp_view_find_frame(v, name, "cpu_split_nofp");
+	assert_int_not_equal(f, CP_NONE);
+	return cp_view_peek(v, f);
+}
+
+static void test_peek(void **state)
+{
+	(void)state;
+	struct fx x;
+	fx_build(&x);
+	struct cp_view *v = view_with(&x, NULL);
+	/* frames exist once stacks were expanded */
+	assert_int_equal(cp_view_find_frame(v, "run_rounds", NULL), CP_NONE);
+	cp_view_top_free(cp_view_top(v, 0));
+	assert_int_equal(cp_view_find_frame(v, "run_rounds", "libc.so.6"), CP_NONE);
+
+	struct cp_view_peek *pk = peek_of(v, "run_rounds");
+	assert_int_equal(pk->total, 14000);
+	assert_int_equal(pk->total_samples, 10);
+	assert_int_equal(pk->self, 0);
+	assert_int_equal(pk->root, 0);
+	assert_int_equal(pk->view_total, 16000);
+	assert_int_equal(pk->ncallers, 1);
+	assert_string_equal(pk->callers[0].name, "main");
+	assert_int_equal(pk->callers[0].weight, 14000);
+	assert_int_equal(pk->ncallees, 3);
+	/* heaviest first; mix is inlined into hot_ten, so hot_ten is the callee */
+	assert_string_equal(pk->callees[0].name, "hot_sixty");
+	assert_int_equal(pk->callees[0].weight, 6000);
+	assert_string_equal(pk->callees[1].name, "hot_ten");
+	assert_int_equal(pk->callees[1].weight, 5000);
+	assert_int_equal(pk->callees[1].samples, 1);
+	assert_string_equal(pk->callees[2].name, "hot_thirty");
+	cp_view_peek_free(pk);
+
+	/* recursion: each edge counts once per sample */
+	pk = peek_of(v, "rec");
+	assert_int_equal(pk->total, 2000);
+	assert_int_equal(pk->self, 2000);
+	assert_int_equal(pk->ncallers, 2);
+	assert_int_equal(entry(pk->callers, pk->ncallers, "rec")->weight, 2000);
+	assert_int_equal(entry(pk->callers, pk->ncallers, "main")->weight, 2000);
+	assert_int_equal(pk->ncallees, 1);
+	assert_int_equal(entry(pk->callees, pk->ncallees, "rec")->samples, 2);
+	cp_view_peek_free(pk);
+
+	pk = peek_of(v, "main");
+	assert_int_equal(pk->root, 16000);
+	assert_int_equal(pk->total, 16000);
+	assert_int_equal(pk->ncallers, 0);
+	assert_non_null(entry(pk->callees, pk->ncallees, "run_rounds"));
+	cp_view_peek_free(pk);
+
+	pk = peek_of(v, "mix");
+	assert_int_equal(pk->self, 5000);
+	assert_int_equal(pk->ncallers, 1);
+	assert_string_equal(pk->callers[0].name, "hot_ten");
+	assert_int_equal(pk->ncallees, 0);
+	cp_view_peek_free(pk);
+	cp_view_free(v);
+	cp_profile_free(x.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_tree_prune),    cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_empty_stack),   cmocka_unit_test(test_state_text),
 		cmocka_unit_test(test_state_key),     cmocka_unit_test(test_state_filter),
+		cmocka_unit_test(test_peek),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
