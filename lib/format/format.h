@@ -254,7 +254,13 @@ int cp_format_flame_write(FILE *out, struct cp_view *v, struct cp_view *base,
  * (cprof report --stdio --annotate) and the TUI's annotate screen.
  *
  * Lines come in address order; a SOURCE line precedes the first
- * instruction of each run of instructions with the same (file, line). */
+ * instruction of each run of instructions with the same (file, line).
+ * Instructions before the first row, or in a row with line 0, have no
+ * SOURCE line (file "", line 0).  Bytes capstone cannot decode are one
+ * "(bad)" instruction of 1 byte (x86-64) or 4 bytes (AArch64, fewer at
+ * the end).  Instructions are in Intel syntax on x86-64, as capstone
+ * prints them by default.  Source files are read once per annotation, as
+ * the row names them (absolute, or relative to the current directory). */
 enum cp_annotate_kind {
 	CP_ANNOTATE_SOURCE, /* a source line heading the instructions below it */
 	CP_ANNOTATE_INSN,   /* one instruction */
@@ -287,9 +293,12 @@ struct cp_annotate {
 	 * denominator of every instruction's share */
 	int64_t total;
 	uint64_t total_samples;
-	int64_t outside;  /* self weight of the function at addresses outside its stored code */
-	int64_t view_total; /* the view's total, for "% of all" */
-	size_t hottest;   /* index of the heaviest INSN line (the first of equals) */
+	int64_t outside; /* self weight of the function at addresses outside its stored code */
+	uint64_t outside_samples; /* likewise, samples */
+	int64_t view_total;       /* the view's total, for "% of all" */
+	/* index of the heaviest INSN line (the first of equals; the first INSN
+	 * line when none has weight; 0 when n is 0) */
+	size_t hottest;
 	/* INSN lines with weight > 0, heaviest first (ties in address order):
 	 * the TUI's Tab order */
 	size_t *hot;
@@ -303,13 +312,23 @@ struct cp_annotate {
  * message naming the function:
  *   CP_E_NOENT        no such function in the view, or it has no samples
  *                     of its own ("'f' has no self samples: it only runs
- *                     inlined into its callers" where that is so);
+ *                     inlined into its callers" where that is so):
+ *                     "no function 'f' in the profile" (with "(did you
+ *                     mean 'ns::f(int)'?)" when a function of the view
+ *                     has a name containing f), "'f' has no samples in
+ *                     the view" / "... in module 'm'", "'f' has no self
+ *                     samples";
  *   CP_E_UNSUPPORTED  its machine code is not stored, saying why (the
  *                     input is not a cprof recording; the recording was
  *                     cut short; the --code-max cap was reached,
  *                     meta.code_skipped; the binary was not readable when
- *                     recording ended), or the architecture is not one
- *                     capstone is built for here.
+ *                     recording ended; kernel and JIT code are never
+ *                     stored): "cannot annotate 'f': <why>", or the
+ *                     architecture is not one annotate knows ("cannot
+ *                     disassemble mips code of 'f'").
+ * (An empty name is CP_E_USAGE, a code entry out of the profile's arrays
+ * CP_E_FORMAT.)  Among several functions of that name (static functions,
+ * or one per module), the one with the most self weight in the view.
  * Free with cp_annotate_free before the view. */
 struct cp_annotate *cp_annotate_new(struct cp_view *v, const char *name, const char *module,
 				    struct cp_error *err);
@@ -323,8 +342,12 @@ void cp_annotate_free(struct cp_annotate *a);
  *      71.03      640     11a0  add rax, 1
  *
  * Percent is of the function's total (two decimals, blank when 0);
- * SOURCE lines show "file:line" (basename of the file) and the source
- * text when known; the hottest instruction's line starts with '>'. */
+ * SOURCE lines show "file:line" (basename of the file, "??" unknown) and
+ * the source text when known; the hottest instruction's line starts with
+ * '>' (when any has weight); a branch target follows its instruction as
+ * "  <hot_ten>".  When the function has self samples outside the stored
+ * code, a second header line says so:
+ *   # outside the stored code: 3 samples (0.20% of all) */
 int cp_format_annotate_text(FILE *out, const struct cp_annotate *a, const char *what,
 			    struct cp_error *err);
 
