@@ -259,22 +259,26 @@ static int no_code_error(const struct cp_profile *p, const char *name, const cha
 	for (size_t i = 0; i < p->mappings.n; i++)
 		if (!strcmp(map_path(p, (uint32_t)i), path))
 			flags |= p->mappings.v[i].flags;
-	if (!p->meta.sampler || !p->meta.sampler[0]) {
+	if (flags & CP_MAP_KERNEL) {
+		why = "kernel code is not stored in recordings";
+	} else if (flags & CP_MAP_JIT) {
+		why = "JIT code is not stored in recordings";
+	} else if (!p->meta.sampler || !p->meta.sampler[0]) {
 		why = "the input is not a cprof recording (only those store machine code)";
 	} else if (p->truncated && !p->code.n) {
 		why = "the recording was cut short before machine code was stored";
+	} else if (!p->meta.code_max && p->meta.code_skipped) {
+		why = "the recording was made with --code-max 0 (no machine code stored)";
 	} else if (!p->code.n && !p->meta.code_max) {
-		why = "the recording holds no machine code";
+		/* pprof written from a recording keeps the sampler, not the code */
+		why = "the input holds no machine code (only recordings made by cprof record "
+		      "or attach do, not pprof, perf script or folded stacks)";
 	} else if (p->meta.code_skipped) {
 		snprintf(buf, sizeof(buf),
 			 "its code was left out at the size cap (%" PRIu32 " sampled function%s "
 			 "left out); record again with a larger --code-max",
 			 p->meta.code_skipped, p->meta.code_skipped == 1 ? "" : "s");
 		why = buf;
-	} else if (flags & CP_MAP_KERNEL) {
-		why = "kernel code is not stored in recordings";
-	} else if (flags & CP_MAP_JIT) {
-		why = "JIT code is not stored in recordings";
 	} else {
 		snprintf(buf, sizeof(buf), "'%.200s' was not readable when the recording ended",
 			 path[0] ? path : "its binary");

@@ -383,7 +383,14 @@ static void test_no_code(void **state)
 	x.p->code.n = 0;
 	x.p->meta.code_max = 0;
 	expect_error(&x, "hot", CP_E_UNSUPPORTED,
-		     "cannot annotate 'hot': the recording holds no machine code");
+		     "cannot annotate 'hot': the input holds no machine code (only recordings "
+		     "made by cprof record or attach do, not pprof, perf script or folded "
+		     "stacks)");
+	x.p->meta.code_skipped = 2;
+	expect_error(&x, "hot", CP_E_UNSUPPORTED,
+		     "cannot annotate 'hot': the recording was made with --code-max 0 (no "
+		     "machine code stored)");
+	x.p->meta.code_skipped = 0;
 	x.p->truncated = true;
 	expect_error(&x, "hot", CP_E_UNSUPPORTED,
 		     "cannot annotate 'hot': the recording was cut short before machine code "
