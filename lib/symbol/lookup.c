@@ -1147,3 +1147,136 @@ int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame 
 	}
 	return 1;
 }
+
+/* ---- function extents and line rows (annotate) --------------------------- */
+
+/* The outermost (real, not inlined) function of fi. */
+static int32_t real_func(const struct dw_cu *cu, int32_t fi)
+{
+	while (fi >= 0 && cu->funcs[fi].inlined && cu->funcs[fi].parent >= 0)
+		fi = cu->funcs[fi].parent;
+	return fi;
+}
+
+/* The sized ELF symbol containing addr: the nearest one at or below it,
+ * else an enclosing one a little further down (a local label or alias
+ * inside a function may be nearer). */
+static int elf_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	struct dw_index *x = index_of(m);
+	long shndx = find_section(x, addr);
+	long i = shndx >= 0 ? elf_find_function(m, addr, shndx) : -1;
+	for (long k = i, steps = 0; k >= 0 && steps < 16; k--, steps++) {
+		const struct sym_ent *e = &m->syms.v[k];
+		if (x->extra[k].shndx != (size_t)shndx)
+			break;
+		/* a zero st_size is stored as one byte: no extent */
+		if (e->start <= addr && addr < e->end && e->end - e->start > 1) {
+			*start = e->start;
+			*end = e->end;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The contiguous run of DWARF segments around addr that belong to the
+ * same real function. */
+static int dwarf_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	int32_t fi;
+	const struct dw_row *row;
+	struct dw_cu *cu = m->dw ? find_in_dwarf(m, index_of(m), addr, &fi, &row) : NULL;
+	if (!cu || fi < 0)
+		return -1;
+	size_t s = keyidx_count_le(&cu->seg_hi, addr);
+	if (s >= cu->nsegs || cu->segs[s].lo > addr)
+		return -1;
+	int32_t top = real_func(cu, cu->segs[s].func);
+	size_t a = s, b = s;
+	while (a > 0 && cu->segs[a - 1].hi == cu->segs[a].lo &&
+	       real_func(cu, cu->segs[a - 1].func) == top)
+		a--;
+	while (b + 1 < cu->nsegs && cu->segs[b + 1].lo == cu->segs[b].hi &&
+	       real_func(cu, cu->segs[b + 1].func) == top)
+		b++;
+	*start = cu->segs[a].lo;
+	*end = cu->segs[b].hi;
+	return 0;
+}
+
+int cp_module_function_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end)
+{
+	if (m->failed)
+		return -1;
+	if (m->kind == CP_MODULE_KERNEL || m->kind == CP_MODULE_JIT) {
+		long i = table_find(m, addr);
+		if (i < 0)
+			return -1;
+		*start = m->syms.v[i].start;
+		*end = m->syms.v[i].end;
+		return 0;
+	}
+	if (!m->syms_done)
+		load_elf_syms(m);
+	if (elf_extent(m, addr, start, end) == 0)
+		return 0;
+	if (!m->dw_tried)
+		load_dwarf(m);
+	return dwarf_extent(m, addr, start, end);
+}
+
+static void push_row(struct cp_symbol_rows *out, size_t first, uint64_t addr, const char *file,
+		     int line)
+{
+	if (line == 0)
+		file = NULL;
+	if (out->n > first) {
+		const struct cp_symbol_line_row *last = &out->v[out->n - 1];
+		if (last->line == line &&
+		    (last->file == file || (last->file && file && !strcmp(last->file, file))))
+			return;
+	}
+	struct cp_symbol_line_row r = { addr, file, line };
+	CP_VEC_PUSH(*out, r);
+}
+
+size_t cp_module_line_rows(struct cp_module *m, uint64_t start, uint64_t end,
+			   struct cp_symbol_rows *out)
+{
+	if (m->failed || start >= end || (m->kind != CP_MODULE_ELF && m->kind != CP_MODULE_VDSO))
+		return 0;
+	if (!m->syms_done)
+		load_elf_syms(m);
+	if (!m->dw_tried)
+		load_dwarf(m);
+	if (!m->dw)
+		return 0;
+	int32_t fi;
+	const struct dw_row *at;
+	struct dw_cu *cu = find_in_dwarf(m, index_of(m), start, &fi, &at);
+	if (!cu || !cu->nrows)
+		return 0;
+	size_t first = out->n;
+	bool any = false;
+	/* the row in effect at start (the last one at or below it) */
+	size_t i = keyidx_count_le(&cu->row_addr, start);
+	const struct dw_row *r = i ? &cu->rows[i - 1] : NULL;
+	if (r && !r->end) {
+		push_row(out, first, start, r->file, r->line);
+		any |= r->line != 0;
+	} else {
+		push_row(out, first, start, NULL, 0);
+	}
+	for (; i < cu->nrows && cu->rows[i].addr < end; i++) {
+		/* several rows at one address: the last one holds */
+		while (i + 1 < cu->nrows && cu->rows[i + 1].addr == cu->rows[i].addr)
+			i++;
+		r = &cu->rows[i];
+		push_row(out, first, r->addr, r->end ? NULL : r->file, r->end ? 0 : r->line);
+		any |= !r->end && r->line != 0;
+	}
+	if (!any)
+		out->n = first;
+	return out->n - first;
+}

@@ -110,6 +110,42 @@ struct cp_symbol_frame {
  * including its dependence on which addresses were looked up before. */
 int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max);
 
+/* The extent [*start, *end) of the function containing the module-relative
+ * address addr, for disassembling it (perf annotate's choice): the ELF
+ * symbol (st_value, st_size) containing addr when there is one, so a
+ * compiler-split "foo.cold" part is its own function; else the DWARF
+ * subprogram range containing addr (the one contiguous range, of a
+ * function with several, that holds addr).  Kernel and JIT modules use
+ * their symbol tables.  Returns 0, or -1 when no sized symbol and no
+ * DWARF function contains addr. */
+int cp_module_function_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
+
+/* One line-table row: the instructions from addr up to the next row (or
+ * the end of the range asked for) come from file:line.  file is borrowed
+ * from the module (NULL or line 0: no line information there). */
+struct cp_symbol_line_row {
+	uint64_t addr;
+	const char *file;
+	int line;
+};
+
+/* A growable array of rows (the CP_VEC layout: free v with free()). */
+struct cp_symbol_rows {
+	struct cp_symbol_line_row *v;
+	size_t n, cap;
+};
+
+/* Append the DWARF line-table rows covering the module-relative range
+ * [start, end) to *out, sorted by strictly increasing address: the
+ * innermost source line as the line table says it (inlined code shows
+ * the inlined function's line).  When start falls inside a row, the first
+ * row added is that one, moved to start; a gap in the line table (between
+ * sequences) is a row with line 0.  Consecutive rows with the same file
+ * and line are merged.  Returns how many rows were added: 0 when the
+ * module has no DWARF or no line table covers start. */
+size_t cp_module_line_rows(struct cp_module *m, uint64_t start, uint64_t end,
+			   struct cp_symbol_rows *out);
+
 /* ---- address spaces ---------------------------------------------------- */
 
 struct cp_mapping {

@@ -563,10 +563,97 @@ static void test_unwind_info_bad_debug_frame(void **state)
 	cp_symbolizer_free(s);
 }
 
+/* The line in effect at a (innermost frame), as cp_module_lookup says. */
+static int lookup_line(struct cp_module *m, uint64_t a)
+{
+	struct cp_symbol_frame fr[8];
+	int n = cp_module_lookup(m, a, fr, 8);
+	return n > 0 ? fr[0].line : -1;
+}
+
+static void check_rows(struct cp_module *m, uint64_t start, uint64_t end)
+{
+	struct cp_symbol_rows rows = { 0 };
+	size_t n = cp_module_line_rows(m, start, end, &rows);
+	assert_true(n > 1);
+	assert_int_equal(rows.n, n);
+	assert_int_equal(rows.v[0].addr, start);
+	bool inlined_line = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct cp_symbol_line_row *r = &rows.v[i];
+		assert_true(r->addr >= start && r->addr < end);
+		if (i)
+			assert_true(r->addr > rows.v[i - 1].addr);
+		assert_non_null(r->file);
+		assert_string_equal(strrchr(r->file, '/') + 1, "t.c");
+		assert_true(r->line >= 3 && r->line <= 14);
+		inlined_line |= r->line == 5 || r->line == 6;
+		/* every address up to the next row has the row's line */
+		uint64_t next = i + 1 < n ? rows.v[i + 1].addr : end;
+		for (uint64_t a = r->addr; a < next; a++)
+			assert_int_equal(lookup_line(m, a), r->line);
+	}
+	assert_true(inlined_line);
+	free(rows.v);
+}
+
+static void test_function_extent_and_rows(void **state)
+{
+	(void)state;
+	if (!have_bin)
+		skip();
+	uint64_t work, size, off, lo, hi;
+	assert_true(elf_symbol(binpath, "work", &work, &size, &off));
+	struct cp_symbolizer *s = new_symbolizer();
+	struct cp_error err = { 0 };
+	struct cp_module *m = cp_symbolizer_open(s, binpath, NULL, NULL, &err);
+	assert_non_null(m);
+	for (uint64_t a = work; a < work + size; a++) {
+		assert_int_equal(cp_module_function_extent(m, a, &lo, &hi), 0);
+		assert_int_equal(lo, work);
+		assert_int_equal(hi, work + size);
+	}
+	assert_int_equal(cp_module_function_extent(m, 0, &lo, &hi), -1);
+	check_rows(m, work, work + size);
+	/* a range starting mid-row starts with the row in effect there */
+	struct cp_symbol_rows rows = { 0 };
+	assert_true(cp_module_line_rows(m, work + 1, work + size, &rows) >= 1);
+	assert_int_equal(rows.v[0].addr, work + 1);
+	assert_int_equal(rows.v[0].line, lookup_line(m, work + 1));
+	free(rows.v);
+	cp_symbolizer_free(s);
+
+	/* no symbol for work: the DWARF subprogram gives the same extent */
+	char nosym[300], nodw[300], cmd[4096];
+	snprintf(nosym, sizeof(nosym), "%s/t-nosym", tmpdir);
+	snprintf(nodw, sizeof(nodw), "%s/t-nodwarf", tmpdir);
+	snprintf(cmd, sizeof(cmd), "objcopy -N work '%s' '%s' && objcopy --strip-debug '%s' '%s'",
+		 binpath, nosym, binpath, nodw);
+	assert_int_equal(system(cmd), 0);
+	s = new_symbolizer();
+	m = cp_symbolizer_open(s, nosym, NULL, NULL, &err);
+	assert_non_null(m);
+	assert_int_equal(cp_module_function_extent(m, work + size / 2, &lo, &hi), 0);
+	assert_int_equal(lo, work);
+	assert_int_equal(hi, work + size);
+	/* without DWARF: the symbol still gives the extent, there are no rows */
+	m = cp_symbolizer_open(s, nodw, NULL, NULL, &err);
+	assert_non_null(m);
+	assert_int_equal(cp_module_function_extent(m, work + 1, &lo, &hi), 0);
+	assert_int_equal(lo, work);
+	assert_int_equal(hi, work + size);
+	memset(&rows, 0, sizeof(rows));
+	assert_int_equal(cp_module_line_rows(m, work, work + size, &rows), 0);
+	assert_int_equal(rows.n, 0);
+	free(rows.v);
+	cp_symbolizer_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup_inline_chain),
+		cmocka_unit_test(test_function_extent_and_rows),
 		cmocka_unit_test(test_module_basics),
 		cmocka_unit_test(test_jit_map),
 		cmocka_unit_test(test_vdso_and_kernel),
