@@ -5,10 +5,11 @@
  *   decodable chunks, each zstd-compressed with its own small header and a
  *   checksum; definitions (mappings, locations, stacks, strings) always
  *   precede the samples that use them, so any prefix of complete chunks is
- *   a valid recording.  The last chunks hold the symbol section (functions
- *   and each location's inline chain) and an end record with the final
- *   meta.  A file that lacks the end record was cut short (the writer was
- *   killed); the reader returns everything up to the last complete chunk
+ *   a valid recording.  The last chunks hold the symbol section (functions,
+ *   each location's inline chain and the stored machine code of sampled
+ *   functions) and an end record with the final meta.  A file that
+ *   lacks the end record was cut short (the writer was killed); the
+ *   reader returns everything up to the last complete chunk
  *   and marks the profile truncated.
  *
  * The writer never keeps samples in memory: they are encoded into the
@@ -40,7 +41,8 @@ int cp_data_writer_add_sample(struct cp_data_writer *w, const struct cp_profile_
 			      const int64_t *values, struct cp_error *err);
 /* Write the pending chunk (new definitions, then buffered samples). */
 int cp_data_writer_flush(struct cp_data_writer *w, struct cp_error *err);
-/* Write the symbol section (functions, every location's lines), the final
+/* Write the symbol section (functions, every location's lines, the
+ * model's stored code with meta.code_max and code_skipped), the final
  * meta and the end record, then close.  Frees w even on error. */
 int cp_data_writer_finish(struct cp_data_writer *w, struct cp_error *err);
 /* Close without the end record (used on fatal errors); frees w. */

@@ -37,6 +37,8 @@ enum df_record_type {
 	DF_REC_FUNCTIONS = 8,
 	DF_REC_LINES = 9,
 	DF_REC_TOTALS = 10,
+	DF_REC_CODE = 11,      /* stored machine code and line rows of functions */
+	DF_REC_CODE_INFO = 12, /* the code size cap and the functions left out */
 };
 
 /* per-sample field bits (first byte of each sample in a SAMPLES record) */

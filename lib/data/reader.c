@@ -39,6 +39,7 @@ struct rd {
 	CP_VEC(int64_t) prev_values;
 	CP_VEC(uint32_t) locbuf;
 	CP_VEC(struct cp_profile_line) linebuf;
+	CP_VEC(struct cp_profile_code_line) codebuf;
 	uint64_t nsamples; /* samples decoded */
 	bool ended;
 
@@ -173,6 +174,8 @@ static int rec_meta(struct rd *c, struct cp_rd *r)
 	m.stack_size = stack_size;
 	m.exit_status = (int32_t)status;
 	m.default_type = c->p->meta.default_type; /* not stored: recordings have none */
+	m.code_max = c->p->meta.code_max;         /* from the symbol section */
+	m.code_skipped = c->p->meta.code_skipped;
 	c->p->meta = m;
 	return 0;
 }
@@ -398,6 +401,69 @@ static int rec_lines(struct rd *c, struct cp_rd *r)
 	return 0;
 }
 
+/* One code entry (see the writer's encode_code). */
+static int one_code(struct rd *c, struct cp_rd *r)
+{
+	struct cp_profile *p = c->p;
+	size_t idx = p->code.n;
+	uint32_t mapping = 0, f = 0, size = 0, nrows = 0;
+	uint64_t addr = 0;
+	const uint8_t *bytes = NULL;
+	if (rd_u32(c, r, &mapping) || rd_u32(c, r, &f) || rd_u(c, r, &addr) || rd_u32(c, r, &size))
+		return -1;
+	if (mapping >= p->mappings.n)
+		return bad(c, "code entry %zu references undefined mapping %u", idx, mapping);
+	if (f >= c->funcs.n)
+		return bad(c, "code entry %zu references undefined function %u", idx, f);
+	if (size > (uint64_t)(r->end - r->p) || addr + size < addr)
+		return bad(c, "code entry %zu size %u exceeds the record", idx, size);
+	cp_rd_bytes(r, &bytes, size); /* checked above */
+	if (rd_u32(c, r, &nrows))
+		return -1;
+	/* each row takes at least three bytes */
+	if (nrows > (uint64_t)(r->end - r->p) / 3)
+		return bad(c, "code entry %zu row count %u exceeds the record", idx, nrows);
+	CP_VEC_RESERVE(c->codebuf, nrows);
+	uint64_t prev = addr;
+	for (uint32_t j = 0; j < nrows; j++) {
+		struct cp_profile_code_line *l = &c->codebuf.v[j];
+		uint64_t delta;
+		if (rd_u(c, r, &delta) || str_ref(c, r, &l->file) || rd_s(c, r, &l->line))
+			return -1;
+		l->address = prev + delta;
+		if (l->address < prev || (l->address >= addr + size && l->address != addr))
+			return bad(c, "code entry %zu row %u at 0x%" PRIx64 " outside the function",
+				   idx, j, l->address);
+		prev = l->address;
+	}
+	uint32_t got = cp_profile_add_code(p, mapping, c->funcs.v[f], addr, bytes, size,
+					   c->codebuf.v, nrows);
+	if (got != idx)
+		return bad(c, "code entry %zu repeats entry %u", idx, got);
+	return 0;
+}
+
+static int rec_code(struct rd *c, struct cp_rd *r)
+{
+	uint64_t n;
+	if (rd_u(c, r, &n))
+		return -1;
+	/* each entry takes at least five bytes */
+	if (n > (uint64_t)(r->end - r->p) / 5)
+		return bad(c, "code entry count %" PRIu64 " exceeds the record", n);
+	for (uint64_t i = 0; i < n; i++)
+		if (one_code(c, r))
+			return -1;
+	return 0;
+}
+
+static int rec_code_info(struct rd *c, struct cp_rd *r)
+{
+	if (rd_u(c, r, &c->p->meta.code_max) || rd_u32(c, r, &c->p->meta.code_skipped))
+		return -1;
+	return 0;
+}
+
 static int rec_totals(struct rd *c, struct cp_rd *r)
 {
 	struct cp_profile *p = c->p;
@@ -429,7 +495,8 @@ static uint32_t allowed_records(uint32_t ctype)
 	case DF_CHUNK_DATA:
 		return DEFS | BIT(DF_REC_SAMPLES);
 	case DF_CHUNK_SYMBOLS:
-		return BIT(DF_REC_STRINGS) | BIT(DF_REC_FUNCTIONS) | BIT(DF_REC_LINES);
+		return BIT(DF_REC_STRINGS) | BIT(DF_REC_FUNCTIONS) | BIT(DF_REC_LINES) |
+		       BIT(DF_REC_CODE) | BIT(DF_REC_CODE_INFO);
 	case DF_CHUNK_END:
 		return DEFS | BIT(DF_REC_TOTALS);
 	default:
@@ -451,7 +518,7 @@ static int decode_records(struct rd *c, uint32_t ctype, const uint8_t *p, size_t
 			return bad(c, "record header runs past the chunk");
 		struct cp_rd b = { body, body + blen, false };
 		int e = 0;
-		if (type >= DF_REC_STRINGS && type <= DF_REC_TOTALS && !(allowed & BIT(type)))
+		if (type >= DF_REC_STRINGS && type <= DF_REC_CODE_INFO && !(allowed & BIT(type)))
 			return bad(c, "record kind %" PRIu64 " not allowed in chunk type %u", type,
 				   ctype);
 		switch (type) {
@@ -484,6 +551,12 @@ static int decode_records(struct rd *c, uint32_t ctype, const uint8_t *p, size_t
 			break;
 		case DF_REC_TOTALS:
 			e = rec_totals(c, &b);
+			break;
+		case DF_REC_CODE:
+			e = rec_code(c, &b);
+			break;
+		case DF_REC_CODE_INFO:
+			e = rec_code_info(c, &b);
 			break;
 		default:
 			break; /* unknown kinds are skipped: forward compatibility */
@@ -651,6 +724,7 @@ int cp_data_read_mem(const void *buf, size_t len, const char *name, struct cp_pr
 	CP_VEC_FREE(c.prev_values);
 	CP_VEC_FREE(c.locbuf);
 	CP_VEC_FREE(c.linebuf);
+	CP_VEC_FREE(c.codebuf);
 	if (e) {
 		cp_profile_free(c.p);
 		return e;

@@ -7,7 +7,8 @@
  * file descriptor.  No stdio buffering sits in between, so a SIGKILLed
  * recorder leaves every chunk already written intact.  finish() adds the
  * symbol section and the end chunk.  The writer never keeps decoded
- * samples, only their compact encoding for the current chunk.  The file
+ * samples, only their compact encoding for the current chunk.  The symbol
+ * section also carries the model's stored machine code (for annotate).  The file
  * layout is described in man/cprof-data.5; the reader is reader.c.
  */
 #include "data/data.h"
@@ -457,6 +458,60 @@ int cp_data_writer_flush(struct cp_data_writer *w, struct cp_error *err)
 	return emit_chunk(w, DF_CHUNK_DATA, err);
 }
 
+/* One code entry: mapping, function, address, size, the bytes, then the
+ * rows as (address delta from the previous row or the function start,
+ * file string, line). */
+static void encode_code(struct cp_data_writer *w, const struct cp_profile_code *c, struct cp_buf *b)
+{
+	const struct cp_profile *p = w->model;
+	cp_buf_add_uvarint(b, c->mapping);
+	cp_buf_add_uvarint(b, c->function);
+	cp_buf_add_uvarint(b, c->address);
+	cp_buf_add_uvarint(b, c->size);
+	cp_buf_add(b, p->code_bytes.v + c->bytes_start, c->size);
+	cp_buf_add_uvarint(b, c->nlines);
+	uint64_t prev = c->address;
+	for (uint32_t j = 0; j < c->nlines; j++) {
+		const struct cp_profile_code_line *l = &p->code_lines.v[c->line_start + j];
+		cp_buf_add_uvarint(b, l->address - prev);
+		cp_buf_add_uvarint(b, sid(w, l->file));
+		cp_buf_add_svarint(b, l->line);
+		prev = l->address;
+	}
+}
+
+/* The stored code, batched like the other records; a record that would
+ * push the chunk well past its target starts a new chunk, so a big
+ * function gets a chunk of its own.  Then the cap and skip count. */
+static int emit_code(struct cp_data_writer *w, struct cp_error *err)
+{
+	struct cp_profile *p = w->model;
+	int r = 0;
+	for (size_t i = 0; !r && i < p->code.n;) {
+		struct cp_buf items = { 0 };
+		size_t first = i;
+		while (i < p->code.n && items.len < DF_BATCH_TARGET)
+			encode_code(w, &p->code.v[i++], &items);
+		/* row files were interned with the model's code: define any
+		 * string the file still lacks first */
+		r = emit_strings(w, DF_CHUNK_SYMBOLS, err);
+		if (!r && w->chunk.len && w->chunk.len + items.len > DF_CHUNK_TARGET)
+			r = emit_chunk(w, DF_CHUNK_SYMBOLS, err);
+		if (!r) {
+			cp_buf_add_uvarint(&w->body, i - first);
+			cp_buf_add(&w->body, items.p, items.len);
+			r = add_record(w, DF_REC_CODE, DF_CHUNK_SYMBOLS, err);
+		}
+		cp_buf_release(&items);
+	}
+	if (!r && (p->meta.code_max || p->meta.code_skipped || p->code.n)) {
+		cp_buf_add_uvarint(&w->body, p->meta.code_max);
+		cp_buf_add_uvarint(&w->body, p->meta.code_skipped);
+		r = add_record(w, DF_REC_CODE_INFO, DF_CHUNK_SYMBOLS, err);
+	}
+	return r;
+}
+
 static int emit_symbols(struct cp_data_writer *w, struct cp_error *err)
 {
 	struct cp_profile *p = w->model;
@@ -508,6 +563,8 @@ static int emit_symbols(struct cp_data_writer *w, struct cp_error *err)
 		}
 		cp_buf_release(&items);
 	}
+	if (!r)
+		r = emit_code(w, err);
 	if (!r)
 		r = emit_chunk(w, DF_CHUNK_SYMBOLS, err);
 	return r;

@@ -51,6 +51,7 @@ void cp_profile_free(struct cp_profile *p)
 	cp_intern_release(&p->strings_);
 	cp_intern_release(&p->stack_index_);
 	cp_intern_release(&p->function_index_);
+	cp_u64map_release(&p->code_index_);
 	free(p);
 }
 
@@ -211,9 +212,16 @@ uint32_t cp_profile_add_code(struct cp_profile *p, uint32_t mapping, uint32_t fu
 			     const struct cp_profile_code_line *rows, uint32_t nrows)
 {
 	const char *path = mapping < p->mappings.n ? p->mappings.v[mapping].path : NULL;
-	const struct cp_profile_code *old = cp_profile_find_code(p, function, path);
-	if (old && path)
-		return (uint32_t)(old - p->code.v);
+	if (path) {
+		/* an index rather than cp_profile_find_code's scan: readers add
+		 * thousands of entries */
+		uint32_t sid = cp_intern_add(&p->strings_, path, strlen(path), NULL);
+		uint64_t key = (uint64_t)sid << 32 | function;
+		bool added;
+		uint64_t *slot = cp_u64map_upsert(&p->code_index_, key, p->code.n, &added);
+		if (!added)
+			return (uint32_t)*slot;
+	}
 	struct cp_profile_code c = {
 		.mapping = mapping,
 		.function = function,

@@ -177,6 +177,7 @@ struct cp_profile {
 	struct cp_intern strings_;
 	struct cp_intern stack_index_;
 	struct cp_intern function_index_;
+	struct cp_u64map code_index_; /* (path string id << 32 | function) -> code index */
 };
 
 /* Allocate an empty profile (meta strings set to ""; exit_status -1). */

@@ -230,6 +230,143 @@ static void test_round_trip(void **state)
 /* The syscall is stored with OFFCPU samples only: a stale one on an on-CPU
  * sample does not reach the file, and one that changes between off-CPU
  * samples of the same record is not taken from the previous sample. */
+/* A profile with stored code: small functions with rows, one without
+ * rows, and one of 1.5 MiB that needs a chunk of its own.  `bad` forges
+ * one broken entry behind the model API's back (0: none). */
+static struct cp_profile *write_code(const char *path, int bad)
+{
+	struct cp_error err = { 0 };
+	struct cp_profile *m = cp_profile_new();
+	cp_profile_add_value_type(m, "samples", "count");
+	struct cp_data_writer *w = cp_data_writer_open(path, m, &err);
+	assert_non_null(w);
+	struct cp_profile_mapping maps[] = {
+		{ "/usr/bin/app", "0123abcd", 0x555555554000, 0x555555600000, 0x1000, 0 },
+		{ "[vdso]", "", 0x7ffff7fc1000, 0x7ffff7fc3000, 0, CP_MAP_VDSO },
+	};
+	cp_profile_add_mapping(m, &maps[0]);
+	cp_profile_add_mapping(m, &maps[1]);
+	uint32_t loc = cp_profile_add_location(m, 0, 0x1130, NULL, 0);
+	uint32_t st = cp_profile_add_stack(m, &loc, 1);
+	struct cp_profile_sample s = { .stack = st, .pid = 1, .tid = 1, .time = 5 };
+	int64_t v = 1;
+	add(w, m, &s, &v);
+	uint32_t f0 = cp_profile_add_function(m, "hot", "hot", "/src/app.c", 10);
+	uint32_t f1 = cp_profile_add_function(m, "main", "main", "/src/app.c", 30);
+	uint32_t f2 = cp_profile_add_function(m, "__vdso_clock_gettime", "__vdso_clock_gettime",
+					      "", 0);
+	uint32_t f3 = cp_profile_add_function(m, "huge", "huge", "/src/gen.c", 1);
+	struct cp_profile_line ln = { f0, 12, false };
+	cp_profile_set_location_lines(m, loc, &ln, 1);
+	uint8_t code[64];
+	for (size_t i = 0; i < sizeof(code); i++)
+		code[i] = (uint8_t)(0x90 + i);
+	struct cp_profile_code_line rows[] = {
+		{ 0x1120, "/src/app.c", 11 },
+		{ 0x1128, "/usr/include/x86_64-linux-gnu/bits/stdio2.h", 105 },
+		{ 0x1130, "/src/app.c", 12 },
+		{ 0x1150, "", 0 },
+	};
+	cp_profile_add_code(m, 0, f0, 0x1120, code, 64, rows, 4);
+	cp_profile_add_code(m, 0, f1, 0x1040, code, 16, rows, 0);
+	cp_profile_add_code(m, 1, f2, 0xa00, code + 3, 40, NULL, 0);
+	size_t hs = (3u << 20) / 2;
+	uint8_t *huge = cp_xmalloc(hs);
+	for (size_t i = 0; i < hs; i++)
+		huge[i] = (uint8_t)(i * 2654435761u >> 13);
+	struct cp_profile_code_line hrows[] = { { 0x400000, "/src/gen.c", 2 },
+						{ 0x400000 + hs - 1, "/src/gen.c", 900 } };
+	cp_profile_add_code(m, 0, f3, 0x400000, huge, (uint32_t)hs, hrows, 2);
+	free(huge);
+	m->meta.code_max = 8u << 20;
+	m->meta.code_skipped = 3;
+	struct cp_profile_code forged = m->code.v[0];
+	switch (bad) {
+	case 1: /* a mapping that does not exist */
+		forged.mapping = 9;
+		CP_VEC_PUSH(m->code, forged);
+		break;
+	case 2: /* a row past the function's end */
+		m->code_lines.v[1].address = 0x1120 + 64;
+		break;
+	case 3: /* the same function twice in one module */
+		CP_VEC_PUSH(m->code, forged);
+		break;
+	}
+	assert_int_equal(cp_data_writer_finish(w, &err), 0);
+	return m;
+}
+
+static void test_code_round_trip(void **state)
+{
+	char *path = tpath("code.data");
+	struct cp_profile *m = write_code(path, 0);
+	struct cp_profile *r = NULL;
+	struct cp_error err = { 0 };
+	if (cp_data_read(path, &r, &err))
+		fail_msg("read failed: %s", err.msg);
+	assert_equal_profiles(m, r);
+	assert_int_equal(r->code.n, 4);
+	assert_int_equal(r->meta.code_max, 8u << 20);
+	assert_int_equal(r->meta.code_skipped, 3);
+	const struct cp_profile_code *c = cp_profile_find_code(r, 0, "/usr/bin/app");
+	assert_non_null(c);
+	assert_int_equal(c->address, 0x1120);
+	assert_int_equal(c->nlines, 4);
+	assert_string_equal(r->code_lines.v[c->line_start + 1].file,
+			    "/usr/include/x86_64-linux-gnu/bits/stdio2.h");
+	assert_int_equal(r->code_bytes.v[c->bytes_start + 5], 0x95);
+	cp_profile_free(r);
+	/* no chunk grows far past the writer's target: the big function went
+	 * into a chunk of its own */
+	size_t len;
+	uint8_t *b = slurp(path, &len);
+	int chunks = 0;
+	for (size_t off = 64; off + 24 <= len; chunks++) {
+		uint32_t csize = b[off + 8] | b[off + 9] << 8 | b[off + 10] << 16 |
+				 (uint32_t)b[off + 11] << 24;
+		uint32_t rsize = b[off + 12] | b[off + 13] << 8 | b[off + 14] << 16 |
+				 (uint32_t)b[off + 15] << 24;
+		assert_true(rsize < (3u << 20) / 2 + (64u << 10));
+		off += 24 + csize;
+	}
+	assert_true(chunks >= 4); /* data, symbols, the big function, end */
+	free(b);
+	cp_profile_free(m);
+
+	/* a profile without code reads back with nothing stored (old files) */
+	m = write_rich(path, 10);
+	assert_int_equal(cp_data_read(path, &r, &err), 0);
+	assert_int_equal(r->code.n, 0);
+	assert_int_equal(r->meta.code_max, 0);
+	assert_int_equal(r->meta.code_skipped, 0);
+	cp_profile_free(r);
+	cp_profile_free(m);
+	free(path);
+}
+
+static void test_code_corrupt(void **state)
+{
+	static const char *const want[] = {
+		NULL,
+		"code entry 4 references undefined mapping 9",
+		"code entry 0 row 1 at 0x1160 outside the function",
+		"code entry 4 repeats entry 0",
+	};
+	for (int bad = 1; bad <= 3; bad++) {
+		char *path = tpath("badcode.data");
+		struct cp_profile *m = write_code(path, bad);
+		struct cp_profile *r = NULL;
+		struct cp_error err = { 0 };
+		assert_int_equal(cp_data_read(path, &r, &err), CP_E_FORMAT);
+		assert_null(r);
+		if (!strstr(err.msg, want[bad]) || !strstr(err.msg, "in chunk at offset "))
+			fail_msg("unexpected message: %s", err.msg);
+		cp_profile_free(m);
+		free(path);
+	}
+}
+
 static void test_offcpu_syscall(void **state)
 {
 	char *path = tpath("offcpu.data");
@@ -648,6 +785,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_code_round_trip),
+		cmocka_unit_test(test_code_corrupt),
 		cmocka_unit_test(test_many_samples_multi_chunk),
 		cmocka_unit_test(test_offcpu_syscall),
 		cmocka_unit_test(test_truncated),
