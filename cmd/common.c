@@ -14,6 +14,28 @@
 #include "cmd.h"
 #include "core/core.h"
 
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !(*s >= '0' && *s <= '9'))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = 0;
+	const char *units = "kmgKMG", *u = *end ? strchr(units, *end) : NULL;
+	if (u) {
+		shift = 10 * (1 + (unsigned)(u - units) % 3);
+		end++;
+	}
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 int sampling_check(const char *cmd, const char *const *usage, const struct cp_option *opts,
 		   const struct sampling_args *a)
 {
@@ -53,6 +75,13 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 			     a->stack_size);
 		return 2;
 	}
+	uint64_t code_max;
+	if (a->code_max && parse_size(a->code_max, &code_max)) {
+		cp_die_usage(cmd, usage, opts,
+			     "--code-max: '%s' is not a size in bytes (e.g. 16M, 0 for none)",
+			     a->code_max);
+		return 2;
+	}
 	if (a->mmap_pages & (a->mmap_pages - 1)) {
 		cp_die_usage(cmd, usage, opts, "--mmap-pages: %ld is not a power of two",
 			     a->mmap_pages);
@@ -80,6 +109,8 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 		     : !strcmp(a->sampler, "ptrace") ? CP_SAMPLER_PTRACE
 						      : CP_SAMPLER_PERF;
 	o->wall = a->wall;
+	if (a->code_max)
+		parse_size(a->code_max, &o->code_max); /* checked by sampling_check */
 }
 
 void sampling_block_signals(sigset_t *set)

@@ -22,8 +22,9 @@ struct sampling_args {
 	const char *output, *event, *callgraph, *sampler;
 	long freq, stack_size, duration, mmap_pages;
 	bool quiet, wall;
+	const char *code_max; /* --code-max SIZE, NULL = the default */
 };
-#define SAMPLING_ARGS_INIT { "cprof.data", NULL, "dwarf", NULL, 999, 0, 0, 0, false, false }
+#define SAMPLING_ARGS_INIT { "cprof.data", NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL }
 
 /* The option-table rows both commands take (in this order). */
 #define SAMPLING_OPTIONS(a)                                                                        \
@@ -48,6 +49,10 @@ struct sampling_args {
 		    &(a).sampler, "perf|ptrace"),                                                  \
 	CP_OPT_FLAG_(0, "wall", "wall-clock: sample blocked threads too (ptrace sampler)",       \
 		     &(a).wall),                                                                   \
+	CP_OPT_STR_(0, "code-max", "SIZE",                                                        \
+		    "store at most SIZE bytes of machine code for annotate (K, M, G suffixes; "     \
+		    "default 8M, 0 = none)",                                                       \
+		    &(a).code_max, NULL),                                                          \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
 
 /* Validate; prints the usage error and returns 2, or 0. */

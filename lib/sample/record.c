@@ -7,7 +7,8 @@
  * interns locations and stacks in the model and streams the sample to the
  * data writer.  Raw stack copies never leave this process.  At the end
  * every distinct location is symbolized once and the symbols go into the
- * file, which makes it self-contained.
+ * file, with the machine code and line rows of the sampled functions (for
+ * annotate), which makes it self-contained.
  *
  * Not here: option parsing, signals, progress display (cmd/record.c), the
  * file format (lib/data), unwinding itself (lib/unwind).
@@ -46,6 +47,7 @@ struct cp_recorder {
 	struct cp_u64map reloaded; /* ptrace: pid -> when its maps were last read */
 	struct cp_u64map ns;       /* pid -> 1 + its pid in its own namespace, 0 = ours (mount ns) */
 	CP_VEC(uint32_t) map_pids; /* model mapping index -> a pid that maps it */
+	CP_VEC(uint32_t) leaf_hits; /* location -> samples with it as the leaf */
 
 	struct cp_u64map spaces;  /* pid -> struct cp_space* */
 	struct cp_u64map tids;    /* tid -> struct tid_info* */
@@ -73,6 +75,7 @@ void cp_record_opts_init(struct cp_record_opts *o)
 	o->perf.stack_size = 65528;
 	o->perf.inherit = true;
 	o->perf.enable_on_exec = true;
+	o->code_max = CP_RECORD_CODE_MAX;
 }
 
 static uint32_t model_mapping(struct cp_recorder *r, const char *path, const char *build_id,
@@ -308,6 +311,19 @@ static bool reload_maps(struct cp_recorder *r, struct cp_space *sp, uint32_t pid
 	return true;
 }
 
+/* One more sample whose leaf is loc (for the order of stored code). */
+static void count_leaf(struct cp_recorder *r, uint32_t loc)
+{
+	if (loc >= r->leaf_hits.n) {
+		size_t n = r->model->locations.n;
+		CP_VEC_RESERVE(r->leaf_hits, n);
+		memset(r->leaf_hits.v + r->leaf_hits.n, 0,
+		       (n - r->leaf_hits.n) * sizeof(*r->leaf_hits.v));
+		r->leaf_hits.n = n;
+	}
+	r->leaf_hits.v[loc]++;
+}
+
 static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 {
 	struct cp_space *sp = space_of(r, s->pid, false);
@@ -391,6 +407,7 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 	if (n == ubase && n == 0)
 		r->locs[n++] = location_of(r, sp, s->ip, s->kernel_ip);
 	ps.stack = cp_profile_add_stack(r->model, r->locs, (uint32_t)n);
+	count_leaf(r, r->locs[0]);
 	ps.pid = s->pid;
 	ps.tid = s->tid;
 	ps.comm = ti->comm;
@@ -669,6 +686,116 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err)
 	return 0;
 }
 
+/* ---- stored machine code ------------------------------------------------- */
+
+/* A sampled function to store: the real function of some location. */
+struct code_fn {
+	uint32_t mapping, function;
+	struct cp_module *mod;
+	uint64_t addr;  /* a sampled address in it (module-relative) */
+	uint64_t leaf;  /* samples whose leaf location is in it */
+	uint32_t order; /* first seen, for a stable order */
+};
+
+struct code_fns {
+	struct code_fn *v;
+	size_t n, cap;
+};
+
+static int cmp_code_fn(const void *a, const void *b)
+{
+	const struct code_fn *x = a, *y = b;
+	if (x->leaf != y->leaf)
+		return x->leaf > y->leaf ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The sampled functions, one per (module path, real function), in the
+ * order their code is stored: most leaf samples first, then those only
+ * seen as callers. */
+static void sampled_functions(struct cp_recorder *r, struct code_fns *out)
+{
+	struct cp_profile *p = r->model;
+	struct cp_intern keys;
+	cp_intern_init(&keys);
+	for (uint32_t i = 0; i < p->locations.n; i++) {
+		const struct cp_profile_location *l = &p->locations.v[i];
+		if (l->mapping >= p->mappings.n || !l->nlines ||
+		    (p->mappings.v[l->mapping].flags & (CP_MAP_KERNEL | CP_MAP_JIT | CP_MAP_ANON)))
+			continue;
+		struct cp_module *mod = r->map_modules.v[l->mapping];
+		enum cp_module_kind kind = mod ? cp_module_kind(mod) : CP_MODULE_KERNEL;
+		if (kind != CP_MODULE_ELF && kind != CP_MODULE_VDSO)
+			continue;
+		struct {
+			const char *path;
+			uint32_t function;
+		} key;
+		memset(&key, 0, sizeof(key));
+		key.path = p->mappings.v[l->mapping].path; /* interned: one pointer per path */
+		key.function = p->lines.v[l->line_start + l->nlines - 1].function;
+		bool added;
+		uint32_t k = cp_intern_add(&keys, &key, sizeof(key), &added);
+		if (added) {
+			struct code_fn f = { l->mapping, key.function, mod, l->address, 0, k };
+			CP_VEC_PUSH(*out, f);
+		}
+		if (i < r->leaf_hits.n)
+			out->v[k].leaf += r->leaf_hits.v[i];
+	}
+	cp_intern_release(&keys);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_code_fn);
+}
+
+/* Store the code and line rows of the sampled functions in the model, up
+ * to opts.code_max bytes of code; each function's extent is looked up
+ * once, in modules that are already open and indexed. */
+static void store_code(struct cp_recorder *r)
+{
+	struct cp_profile *p = r->model;
+	uint64_t cap = r->opts.code_max, used = 0;
+	struct code_fns fns = { 0 };
+	sampled_functions(r, &fns);
+	struct cp_symbol_rows rows = { 0 };
+	CP_VEC(struct cp_profile_code_line) lines = { 0 };
+	CP_VEC(uint8_t) buf = { 0 };
+	bool full = cap == 0;
+	uint32_t skipped = 0;
+	for (size_t i = 0; i < fns.n; i++) {
+		const struct code_fn *f = &fns.v[i];
+		uint64_t lo, hi;
+		if (cp_module_function_extent(f->mod, f->addr, &lo, &hi))
+			continue; /* no known extent: nothing to store */
+		uint64_t size = hi - lo;
+		if (full || size > CP_RECORD_CODE_FN_MAX || used + size > cap) {
+			/* the cap stops adding; a huge function alone is skipped */
+			full |= size <= CP_RECORD_CODE_FN_MAX;
+			skipped++;
+			continue;
+		}
+		CP_VEC_RESERVE(buf, size);
+		if (cp_module_read(f->mod, lo, buf.v, size))
+			continue;
+		rows.n = 0;
+		cp_module_line_rows(f->mod, lo, hi, &rows);
+		CP_VEC_RESERVE(lines, rows.n);
+		for (size_t j = 0; j < rows.n; j++)
+			lines.v[j] = (struct cp_profile_code_line){
+				rows.v[j].addr, rows.v[j].file ? rows.v[j].file : "", rows.v[j].line
+			};
+		cp_profile_add_code(p, f->mapping, f->function, lo, buf.v, (uint32_t)size, lines.v,
+				    (uint32_t)rows.n);
+		used += size;
+	}
+	p->meta.code_max = cap;
+	p->meta.code_skipped = skipped;
+	free(rows.v);
+	CP_VEC_FREE(lines);
+	CP_VEC_FREE(buf);
+	CP_VEC_FREE(fns);
+}
+
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err)
 {
 	if (r->finished || !r->writer)
@@ -702,6 +829,7 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 							 root, NULL, NULL);
 	}
 	cp_sample_symbolize(r->model, r->symz, r->map_modules.v, false);
+	store_code(r);
 	struct cp_profile_meta *m = &r->model->meta;
 	m->duration_nanos = cp_now_ns() - r->start_ns;
 	m->lost_samples = r->st.lost;
@@ -743,6 +871,7 @@ void cp_recorder_free(struct cp_recorder *r)
 	cp_u64map_release(&r->reloaded);
 	cp_u64map_release(&r->ns);
 	CP_VEC_FREE(r->map_pids);
+	CP_VEC_FREE(r->leaf_hits);
 	cp_intern_release(&r->map_keys);
 	cp_unwinder_free(r->unw);
 	cp_symbolizer_free(r->symz);

@@ -165,7 +165,14 @@ struct cp_record_opts {
 	enum cp_sampler sampler;
 	bool wall;                /* wall-clock (ptrace sampler): blocked threads too */
 	const char *command_line; /* for the file's meta */
+	/* Machine code stored at the end for annotate: at most this many
+	 * bytes of code in all (default CP_RECORD_CODE_MAX; 0 = none).  The
+	 * functions with the most leaf samples go first; a function larger
+	 * than CP_RECORD_CODE_FN_MAX is never stored. */
+	uint64_t code_max;
 };
+#define CP_RECORD_CODE_MAX (8ull << 20)
+#define CP_RECORD_CODE_FN_MAX (1u << 20)
 void cp_record_opts_init(struct cp_record_opts *o);
 
 struct cp_record_stats {
