@@ -127,9 +127,9 @@ check-fast: all unit fixtures
 WORKLOADS ?= ../shared/workloads
 check-workloads: all
 	$(Q)test -d $(WORKLOADS) || { echo "check-workloads: no $(WORKLOADS)"; exit 1; }
-	$(Q)$(MAKE) --no-print-directory -C $(WORKLOADS) >/dev/null
-	$(Q)FIXTURES=$(abspath $(WORKLOADS))/bin tests/run.sh --build $(O) 1000- 1010- 1020- 1030- \
-		1040- 1050- 1060- 1200- 1210- 1300-
+	$(Q)$(MAKE) --no-print-directory -C $(WORKLOADS) BIN=$(abspath $(O))/workloads >/dev/null
+	$(Q)FIXTURES=$(abspath $(O))/workloads tests/run.sh --build $(O) 1000- 1010- 1020- 1030- \
+		1040- 1050- 1060- 1200- 1210- 1300- 2100- 2110-
 
 deps:
 	$(Q)scripts/deps.sh

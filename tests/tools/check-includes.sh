@@ -30,6 +30,7 @@ declare -A deps=(
 	[unwind]="core symbol"
 	[sample]="core data symbol unwind proc profile"
 	[input]="core profile data format"
+	[tui]="core profile format"
 )
 
 bad=0
