@@ -21,6 +21,9 @@
 #   formats       bench/formats.sh: cprof flame on 48 MB of folded stacks,
 #                 convert of a 1M-sample recording, pprof top functions
 #                 against go tool pprof, pprof size
+#   tui           bench/tui.sh: the report browser (in tmux) opening a
+#                 1M-sample recording, key response times, and opening a
+#                 recording against perf report's TUI
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -244,6 +247,9 @@ fi
 
 # ---- g. flame graphs and format conversion ----------------------------------------
 "$CPROF_TOP/bench/formats.sh" "$BUILD" || { echo "FAIL: bench/formats.sh exited with $?"; failed=1; }
+
+# ---- h. the report browser ---------------------------------------------------------
+"$CPROF_TOP/bench/tui.sh" "$BUILD" || { echo "FAIL: bench/tui.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 
