@@ -10,6 +10,8 @@
 #   cprof.data    the recording
 #   report.txt    cprof report --stdio
 #   tree.txt      cprof report --stdio --tree
+#   annotate.txt  cprof report --stdio --annotate hot_sixty: its machine code
+#                 with each instruction's share (kept in the recording)
 #   demo.folded   cprof convert --to folded (for flamegraph.pl, speedscope)
 #   flame.svg     cprof flame: an interactive flame graph (open it in a browser)
 set -u
@@ -39,7 +41,7 @@ fi
 
 { mkdir -p "$OUT" && [ -w "$OUT" ]; } || die "cannot write to '$OUT'"
 cd "$OUT" || exit 1
-rm -f cprof.data cprof.data.old report.txt tree.txt demo.folded flame.svg record.log
+rm -f cprof.data cprof.data.old report.txt tree.txt annotate.txt demo.folded flame.svg record.log
 
 echo "demo: cprof record -o demo/cprof.data -- build/fixtures/cpu_split_nofp"
 if ! "$CPROF" record -o cprof.data -- "$TARGET" 2>record.log; then
@@ -55,6 +57,7 @@ rm -f record.log
 # report and convert read ./cprof.data when no file is named
 "$CPROF" report --stdio >report.txt || die "cprof report --stdio failed"
 "$CPROF" report --stdio --tree >tree.txt || die "cprof report --stdio --tree failed"
+"$CPROF" report --stdio --annotate hot_sixty >annotate.txt || die "cprof report --annotate failed"
 "$CPROF" convert --to folded >demo.folded || die "cprof convert --to folded failed"
 "$CPROF" flame --title "cprof demo: cpu_split_nofp" -o flame.svg || die "cprof flame failed"
 
@@ -63,7 +66,7 @@ head -n 20 report.txt
 echo "..."
 echo
 echo "demo: wrote"
-for f in cprof.data report.txt tree.txt demo.folded flame.svg; do
+for f in cprof.data report.txt tree.txt annotate.txt demo.folded flame.svg; do
 	printf '  demo/%-12s %s\n' "$f" "$(wc -c <"$f") bytes"
 done
-echo "demo: try 'cd demo && $CPROF report --stdio --tree | less', and open demo/flame.svg in a browser"
+echo "demo: try 'cd demo && $CPROF report' (the browser: ? lists its keys), and open demo/flame.svg in a browser"
