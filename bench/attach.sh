@@ -25,12 +25,7 @@ TARGET=$WL/cpu_split_nofp
 T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-attach.XXXXXX") || exit 1
 trap 'rm -rf "$T"; [ -n "${tpid:-}" ] && kill "$tpid" 2>/dev/null' EXIT
 
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-		else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-calc() { awk "BEGIN { printf \"$1\\n\", $2 }"; }
-verdict() { awk "BEGIN { exit !($1) }" && echo ok || echo MISSED; }
+. "$CPROF_TOP/bench/lib.sh"
 
 # ---- attach latency -------------------------------------------------------------
 samplers="ptrace"

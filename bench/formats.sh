@@ -30,12 +30,7 @@ trap 'rm -rf "$T"' EXIT
 failed=0
 
 [ -x "$CPROF" ] || { echo "formats: $CPROF not built" >&2; exit 1; }
-calc() { awk "BEGIN { printf \"$1\\n\", $2 }"; }
-verdict() { awk "BEGIN { exit !($1) }" && echo ok || { failed=1; echo MISSED; }; }
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-		else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+. "$TOP/bench/lib.sh"
 # timed OUT CMD...: runs CMD (stdout to OUT) RUNS times; prints "median_s max_rss_kb"
 timed() {
 	local out=$1 i; shift

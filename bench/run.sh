@@ -61,18 +61,10 @@ die() {
 
 # ---- helpers -----------------------------------------------------------------
 
-median() { # numbers on stdin -> median
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-		else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-calc() { awk "BEGIN { printf \"$1\\n\", $2 }"; }
-verdict() { # awk condition -> ok / MISSED
-	awk "BEGIN { exit !($1) }" && echo ok || echo MISSED
-}
+. "$CPROF_TOP/bench/lib.sh"
 cpu_of() { # /usr/bin/time -f '%e %U %S' output -> user+sys seconds
 	awk 'NF == 3 { s = $2 + $3 } END { if (s == "") print "nan"; else print s }' "$1"
 }
-now() { echo "${EPOCHREALTIME/,/.}"; }
 # run "$@" with stdout to /dev/null, print its wall time in seconds
 wall() {
 	local t0 t1

@@ -28,13 +28,7 @@ nsock=0
 trap 'tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$T"' EXIT
 failed=0
 
-calc() { awk "BEGIN { printf \"$1\\n\", $2 }"; }
-verdict() { awk "BEGIN { exit !($1) }" && echo ok || { failed=1; echo MISSED; }; }
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-		else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-now() { echo "${EPOCHREALTIME/,/.}"; }
+. "$TOP/bench/lib.sh"
 command -v tmux >/dev/null || { echo "SKIP: tui: no tmux (apt-get install tmux)"; exit 0; }
 
 pane() { tmux -L "$SOCK" capture-pane -p -t bench 2>/dev/null; }
