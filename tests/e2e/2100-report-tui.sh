@@ -271,6 +271,16 @@ else
 	fail_pane "tui on a recording: q from annotate goes back, q again quits" r
 fi
 
+# a recording with no samples (a sleeping program at 1 Hz): the warning
+# --stdio gives, status 0, no browser
+"$CPROF" record -q -F 1 -o "$T/zero.cprof" -- sleep 0.2 >/dev/null 2>&1
+start z 100 30 --tui -i zero.cprof
+if wait_for z '^EXIT=0$' && cap z | grep -q "warning: no samples in 'zero.cprof'"; then
+	ok "tui: a recording with no samples warns and exits 0"
+else
+	fail_pane "tui: a recording with no samples warns and exits 0" z
+fi
+
 start g 100 30 --tui --annotate hot_sixty -i cs.cprof
 if wait_for g 'Annotate hot_sixty' && wait_for g '^ +[0-9]+\.[0-9]+ +[0-9a-f]+  '; then
 	ok "tui: --annotate opens the annotate screen"
