@@ -218,6 +218,15 @@ if ! "$CPROF" record -q -o "$T/cs.cprof" -- "$FIXTURES/cpu_split_nofp" 500 >/dev
 fi
 # the selected line, as capture-pane -e shows it: reverse video
 selected() { tm capture-pane -e -p -t "$1" | grep $'^\e\\[7m' | sed 's/\x1b\[[0-9;]*m//g'; }
+# wait_selected NAME REGEX: poll (up to 5 s) until the selected line matches
+wait_selected() {
+	local i
+	for i in $(seq 50); do
+		selected "$1" | grep -qE -- "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 # the data rows of the top screen, function names in order
 top_rows() { cap "$1" | awk '/Self%.*Function/ { on = 1; next } on && NF >= 5 && $1 ~ /^[0-9.]+$/ { print $4 }'; }
 start r 100 30 --tui -i cs.cprof
@@ -238,8 +247,7 @@ else
 	fail_pane "tui on a recording: T opens the call tree" r
 fi
 tm send-keys -t r T / r u n _ r o u n d s Enter
-sleep 0.2
-if wait_for r 'Top functions' && selected r | grep -q ' run_rounds '; then
+if wait_for r 'Top functions' && wait_selected r ' run_rounds '; then
 	ok "tui on a recording: /run_rounds selects run_rounds"
 else
 	fail_pane "tui on a recording: /run_rounds selects run_rounds" r
@@ -258,8 +266,17 @@ else
 	cap r | sed 's/^/# /'
 fi
 tm send-keys -t r Tab
-sleep 0.2
-if selected r | grep -qE '^ +[0-9]+\.[0-9][0-9] +[0-9a-f]+  ' && ! selected r | grep -q " ${hot#* } "; then
+moved=0
+for i in $(seq 50); do
+	sel=$(selected r)
+	if echo "$sel" | grep -qE '^ +[0-9]+\.[0-9][0-9] +[0-9a-f]+  ' &&
+		! echo "$sel" | grep -q " ${hot#* } "; then
+		moved=1
+		break
+	fi
+	sleep 0.1
+done
+if [ $moved = 1 ]; then
 	ok "tui on a recording: Tab moves to the next hot spot"
 else
 	fail_pane "tui on a recording: Tab moves to the next hot spot" r
