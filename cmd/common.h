@@ -83,6 +83,12 @@ struct io_filter {
 int io_filter_make(const struct cp_strlist *comms, const struct cp_strlist *pids,
 		   const struct cp_strlist *tids, struct io_filter *fs, struct cp_error *err);
 void io_filter_release(struct io_filter *fs);
+/* The option-table rows of that filter; `a` has cp_strlist fields comms,
+ * pids and tids. */
+#define IO_FILTER_OPTIONS(a)                                                                       \
+	CP_OPT_LIST_(0, "comm", "<list>", "only samples of these thread names", &(a).comms, NULL), \
+	CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &(a).pids, "pid"),   \
+	CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &(a).tids, NULL)
 
 /* The input when -i is not given: "-" when standard input is a pipe or a
  * redirected file (`perf script | cprof flame`), else "cprof.data". */

@@ -123,11 +123,7 @@ int cmd_convert(int argc, char **argv)
 			    "input format, instead of detecting it: cprof, pprof, perf-script, "
 			    "folded",
 			    &a.from, "cprof|pprof|perf-script|folded"),
-		CP_OPT_LIST_(0, "comm", "<list>", "only samples of these thread names", &a.comms,
-			     NULL),
-		CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &a.pids,
-			     "pid"),
-		CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &a.tids, NULL),
+		IO_FILTER_OPTIONS(a),
 		CP_OPT_FLAG_(0, "no-inline", "leave out inlined frames", &a.no_inline),
 		CP_OPT_STR_(0, "sample-type", "<type>",
 			    "the value to use: folded weights, speedscope weights, pprof's "

@@ -150,11 +150,7 @@ int cmd_flame(int argc, char **argv)
 			    &a.diff, "file"),
 		CP_OPT_FLAG_(0, "normalize", "with --diff: scale BASE to the same total",
 			     &a.normalize),
-		CP_OPT_LIST_(0, "comm", "<list>", "only samples of these thread names", &a.comms,
-			     NULL),
-		CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &a.pids,
-			     "pid"),
-		CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &a.tids, NULL),
+		IO_FILTER_OPTIONS(a),
 		CP_OPT_FLAG_(0, "no-inline", "leave out inlined frames", &a.no_inline),
 		CP_OPT_END_,
 	};
