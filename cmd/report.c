@@ -123,6 +123,13 @@ static int run_report(const struct report_args *a, enum cp_input_format from,
 		return 2;
 	}
 	int rc = 0;
+	bool tui = want_tui(a);
+	if (tui && cp_view_filter_any(p, &vo->filter)) {
+		/* the browser aggregates its own views */
+		rc = run_tui(a, p, vo);
+		cp_profile_free(p);
+		return rc;
+	}
 	struct cp_view *v = cp_view_new(p, vo, &err);
 	if (!v) {
 		cmd_error("report", "%s", err.msg);
@@ -132,13 +139,7 @@ static int run_report(const struct report_args *a, enum cp_input_format from,
 	char fdesc[1024];
 	cp_format_filter_desc(&vo->filter, fdesc, sizeof(fdesc));
 	struct cp_report_header h = { .input = a->input, .filter = fdesc };
-	bool tui = want_tui(a), any = cp_view_total_samples(v) > 0;
-	if (any && tui) {
-		cp_view_free(v);
-		rc = run_tui(a, p, vo);
-		cp_profile_free(p);
-		return rc;
-	}
+	bool any = cp_view_total_samples(v) > 0;
 	if (any && a->annotate) {
 		rc = run_annotate(a, v);
 		cp_view_free(v);

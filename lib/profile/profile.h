@@ -322,6 +322,9 @@ const char *cp_view_key_name(enum cp_view_key k);
 uint32_t cp_view_default_value(const struct cp_profile *p);
 bool cp_view_filter_empty(const struct cp_view_filter *f);
 bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_profile_sample *s);
+/* Whether any sample of p matches f (stops at the first): "is there
+ * anything to show" without aggregating a view. */
+bool cp_view_filter_any(const struct cp_profile *p, const struct cp_view_filter *f);
 /* A sample's state as the state key shows it, written into buf (which is
  * returned): "on-cpu" without CP_SAMPLE_OFFCPU, else "off-cpu:SYSCALL",
  * or "off-cpu" when the syscall is unknown (NULL or ""). */

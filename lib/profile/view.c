@@ -186,6 +186,14 @@ bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_prof
 	return true;
 }
 
+bool cp_view_filter_any(const struct cp_profile *p, const struct cp_view_filter *f)
+{
+	for (size_t i = 0; i < p->samples.n; i++)
+		if (cp_view_sample_matches(f, &p->samples.v[i]))
+			return true;
+	return false;
+}
+
 const char *cp_view_sample_state(const struct cp_profile_sample *s, char *buf, size_t size)
 {
 	if (!(s->flags & CP_SAMPLE_OFFCPU))

@@ -237,6 +237,7 @@ static void test_filters(void **state)
 	struct cp_view_opts o = { .value_index = CP_NONE };
 	o.filter.pids = &pid2;
 	o.filter.npids = 1;
+	assert_true(cp_view_filter_any(x.p, &o.filter));
 	struct cp_view *v = view_with(&x, &o);
 	assert_int_equal(cp_view_total_samples(v), 3);
 	struct cp_view_top *t = cp_view_top(v, 0);
@@ -255,8 +256,15 @@ static void test_filters(void **state)
 	/* every given list must match: comm split and tid 3 */
 	o.filter.tids = &tid3;
 	o.filter.ntids = 1;
+	assert_true(cp_view_filter_any(x.p, &o.filter));
 	v = view_with(&x, &o);
 	assert_int_equal(cp_view_total_samples(v), 1);
+	/* pid 2 has no thread 3: nothing matches */
+	o.filter.pids = &pid2;
+	o.filter.npids = 1;
+	assert_false(cp_view_filter_any(x.p, &o.filter));
+	o.filter.pids = NULL;
+	o.filter.npids = 0;
 	assert_int_equal(cp_view_total(v), 5000);
 	cp_view_free(v);
 
