@@ -217,7 +217,11 @@ if ! "$CPROF" record -q -o "$T/cs.cprof" -- "$FIXTURES/cpu_split_nofp" 500 >/dev
 	exit 0
 fi
 # the selected line, as capture-pane -e shows it: reverse video
-selected() { tm capture-pane -e -p -t "$1" | grep $'^\e\\[7m' | sed 's/\x1b\[[0-9;]*m//g'; }
+# (tmux may merge it with a reset: "\e[0;7m")
+selected() {
+	tm capture-pane -e -p -t "$1" | grep -E $'^(\e\\[[0-9;]*m)*\e\\[([0-9]+;)*7(;[0-9]+)*m' |
+		sed 's/\x1b\[[0-9;]*m//g'
+}
 # wait_selected NAME REGEX: poll (up to 5 s) until the selected line matches
 wait_selected() {
 	local i
@@ -279,7 +283,8 @@ done
 if [ $moved = 1 ]; then
 	ok "tui on a recording: Tab moves to the next hot spot"
 else
-	fail_pane "tui on a recording: Tab moves to the next hot spot" r
+	not_ok "tui on a recording: Tab moves to the next hot spot" "selected: '$sel'"
+	tm capture-pane -e -p -t r | cat -v | sed 's/^/# /'
 fi
 tm send-keys -t r q q
 if wait_for r '^EXIT=0$' && ! cap r | grep -q 'Self%'; then
