@@ -1,9 +1,13 @@
 # cprof - one non-recursive Makefile.
 #
 #   make            build build/cprof (never touches the network)
-#   make check      install missing deps, build, run every test (also under ASan/UBSan)
-#   make demo       install missing deps, build, profile a demo, write a report
-#   make bench      ratios against perf / addr2line (uses ../shared when present)
+#   make demo       install missing build deps, build, profile a demo, write a report
+#   make check      install missing build and test deps, build, run every test
+#                   (also under ASan/UBSan)
+#   make bench      install perf & co. when missing; ratios against perf / addr2line
+#                   (uses ../shared when present)
+#   make deps       install the build dependencies only (deps-check, deps-bench:
+#                   those of the tests, of bench); Debian 12, as root
 #   make check-workloads  the record tests on ../shared/workloads' programs
 #   make fuzz       build and run the libFuzzer harnesses for longer
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -34,9 +38,17 @@ endif
 PKGS := libdw libelf libunwind libunwind-generic libunwind-ptrace libzstd capstone zlib ncursesw
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The goals that install what they need first (scripts/deps.sh) or need
+# nothing: on a machine without the libraries they must get to run, so
+# the check below is only for the others (make, install, fuzz...).  Their
+# sub-makes parse this file again once the packages are there.
+SETUP_GOALS := deps deps-check deps-bench demo check bench help clean distclean
+ifneq ($(filter-out $(SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(PKG_LIBS),)
-ifeq ($(filter deps help clean distclean,$(MAKECMDGOALS)),)
-$(error missing build dependencies (pkg-config: $(PKGS)); run 'scripts/deps.sh' as root or 'make check', which installs them)
+$(error missing build dependencies (pkg-config does not find all of: $(PKGS)); run 'make deps' as root to install them (or 'make demo' or 'make check', which install them first))
+endif
+ifeq ($(wildcard /usr/include/libiberty/demangle.h),)
+$(error missing build dependency libiberty (no /usr/include/libiberty/demangle.h); run 'make deps' as root to install it (or 'make demo' or 'make check', which install it first))
 endif
 endif
 
@@ -113,7 +125,7 @@ include tests/fixtures/fixtures.mk
 # ---- tests -----------------------------------------------------------------
 # `make check` = deps, the normal build with all tests, then the library and
 # unit tests again under ASan+UBSan.  One summary line at the end.
-check: deps
+check: deps-check
 	$(Q)$(MAKE) --no-print-directory all unit fixtures
 	$(Q)$(MAKE) --no-print-directory SAN=address,undefined all unit
 	$(Q)$(MAKE) --no-print-directory fuzz-build
@@ -131,8 +143,14 @@ check-workloads: all
 	$(Q)FIXTURES=$(abspath $(O))/workloads tests/run.sh --build $(O) 1000- 1010- 1020- 1030- \
 		1040- 1050- 1060- 1200- 1210- 1300- 2100- 2110-
 
+# what building needs (deps), and the tests' tools (deps-check) or the
+# tools bench compares against (deps-bench) besides; see scripts/deps.sh
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh build
+deps-check:
+	$(Q)scripts/deps.sh check
+deps-bench:
+	$(Q)scripts/deps.sh bench
 
 # ---- fuzzing (clang's libFuzzer) -------------------------------------------
 FUZZ_O := build-fuzz
@@ -152,6 +170,12 @@ $(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz-text.h $(FUZZ_O)/libcprof.
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
 		$(PKG_CFLAGS) -o $@ $< $(FUZZ_O)/libcprof.a $(LIBS)
 fuzz-build: $(FUZZ_BINS)
+# libFuzzer comes with clang's runtime; say so before the first compile fails
+ifneq ($(filter fuzz fuzz-build,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v clang >/dev/null && clang -print-file-name=libclang_rt.fuzzer-x86_64.a | grep -q /; echo $$?),1)
+$(error make fuzz needs clang and libFuzzer (Debian: clang libclang-rt-14-dev); run 'make deps-check' as root to install them)
+endif
+endif
 fuzz: fuzz-build
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(FUZZ_O)/corpus-$$n; \
 		$$f -max_total_time=$${FUZZ_TIME:-300} $(FUZZ_O)/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
@@ -161,7 +185,8 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures
 	$(Q)scripts/demo.sh $(O)
 
-bench: all fixtures bench-tools
+bench: deps-bench
+	$(Q)$(MAKE) --no-print-directory all fixtures bench-tools
 	$(Q)bench/run.sh $(O)
 
 # helpers `make bench` runs, linked against the same library as cprof
@@ -208,7 +233,7 @@ distclean: clean
 help:
 	@sed -n '2,/^$$/{/^#/p}' Makefile | sed 's/^# \{0,1\}//'
 
-.PHONY: all unit check check-fast check-workloads deps fuzz fuzz-build demo bench bench-tools install uninstall \
+.PHONY: all unit check check-fast check-workloads deps deps-check deps-bench fuzz fuzz-build demo bench bench-tools install uninstall \
 	lint-man format format-check clean distclean help fixtures
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(O)/bench/unwind-compare.d

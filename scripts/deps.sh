@@ -1,46 +1,82 @@
 #!/bin/sh
-# Install cprof's build and test dependencies on Debian 12 (run as root),
-# then the npm tools of the interop tests (tests/node: speedscope and its
-# schema, a JSON schema validator).  Does nothing, and needs no network,
-# when everything is already there.  `make` alone never runs this; `make
-# check` and `make demo` do.
+# deps.sh - install what cprof needs on Debian 12 (run as root, or with sudo).
+#
+#   scripts/deps.sh [build|check|bench]...     (no argument: check)
+#
+#   build   compiling cprof and its fixtures, and `make demo`
+#   check   build, plus every tool the tests run: clang and libFuzzer (the
+#           fuzz harnesses), cmocka, binutils and elfutils, rustc (Rust
+#           demangling), go (go tool pprof reads our pprof), node and the
+#           npm tools in tests/node (speedscope's schema), tmux, python3...
+#   bench   build, plus the tools `make bench` measures cprof against
+#           (perf, GNU time, go, tmux, addr2line)
+#
+# `make deps`, `make demo`, `make check` and `make bench` run it with the
+# right level; `make` alone never does.  It does nothing, and needs no
+# network, when everything is there already.
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
-libdw-dev libelf-dev elfutils libunwind-dev libcapstone-dev libzstd-dev zlib1g-dev
-libncurses-dev libiberty-dev libcmocka-dev binutils mandoc tmux linux-perf python3
-procps time nodejs npm golang-go"
+BUILD_PKGS="build-essential pkg-config libdw-dev libelf-dev libunwind-dev libcapstone-dev
+libzstd-dev zlib1g-dev libncurses-dev libiberty-dev"
+CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
+procps util-linux rustc golang-go nodejs npm"
+BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps"
 
-# A Node.js from elsewhere (NodeSource) bundles npm and conflicts with
-# Debian's npm package: the commands are what the tests need.
+want_build=0 want_check=0 want_bench=0
+[ $# -eq 0 ] && set -- check
+for level in "$@"; do
+	case $level in
+	build) want_build=1 ;;
+	check) want_build=1 want_check=1 ;;
+	bench) want_build=1 want_bench=1 ;;
+	*)
+		echo "deps: unknown level '$level' (build, check or bench)" >&2
+		exit 2
+		;;
+	esac
+done
+PKGS=$BUILD_PKGS
+[ $want_check = 1 ] && PKGS="$PKGS $CHECK_PKGS"
+[ $want_bench = 1 ] && PKGS="$PKGS $BENCH_PKGS"
+
+# A command from elsewhere counts as installed: Node.js from NodeSource
+# bundles npm and conflicts with Debian's npm package; rustc may come
+# from rustup.  What the tests need is the command.
 have_pkg() {
 	case $1 in
 	nodejs) command -v node >/dev/null 2>&1 && return 0 ;;
-	npm) command -v npm >/dev/null 2>&1 && return 0 ;;
+	npm | rustc) command -v "$1" >/dev/null 2>&1 && return 0 ;;
 	esac
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
 
 missing=""
 for p in $PKGS; do
+	case " $missing " in *" $p "*) continue ;; esac
 	have_pkg "$p" || missing="$missing $p"
 done
 
 if [ -n "$missing" ]; then
-	echo "deps: installing:$missing" >&2
 	if [ "$(id -u)" != 0 ]; then
 		if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
-			echo "deps: missing packages:$missing (run this script as root)" >&2
+			echo "deps: missing Debian packages:$missing; run 'make deps' (or this script) as root" >&2
 			exit 1
 		fi
 	else
 		SUDO=
 	fi
+	command -v apt-get >/dev/null 2>&1 || {
+		echo "deps: no apt-get here: install the equivalents of these Debian 12 packages:$missing" >&2
+		exit 1
+	}
+	echo "deps: installing:$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+
+[ $want_check = 1 ] || exit 0
 
 # npm packages pinned by tests/node/package-lock.json; reinstalled when the
 # lock file is newer than node_modules.
