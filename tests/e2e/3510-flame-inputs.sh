@@ -49,13 +49,25 @@ else
 	diag_file err
 fi
 
-# --colors lang: the program's functions and libc's get different colours
+# --colors lang: the program's functions red, libc's yellow.  Which frame
+# is whose comes from the report's Module column, not from libc's function
+# names: those depend on whether libc's debug symbols are installed.
 "$CPROF" flame -i full.data --colors lang -o lang.svg 2>/dev/null && flame_info lang.svg >lang.info
-c_main=$(awk -F'\t' 'index($2, "main (") == 1 { print $3; exit }' lang.info)
-c_libc=$(awk -F'\t' 'index($2, "__libc_start_call_main (") == 1 { print $3; exit }' lang.info)
-if [ -n "$c_main" ] && [ -n "$c_libc" ] && [ "$c_main" != "$c_libc" ]; then
-	ok "--colors lang: main ($c_main) and libc's __libc_start_call_main ($c_libc) differ"
+"$CPROF" report --stdio -i full.data >lang.txt 2>/dev/null
+report_tsv lang.txt | awk -F'\t' '$8 == "cpu_split_nofp" { print "main\t" $7 }
+	$8 == "libc.so.6" { print "lib\t" $7 }' >lang.mods
+# kind<TAB>name<TAB>rgb for each frame of the graph whose module is known
+awk -F'\t' 'NR == FNR { kind[$2] = $1; next }
+	FNR > 1 { n = $2; sub(/ \([0-9]+ samples?, [0-9.]+%\)$/, "", n)
+		if (n in kind) print kind[n] "\t" n "\t" $3 }' lang.mods lang.info >lang.col
+# main's palette keeps green low (50-110), the libraries' high (190-235)
+bad=$(awk -F'\t' '{ split($3, c, /[(,)]/); g = c[3] + 0
+	if (($1 == "main" && g > 110) || ($1 == "lib" && g < 190)) print $1 " " $2 " " $3 }' lang.col)
+nmain=$(grep -c '^main' lang.col) nlib=$(grep -c '^lib' lang.col)
+if [ "$nmain" -ge 3 ] && [ "$nlib" -ge 1 ] && [ -z "$bad" ]; then
+	ok "--colors lang: $nmain frames of the program red, $nlib of libc.so.6 yellow"
 else
-	not_ok "--colors lang: main '$c_main', __libc_start_call_main '$c_libc'"
+	not_ok "--colors lang: $nmain program frames, $nlib libc frames, wrong colours: '$bad'"
+	diag_file lang.col 12
 	diag_file lang.info 8
 fi
