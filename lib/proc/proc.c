@@ -241,6 +241,45 @@ bool cp_proc_status_field(pid_t pid, const char *key, bool last, long *out)
 	return found;
 }
 
+static bool same_link(const char *a, const char *b)
+{
+	char x[128], y[128];
+	ssize_t n1 = readlink(a, x, sizeof(x));
+	ssize_t n2 = readlink(b, y, sizeof(y));
+	return n1 <= 0 || n2 <= 0 || (n1 == n2 && !memcmp(x, y, (size_t)n1));
+}
+
+void cp_proc_root_get(pid_t pid, struct cp_proc_root *r)
+{
+	char path[64];
+	memset(r, 0, sizeof(*r));
+	r->nspid = (uint32_t)pid;
+	/* NSpid: the pid in each nested namespace, innermost last */
+	long inner;
+	if (cp_proc_status_field(pid, "NSpid", true, &inner))
+		r->nspid = (uint32_t)inner;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	bool other_ns = !same_link(path, "/proc/self/ns/mnt");
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	ssize_t n = readlink(path, r->prefix, sizeof(r->prefix) - 1);
+	if (n <= 0 || n == sizeof(r->prefix) - 1 || r->prefix[0] != '/')
+		n = 0; /* gone, unreadable, or too long to be a prefix we strip */
+	r->prefix[n] = '\0';
+	if (n == 1)
+		r->prefix[0] = '\0';
+	r->foreign = other_ns || r->prefix[0];
+}
+
+const char *cp_proc_root_maps_path(const struct cp_proc_root *r, const char *path)
+{
+	if (!r->prefix[0])
+		return path;
+	size_t n = strlen(r->prefix);
+	if (strncmp(path, r->prefix, n) || path[n] != '/')
+		return NULL;
+	return path + n;
+}
+
 int cp_proc_check_owner(pid_t pid, struct cp_error *err)
 {
 	char path[64];

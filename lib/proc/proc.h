@@ -58,6 +58,26 @@ bool cp_proc_exists(pid_t pid);
  * its first number, or with last its last one (NSpid: the pid in the
  * innermost namespace).  false when there is no such process or field. */
 bool cp_proc_status_field(pid_t pid, const char *key, bool last, long *out);
+/* Where a process's files are, seen from cprof.  A process in another
+ * mount namespace (a container) or under another root (chroot) has other
+ * files at the same paths: they are opened through /proc/PID/root.  The
+ * paths in its /proc/PID/maps are d_path()s made from *our* root: when its
+ * root is not reachable from ours (another namespace while we are in a
+ * chroot, say) or lies below ours (a chrooted target), they carry its
+ * root's own path as a prefix, readlink(/proc/PID/root); mmap records,
+ * written in the target's context, never do. */
+struct cp_proc_root {
+	bool foreign;      /* read its files through /proc/PID/root */
+	uint32_t nspid;    /* its pid in its own (innermost) pid namespace */
+	char prefix[1024]; /* its root as its maps paths show it; "" for "/" */
+};
+/* Fill *r for pid.  A process that is gone (or unreadable) counts as ours. */
+void cp_proc_root_get(pid_t pid, struct cp_proc_root *r);
+/* A path read from pid's /proc/PID/maps, relative to its root: path past
+ * the prefix (borrowed from path), or NULL when the file lies outside its
+ * root (opened from here, then, as the path says). */
+const char *cp_proc_root_maps_path(const struct cp_proc_root *r, const char *path);
+
 /* CP_E_PERM, "not allowed to profile process N: it belongs to uid U ...",
  * when we are not root and pid belongs to another user; else 0. */
 int cp_proc_check_owner(pid_t pid, struct cp_error *err);

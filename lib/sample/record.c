@@ -45,7 +45,7 @@ struct cp_recorder {
 	struct cp_perf *perf;
 	struct cp_ptrace *pt;
 	struct cp_u64map reloaded; /* ptrace: pid -> when its maps were last read */
-	struct cp_u64map ns;       /* pid -> 1 + its pid in its own namespace, 0 = ours (mount ns) */
+	struct cp_u64map roots;    /* pid -> struct cp_proc_root* (where its files are) */
 	CP_VEC(uint32_t) map_pids; /* model mapping index -> a pid that maps it */
 	CP_VEC(uint32_t) leaf_hits; /* location -> samples with it as the leaf */
 
@@ -110,44 +110,60 @@ static bool is_file_path(const char *path)
 	return path[0] == '/' && strncmp(path, "//anon", 6) != 0;
 }
 
-/* A process in another mount namespace (a container) sees other files at
- * the same paths: they are read through /proc/PID/root.  Its JIT map is
- * named with the pid it has in its own pid namespace.  Returns the root
- * to read through ("" for ours) and the namespace pid, cached per pid. */
-static const char *target_root(struct cp_recorder *r, uint32_t pid, uint32_t *nspid, char *buf,
-			       size_t size)
+/* Where pid's files are (lib/proc: another mount namespace or root is
+ * read through /proc/PID/root), looked up once per pid. */
+static const struct cp_proc_root *root_of(struct cp_recorder *r, uint32_t pid)
 {
 	bool added;
-	uint64_t *v = cp_u64map_upsert(&r->ns, pid, 0, &added);
+	uint64_t *v = cp_u64map_upsert(&r->roots, pid, 0, &added);
 	if (added) {
-		char a[64], b[64], path[64];
-		snprintf(path, sizeof(path), "/proc/%u/ns/mnt", pid);
-		ssize_t n1 = readlink(path, a, sizeof(a) - 1);
-		ssize_t n2 = readlink("/proc/self/ns/mnt", b, sizeof(b) - 1);
-		bool other = n1 > 0 && n2 > 0 && (n1 != n2 || memcmp(a, b, (size_t)n1));
-		/* NSpid: the pid in each nested namespace, innermost last */
-		long inner = pid;
-		cp_proc_status_field((pid_t)pid, "NSpid", true, &inner);
-		*v = other ? 1 + (uint64_t)inner : 0;
+		struct cp_proc_root *pr = cp_xmalloc(sizeof(*pr));
+		cp_proc_root_get((pid_t)pid, pr);
+		*v = (uint64_t)(uintptr_t)pr;
 	}
-	*nspid = *v ? (uint32_t)(*v - 1) : pid;
-	if (!*v)
+	return (const struct cp_proc_root *)(uintptr_t)*v;
+}
+
+/* A new program (exec) or a new process (fork) may have another root:
+ * chroot and unshare are done just before an exec. */
+static void forget_root(struct cp_recorder *r, uint32_t pid)
+{
+	uint64_t *v = cp_u64map_find(&r->roots, pid);
+	if (!v)
+		return;
+	free((void *)(uintptr_t)*v);
+	cp_u64map_del(&r->roots, pid);
+}
+
+/* The root to open pid's files through: "" for ours. */
+static const char *root_path(const struct cp_proc_root *pr, uint32_t pid, char *buf, size_t size)
+{
+	if (!pr->foreign)
 		return "";
 	snprintf(buf, size, "/proc/%u/root", pid);
 	return buf;
 }
 
-/* Add one executable mapping to a process's space. */
+/* Add one executable mapping to a process's space.  from_maps: path was
+ * read from /proc/PID/maps (made from our root), not from an mmap record
+ * (made from the target's). */
 static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t start, uint64_t len,
-			uint64_t pgoff, const char *path, const char *build_id)
+			uint64_t pgoff, const char *path, const char *build_id, bool from_maps)
 {
 	struct cp_module *mod = NULL;
 	uint32_t flags = 0;
 	char jit[64], rootbuf[48], full[128];
+	uint32_t pid = (uint32_t)cp_space_pid(sp);
+	const struct cp_proc_root *pr = root_of(r, pid);
+	const char *root = root_path(pr, pid, rootbuf, sizeof(rootbuf));
+	if (from_maps && is_file_path(path)) {
+		const char *in = cp_proc_root_maps_path(pr, path);
+		if (in)
+			path = in;
+		else
+			root = ""; /* outside its root: the path is ours */
+	}
 	const char *mpath = path;
-	uint32_t nspid;
-	const char *root = target_root(r, (uint32_t)cp_space_pid(sp), &nspid, rootbuf,
-				       sizeof(rootbuf));
 	if (!strcmp(path, "[vdso]")) {
 		mod = cp_symbolizer_open(r->symz, path, NULL, NULL, NULL);
 		flags = CP_MAP_VDSO;
@@ -155,10 +171,11 @@ static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t sta
 		mod = cp_symbolizer_open(r->symz, path, root, build_id, NULL);
 	} else {
 		/* anonymous executable memory is JIT code: its symbols are in
-		 * /tmp/perf-PID.map when the runtime writes one, often only
-		 * after this mmap, so a missing map is looked for again when
-		 * symbolizing.  Its addresses stay absolute. */
-		snprintf(jit, sizeof(jit), "/tmp/perf-%u.map", nspid);
+		 * /tmp/perf-PID.map (PID as its own namespace numbers it) when
+		 * the runtime writes one, often only after this mmap, so a
+		 * missing map is looked for again when symbolizing.  Its
+		 * addresses stay absolute. */
+		snprintf(jit, sizeof(jit), "/tmp/perf-%u.map", pr->nspid);
 		snprintf(full, sizeof(full), "%s%s", root, jit);
 		if (access(full, R_OK) == 0)
 			mod = cp_symbolizer_open(r->symz, jit, root, NULL, NULL);
@@ -167,7 +184,7 @@ static void add_mapping(struct cp_recorder *r, struct cp_space *sp, uint64_t sta
 	}
 	uint32_t id = model_mapping(r, cp_profile_intern(r->model, mpath), build_id, mod, flags);
 	while (r->map_pids.n <= id)
-		CP_VEC_PUSH(r->map_pids, (uint32_t)cp_space_pid(sp));
+		CP_VEC_PUSH(r->map_pids, pid);
 	cp_space_insert(sp, start, start + len, pgoff, path, mod, id);
 	cp_unwinder_forget(r->unw, sp);
 }
@@ -178,7 +195,7 @@ static int maps_cb(const struct cp_proc_map *m, void *arg)
 	/* anonymous executable memory is JIT code, as perf's //anon */
 	if (m->perms[2] == 'x')
 		add_mapping(a[0], a[1], m->start, m->end - m->start, m->pgoff,
-			    m->path[0] ? m->path : "//anon", NULL);
+			    m->path[0] ? m->path : "//anon", NULL, true);
 	return 0;
 }
 
@@ -444,7 +461,8 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 		if ((int32_t)ev->pid <= 0)
 			return 0; /* kernel modules */
 		struct cp_space *sp = space_of(r, ev->pid, true);
-		add_mapping(r, sp, ev->addr, ev->len, ev->pgoff, ev->filename, ev->build_id);
+		add_mapping(r, sp, ev->addr, ev->len, ev->pgoff, ev->filename, ev->build_id,
+			    false);
 		return 0;
 	}
 	case CP_PERF_COMM: {
@@ -454,6 +472,7 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 			struct cp_space *sp = space_of(r, ev->pid, true);
 			cp_unwinder_forget(r->unw, sp);
 			cp_space_clear(sp);
+			forget_root(r, ev->pid);
 		}
 		return 0;
 	}
@@ -464,6 +483,7 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 		if (ev->pid != ev->ppid) {
 			struct cp_space *psp = space_of(r, ev->ppid, false);
 			drop_space(r, ev->pid);
+			forget_root(r, ev->pid);
 			if (psp) {
 				struct cp_space *c = cp_space_clone(psp, (pid_t)ev->pid);
 				cp_u64map_put(&r->spaces, ev->pid, (uint64_t)(uintptr_t)c);
@@ -496,7 +516,7 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	cp_u64map_init(&r->unknown_locs);
 	cp_u64map_init(&r->seen_pids);
 	cp_u64map_init(&r->reloaded);
-	cp_u64map_init(&r->ns);
+	cp_u64map_init(&r->roots);
 	cp_intern_init(&r->map_keys);
 	r->kernel_mapping = CP_NONE;
 	r->start_ns = cp_now_ns();
@@ -829,10 +849,10 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 		if (!(r->model->mappings.v[i].flags & CP_MAP_JIT) || r->map_modules.v[i])
 			continue;
 		char rootbuf[48];
-		uint32_t nspid;
-		const char *root = i < r->map_pids.n ? target_root(r, r->map_pids.v[i], &nspid,
-								     rootbuf, sizeof(rootbuf))
-						     : "";
+		const char *root = "";
+		if (i < r->map_pids.n)
+			root = root_path(root_of(r, r->map_pids.v[i]), r->map_pids.v[i], rootbuf,
+					 sizeof(rootbuf));
 		r->map_modules.v[i] = cp_symbolizer_open(r->symz, r->model->mappings.v[i].path,
 							 root, NULL, NULL);
 	}
@@ -866,6 +886,9 @@ void cp_recorder_free(struct cp_recorder *r)
 	for (size_t i = 0; i < r->tids.cap; i++)
 		if (r->tids.used[i])
 			free((void *)(uintptr_t)r->tids.vals[i]);
+	for (size_t i = 0; i < r->roots.cap; i++)
+		if (r->roots.used[i])
+			free((void *)(uintptr_t)r->roots.vals[i]);
 	for (size_t i = 0; i < r->locmaps.n; i++) {
 		cp_u64map_release(r->locmaps.v[i]);
 		free(r->locmaps.v[i]);
@@ -877,7 +900,7 @@ void cp_recorder_free(struct cp_recorder *r)
 	cp_u64map_release(&r->unknown_locs);
 	cp_u64map_release(&r->seen_pids);
 	cp_u64map_release(&r->reloaded);
-	cp_u64map_release(&r->ns);
+	cp_u64map_release(&r->roots);
 	CP_VEC_FREE(r->map_pids);
 	CP_VEC_FREE(r->leaf_hits);
 	cp_intern_release(&r->map_keys);
