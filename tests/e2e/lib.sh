@@ -20,6 +20,17 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d" "command fa
 # Print a file's content as TAP diagnostics (for failures).
 diag_file() { sed 's/^/# /' "$1" | head -n "${2:-40}"; }
 
+# wait_until SECONDS COMMAND...: run COMMAND every 20 ms until it succeeds;
+# fails when it has not after SECONDS (a condition, never a fixed sleep)
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.02
+	done
+}
+
 # perf_event usable for this user? (root always is, paranoid <= 2 for
 # user-only sampling otherwise)
 have_perf() {
