@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! unshare -m true 2>/dev/null; then
-	not_ok "namespaces: needs root and unshare(1) to make a mount namespace"
+	skip "namespaces" "needs root and unshare(1) to make a mount namespace"
 	exit 0
 fi
 
@@ -104,5 +104,5 @@ if unshare -m -p -f --mount-proc true 2>/dev/null; then
 	fi
 	wait $upid
 else
-	not_ok "JIT in a pid namespace: unshare -p is not possible here"
+	skip "JIT in a pid namespace" "unshare -p is not possible here"
 fi
