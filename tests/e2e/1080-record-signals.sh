@@ -27,7 +27,8 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ $ms -lt 4000 ] && ok "-d 1 returned in ${ms} ms" || not_ok "-d 1 took ${ms} ms"
 
 # a target ignoring SIGINT gets SIGKILL after --grace
-"$CPROF" record -q -d 1 --grace 1 -o "$T/g.data" -- bash -c 'trap "" INT; exec '"$FIXTURES"'/cpu_split_nofp 5000' 2>/dev/null
+"$CPROF" record -q -d 1 --grace 1 -o "$T/g.data" -- bash -c 'trap "" INT; exec "$1" 5000' sh \
+	"$FIXTURES/cpu_split_nofp" 2>/dev/null
 rc=$?
 [ $rc = 137 ] && ok "--grace: SIGKILL after the grace period (exit 137)" || not_ok "--grace: exit $rc, want 137"
 "$CPROF" report --stdio -i "$T/g.data" >/dev/null 2>&1 && ok "--grace: recording readable" || not_ok "--grace: recording unreadable"
