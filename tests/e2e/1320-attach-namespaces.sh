@@ -52,8 +52,10 @@ upid=$!
 tpid=
 wait_until 10 pgrep -f "^$T/ns/app2 " >/dev/null && tpid=$(pgrep -f "^$T/ns/app2 " | head -1)
 root=$(readlink "/proc/$tpid/root" 2>/dev/null)
-if [ -z "$tpid" ] || [ "$root" != "$T/croot" ] ||
-	! grep -q " $T/croot$T/ns/app2\$" "/proc/$tpid/maps"; then
+# its root as the kernel names it from ours: $T/croot, or with the path of
+# our own root before it when we are in a chroot ourselves
+if [ -z "$tpid" ] || [ "${root%"$T/croot"}" = "$root" ] ||
+	! grep -qF " $root$T/ns/app2" "/proc/$tpid/maps"; then
 	not_ok "chroot setup: pid '$tpid', root '$root'"
 	[ -n "$tpid" ] && grep app2 "/proc/$tpid/maps" | head -2 | sed 's/^/# /'
 else
