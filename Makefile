@@ -178,7 +178,7 @@ endif
 endif
 fuzz: fuzz-build
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(FUZZ_O)/corpus-$$n; \
-		$$f -max_total_time=$${FUZZ_TIME:-300} $(FUZZ_O)/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+		$$f -max_total_time=$${FUZZ_TIME:-300} -timeout=$${FUZZ_TIMEOUT:-5} $(FUZZ_O)/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
 
 # ---- demo and bench ---------------------------------------------------------
 demo: deps

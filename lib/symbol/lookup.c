@@ -240,9 +240,11 @@ static void load_symtab(struct cp_module *m, Elf *elf, Elf_Scn *scn, const GElf_
 {
 	struct dw_index *st = index_of(m);
 	Elf_Data *d = elf_getdata(scn, NULL);
-	if (!d || !sh->sh_entsize)
+	/* count what is really there: a damaged SHT_NOBITS table may claim
+	 * 2^54 bytes and has none */
+	if (!d || !d->d_buf || sh->sh_type == SHT_NOBITS || !sh->sh_entsize)
 		return;
-	size_t n = sh->sh_size / sh->sh_entsize;
+	size_t n = CP_MIN(sh->sh_size, d->d_size) / sh->sh_entsize;
 	CP_VEC(struct sort_sym) v = { 0 };
 	const char *file = NULL;
 	enum { NOTHING, SYMBOL, FILE_AFTER } state = NOTHING;

@@ -226,17 +226,17 @@ static void finish_syms(struct cp_module *m)
 {
 	if (m->syms.n)
 		qsort(m->syms.v, m->syms.n, sizeof(*m->syms.v), cmp_sym);
-	for (size_t i = 0; i < m->syms.n; i++) {
+	/* from the end, so that many symbols at one address cost one pass */
+	uint64_t next = 0;
+	bool have_next = false;
+	for (size_t i = m->syms.n; i-- > 0;) {
 		struct sym_ent *e = &m->syms.v[i];
-		if (e->end > e->start)
-			continue;
-		uint64_t next = e->start + 4096;
-		for (size_t j = i + 1; j < m->syms.n; j++)
-			if (m->syms.v[j].start > e->start) {
-				next = m->syms.v[j].start;
-				break;
-			}
-		e->end = next;
+		if (i + 1 < m->syms.n && m->syms.v[i + 1].start > e->start) {
+			next = m->syms.v[i + 1].start;
+			have_next = true;
+		}
+		if (e->end <= e->start)
+			e->end = have_next ? next : e->start + 4096;
 	}
 	m->syms_done = true;
 }

@@ -84,6 +84,17 @@ if [ $rc = 1 ] && grep -q "^cprof symbolize: error: '$T/text' is not an ELF file
 else
 	not_ok "not an ELF file: exit 1" "rc=$rc" "$(cat "$T/err")"
 fi
+# a damaged ELF found by fuzzing (.dynsym SHT_NOBITS, claiming 2.9e16
+# bytes): an answer or a one-line error at once, never a walk of the claim
+timeout 10 "$CPROF" symbolize -f -e "$CPROF_TOP/tests/data/elf/nobits-dynsym.elf" 0x401000 \
+	>"$T/out" 2>"$T/err"
+rc=$?
+if { [ $rc = 0 ] && [ "$(cat "$T/out")" = "$(printf '??\n??:0')" ]; } ||
+	{ [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ]; }; then
+	ok "damaged .dynsym (NOBITS, 2.9e16 bytes claimed): exit $rc at once"
+else
+	not_ok "damaged .dynsym: exit $rc (124: still running after 10 s)" "$(head -3 "$T/err")"
+fi
 "$CPROF" symbolize --no-such-flag >/dev/null 2>"$T/err"
 rc=$?
 if [ $rc = 2 ] && grep -q "unknown option" "$T/err"; then

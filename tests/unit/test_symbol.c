@@ -295,6 +295,36 @@ static void test_jit_map(void **state)
 	cp_symbolizer_free(s);
 }
 
+/* Entries of size 0 end where the next address starts: with thousands of
+ * them at one address (a JIT map or kallsyms from a container) that is
+ * one pass, not one per entry. */
+static void test_jit_zero_sizes(void **state)
+{
+	(void)state;
+	char dir[600], file[700];
+	snprintf(dir, sizeof(dir), "%s/tmp", tmpdir);
+	mkdir(dir, 0755);
+	snprintf(file, sizeof(file), "%s/perf-4243.map", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 100000; i++)
+		fputs("7f0000005000 0 zero_a\n", f);
+	fputs("7f0000006000 0 zero_b\n7f0000007000 10 sized\n", f);
+	fclose(f);
+	struct cp_symbolizer *s = new_symbolizer();
+	struct cp_module *m = cp_symbolizer_open(s, "/tmp/perf-4243.map", tmpdir, NULL, NULL);
+	assert_non_null(m);
+	struct cp_symbol_frame fr[4];
+	assert_int_equal(cp_module_lookup(m, 0x7f0000005ff0, fr, 4), 1);
+	assert_string_equal(fr[0].name, "zero_a");
+	assert_int_equal(cp_module_lookup(m, 0x7f0000006ff0, fr, 4), 1);
+	assert_string_equal(fr[0].name, "zero_b");
+	assert_int_equal(cp_module_lookup(m, 0x7f0000007004, fr, 4), 1);
+	assert_string_equal(fr[0].name, "sized");
+	assert_int_equal(cp_module_lookup(m, 0x7f0000007010, fr, 4), 0);
+	cp_symbolizer_free(s);
+}
+
 static void test_vdso_and_kernel(void **state)
 {
 	(void)state;
@@ -656,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_function_extent_and_rows),
 		cmocka_unit_test(test_module_basics),
 		cmocka_unit_test(test_jit_map),
+		cmocka_unit_test(test_jit_zero_sizes),
 		cmocka_unit_test(test_vdso_and_kernel),
 		cmocka_unit_test(test_space),
 		cmocka_unit_test(test_mapping_to_rel),
