@@ -1,8 +1,10 @@
-/* module.c - the symbolizer's module cache: opening and mmapping ELF files
- * once, their build-ids, PT_LOAD segments and unwind tables, separate debug
- * files, and the pseudo-modules (vDSO, kernel, JIT maps).
+/* module.c - a module's file: mmapping an ELF image, its build-id and
+ * PT_LOAD segments, the vDSO's image, separate debug files and unwind
+ * tables.
  *
- * It does not symbolize (lookup.c) nor track address spaces (space.c).
+ * The bottom of lib/symbol: it calls no other file of it.  It does not
+ * cache modules (symbolizer.c), symbolize (lookup.c) nor track address
+ * spaces (space.c).
  */
 #include "symbol/symbol.h"
 
@@ -16,28 +18,6 @@
 #include <unistd.h>
 
 #include "symbol/symbol-int.h"
-
-void cp_symbol_opts_init(struct cp_symbol_opts *o)
-{
-	o->demangle = true;
-	o->inlines = true;
-	o->debug_dir = "/usr/lib/debug";
-	o->addr2line_compat = false;
-}
-
-struct cp_symbolizer *cp_symbolizer_new(const struct cp_symbol_opts *opts)
-{
-	struct cp_symbolizer *s = cp_xcalloc(1, sizeof(*s));
-	if (opts)
-		s->opts = *opts;
-	else
-		cp_symbol_opts_init(&s->opts);
-	s->debug_dir = cp_xstrdup(s->opts.debug_dir ? s->opts.debug_dir : "/usr/lib/debug");
-	s->opts.debug_dir = s->debug_dir;
-	cp_u64map_init(&s->cache);
-	elf_version(EV_CURRENT);
-	return s;
-}
 
 void sym_image_close(struct sym_image *im)
 {
@@ -55,28 +35,6 @@ void sym_image_close(struct sym_image *im)
 	im->fd = -1;
 }
 
-static void module_free(struct cp_module *m)
-{
-	sym_module_release_index(m);
-	sym_image_close(&m->img);
-	sym_image_close(&m->dbg);
-	CP_VEC_FREE(m->segs);
-	free(m->path);
-	free(m->root);
-	free(m);
-}
-
-void cp_symbolizer_free(struct cp_symbolizer *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->mods.n; i++)
-		module_free(s->mods.v[i]);
-	CP_VEC_FREE(s->mods);
-	cp_u64map_release(&s->cache);
-	free(s->debug_dir);
-	free(s);
-}
 
 /* mmap a whole file read-only and hand it to libelf. */
 int sym_image_open(struct sym_image *im, const char *file, struct cp_error *err)
@@ -170,7 +128,7 @@ static bool scan_notes(const uint8_t *p, size_t len, size_t align, char *out, si
 }
 
 /* Read the program headers and the build-id of an opened image. */
-static int load_elf_info(struct cp_module *m, struct cp_error *err)
+int sym_elf_info(struct cp_module *m, struct cp_error *err)
 {
 	Elf *elf = m->img.elf;
 	GElf_Ehdr eh;
@@ -210,119 +168,8 @@ static int load_elf_info(struct cp_module *m, struct cp_error *err)
 	return 0;
 }
 
-/* ---- pseudo-modules ------------------------------------------------------ */
-
-static int cmp_sym(const void *a, const void *b)
-{
-	const struct sym_ent *x = a, *y = b;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	/* same start: file order (names lie in one buffer), the last wins */
-	return x->name < y->name ? -1 : x->name > y->name;
-}
-
-/* Sort symbols and close open-ended ones at the next symbol's start. */
-static void finish_syms(struct cp_module *m)
-{
-	if (m->syms.n)
-		qsort(m->syms.v, m->syms.n, sizeof(*m->syms.v), cmp_sym);
-	/* from the end, so that many symbols at one address cost one pass */
-	uint64_t next = 0;
-	bool have_next = false;
-	for (size_t i = m->syms.n; i-- > 0;) {
-		struct sym_ent *e = &m->syms.v[i];
-		if (i + 1 < m->syms.n && m->syms.v[i + 1].start > e->start) {
-			next = m->syms.v[i + 1].start;
-			have_next = true;
-		}
-		if (e->end <= e->start)
-			e->end = have_next ? next : e->start + 4096;
-	}
-	m->syms_done = true;
-}
-
-static int open_kernel(struct cp_module *m, struct cp_error *err)
-{
-	char file[4096];
-	snprintf(file, sizeof(file), "%s/proc/kallsyms", m->root ? m->root : "");
-	size_t len;
-	char *buf = cp_read_file(file, &len);
-	if (!buf)
-		return cp_error_errno(err, CP_E_NOENT, errno, "cannot open '%s'", file);
-	m->strpool = buf;
-	bool nonzero = false;
-	for (char *line = buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		char *end;
-		uint64_t addr = strtoull(line, &end, 16);
-		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
-			continue;
-		char type = end[1];
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		char *name = end + 3;
-		char *tab = strchr(name, '\t');
-		if (tab)
-			*tab = '\0';
-		if (addr)
-			nonzero = true;
-		struct sym_ent e = { addr, 0, name, NULL };
-		CP_VEC_PUSH(m->syms, e);
-	}
-	if (!nonzero && m->syms.n)
-		return cp_error_set(err, CP_E_PERM,
-				    "kernel addresses are hidden in '%s' (kernel.kptr_restrict)",
-				    file);
-	finish_syms(m);
-	return 0;
-}
-
-/* JIT maps (perf's /tmp/perf-PID.map): "START SIZE name" lines, hex. */
-static int read_jit(struct cp_module *m, struct cp_error *err)
-{
-	char file[4096];
-	snprintf(file, sizeof(file), "%s%s", m->root ? m->root : "", m->path);
-	size_t len;
-	char *buf = cp_read_file(file, &len);
-	if (!buf)
-		return cp_error_errno(err, CP_E_NOENT, errno, "cannot open '%s'", file);
-	if (m->strpool)
-		CP_VEC_PUSH(m->old_pools, m->strpool);
-	m->strpool = buf;
-	m->jit_size = len;
-	m->syms.n = 0;
-	for (char *line = buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		char *e1, *e2;
-		uint64_t start = strtoull(line, &e1, 16);
-		if (e1 == line || *e1 != ' ')
-			continue;
-		uint64_t size = strtoull(e1 + 1, &e2, 16);
-		if (e2 == e1 + 1 || *e2 != ' ')
-			continue;
-		struct sym_ent e = { start, start + size, e2 + 1, NULL };
-		CP_VEC_PUSH(m->syms, e);
-	}
-	finish_syms(m);
-	return 0;
-}
-
-bool sym_jit_reload(struct cp_module *m)
-{
-	char file[4096];
-	struct stat st;
-	snprintf(file, sizeof(file), "%s%s", m->root ? m->root : "", m->path);
-	if (stat(file, &st) < 0 || (uint64_t)st.st_size == m->jit_size)
-		return false;
-	return read_jit(m, NULL) == 0;
-}
-
 /* The vDSO is the same image in every process: copy ours. */
-static int open_vdso(struct cp_module *m, struct cp_error *err)
+int sym_vdso_open(struct cp_module *m, struct cp_error *err)
 {
 	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
 	if (!base)
@@ -354,105 +201,7 @@ static int open_vdso(struct cp_module *m, struct cp_error *err)
 	m->img.elf = elf_memory(m->img.map, size);
 	if (!m->img.elf || elf_kind(m->img.elf) != ELF_K_ELF)
 		return cp_error_set(err, CP_E_FORMAT, "cannot parse the vdso image");
-	return load_elf_info(m, err);
-}
-
-static bool is_jit_map(const char *path)
-{
-	if (strncmp(path, "/tmp/perf-", 10))
-		return false;
-	const char *p = path + 10;
-	if (*p < '0' || *p > '9')
-		return false;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	return !strcmp(p, ".map");
-}
-
-static int open_module(struct cp_module *m, struct cp_error *err)
-{
-	if (!strcmp(m->path, "[vdso]")) {
-		m->kind = CP_MODULE_VDSO;
-		return open_vdso(m, err);
-	}
-	if (!strcmp(m->path, "[kernel.kallsyms]")) {
-		m->kind = CP_MODULE_KERNEL;
-		return open_kernel(m, err);
-	}
-	if (is_jit_map(m->path)) {
-		m->kind = CP_MODULE_JIT;
-		return read_jit(m, err);
-	}
-	m->kind = CP_MODULE_ELF;
-	char *file = cp_xasprintf("%s%s", m->root ? m->root : "", m->path);
-	int rc = sym_image_open(&m->img, file, err);
-	free(file);
-	if (rc < 0)
-		return rc;
-	return load_elf_info(m, err);
-}
-
-static uint64_t cache_key(const char *path, const char *root)
-{
-	uint64_t h = cp_hash_bytes(path, strlen(path), 0x5eed);
-	if (root)
-		h = cp_hash_bytes(root, strlen(root), h ^ 0x9e3779b97f4a7c15ULL);
-	return h;
-}
-
-static bool same_str(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return !strcmp(a, b);
-}
-
-struct cp_module *cp_symbolizer_open(struct cp_symbolizer *s, const char *path, const char *root,
-				     const char *build_id, struct cp_error *err)
-{
-	if (root && !*root)
-		root = NULL;
-	struct cp_module *m = NULL;
-	uint64_t key = cache_key(path, root);
-	for (uint64_t k = key;; k++) {
-		uint64_t *slot = cp_u64map_find(&s->cache, k);
-		if (!slot)
-			break;
-		struct cp_module *c = s->mods.v[*slot];
-		if (!strcmp(c->path, path) && same_str(c->root, root)) {
-			m = c;
-			break;
-		}
-	}
-	if (!m) {
-		m = cp_xcalloc(1, sizeof(*m));
-		m->s = s;
-		m->path = cp_xstrdup(path);
-		m->root = root ? cp_xstrdup(root) : NULL;
-		m->img.fd = -1;
-		m->dbg.fd = -1;
-		if (open_module(m, &m->err) < 0) {
-			m->failed = true;
-			sym_image_close(&m->img);
-			sym_module_release_index(m);
-		}
-		uint64_t k = key;
-		while (cp_u64map_find(&s->cache, k))
-			k++;
-		cp_u64map_put(&s->cache, k, s->mods.n);
-		CP_VEC_PUSH(s->mods, m);
-	}
-	if (m->failed) {
-		if (err)
-			*err = m->err;
-		return NULL;
-	}
-	if (build_id && *build_id && m->build_id[0] && strcasecmp(build_id, m->build_id)) {
-		cp_error_set(err, CP_E_NOENT, "'%s': build-id mismatch (want %s, file has %s)",
-			     path, build_id, m->build_id);
-		return NULL;
-	}
-	return m;
+	return sym_elf_info(m, err);
 }
 
 enum cp_module_kind cp_module_kind(const struct cp_module *m)

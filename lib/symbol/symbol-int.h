@@ -1,5 +1,9 @@
 /* symbol-int.h - private types shared by the lib/symbol files.  Not for
- * other modules: they use symbol.h. */
+ * other modules: they use symbol.h.
+ *
+ * The files call one another one way: symbolizer.c (the module cache) ->
+ * lookup.c -> dwarf.c, elfsym.c, tables.c, demangle.c -> module.c (the
+ * mapped file) -> nothing; lines.c decodes line programs for dwarf.c. */
 #ifndef CPROF_SYMBOL_INT_H
 #define CPROF_SYMBOL_INT_H
 
@@ -31,7 +35,32 @@ struct sym_image {
 	bool owned_map; /* map was malloc'ed (vdso copy) rather than mmapped */
 };
 
-struct dw_index; /* lookup.c */
+/* One ELF section with SHF_ALLOC, for the symbol table's per-section rule. */
+struct sym_sec {
+	uint64_t lo, hi;
+	size_t idx;
+};
+
+/* Per-symbol extras for ELF symbol tables (parallel to m->syms). */
+struct sym_extra {
+	size_t shndx;
+	const char *file; /* STT_FILE name bfd would report, NULL */
+};
+
+struct dw_index; /* dwarf.c */
+struct dw_cu;    /* dwarf.c */
+
+/* A function DIE (subprogram or inlined subroutine) of a CU. */
+struct dw_func {
+	const char *name; /* raw, bfd's choice (linkage name first); NULL unknown */
+	bool is_linkage;
+	bool inlined;
+	int32_t parent; /* enclosing function DIE (inline caller), -1 */
+	const char *call_file;
+	int call_line;
+	int64_t decl_line;
+	uint64_t low; /* first range's start */
+};
 
 /* One line-table row (lines.c). */
 struct dw_row {
@@ -61,6 +90,9 @@ struct cp_module {
 	/* symbol table index (lazily for ELF, at open for kernel/JIT) */
 	bool syms_done;
 	CP_VEC(struct sym_ent) syms;
+	struct sym_extra *extra; /* ELF: parallel to syms */
+	struct sym_sec *secs;    /* ELF: SHF_ALLOC sections by address */
+	size_t nsecs;
 	char *strpool;            /* kallsyms / JIT names */
 	CP_VEC(char *) old_pools; /* JIT maps read before: names handed out live on */
 	uint64_t jit_size;        /* size of the JIT map when last read */
@@ -69,6 +101,10 @@ struct cp_module {
 	bool dw_tried;
 	Dwarf *dw;
 	struct dw_index *dwx;
+
+	/* raw name pointer -> demangled (char *) or 1 = as is */
+	bool dmg_init;
+	struct cp_u64map dmg;
 };
 
 struct cp_symbolizer {
@@ -114,13 +150,47 @@ struct sym_str_secs {
 int sym_line_files(const uint8_t *sec, size_t secsize, uint64_t off, const char *comp_dir,
 		   const struct sym_str_secs *ss, char ***names, size_t *n);
 
-/* module.c: read a JIT map again when it grew (the JIT appends while the
- * target runs); returns whether the table changed. */
-bool sym_jit_reload(struct cp_module *m);
+/* module.c: the program headers and build-id of an opened image; the
+ * vDSO's image, copied from our own process. */
+int sym_elf_info(struct cp_module *m, struct cp_error *err);
+int sym_vdso_open(struct cp_module *m, struct cp_error *err);
 
-/* lookup.c */
-void sym_module_release_index(struct cp_module *m);
-/* Demangled form of a raw name (malloc'ed) or NULL when it is not mangled. */
+/* tables.c: kallsyms and JIT maps; a JIT map is read again when it grew
+ * (the JIT appends while the target runs): sym_jit_reload says whether the
+ * table changed. */
+int sym_kernel_open(struct cp_module *m, struct cp_error *err);
+int sym_jit_open(struct cp_module *m, struct cp_error *err);
+bool sym_jit_reload(struct cp_module *m);
+int sym_table_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *fr, int max);
+int sym_table_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
+void sym_table_release(struct cp_module *m);
+
+/* elfsym.c: load the ELF symbol table (sets syms_done); the SHF_ALLOC
+ * section holding addr (bfd: the first one), or -1; bfd's nearest
+ * function-like symbol at or below addr in that section (no size check),
+ * an index into m->syms or -1; the sized symbol containing addr. */
+void sym_elf_load(struct cp_module *m);
+long sym_elf_section(const struct cp_module *m, uint64_t addr);
+long sym_elf_nearest(const struct cp_module *m, uint64_t addr, long shndx);
+int sym_elf_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
+void sym_elf_release(struct cp_module *m);
+
+/* dwarf.c: the CU holding addr, its innermost function (*fi, -1 none) and
+ * line row (*row, NULL none), or NULL; loads the index on first use. */
+void sym_dwarf_load(struct cp_module *m);
+struct dw_cu *sym_dwarf_find(struct cp_module *m, uint64_t addr, int32_t *fi,
+			     const struct dw_row **row);
+struct dw_func *sym_dwarf_func(struct dw_cu *cu, int32_t fi);
+int sym_dwarf_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
+size_t sym_dwarf_line_rows(struct cp_module *m, uint64_t start, uint64_t end,
+			   struct cp_symbol_rows *out);
+void sym_dwarf_release(struct cp_module *m);
+
+/* demangle.c: the demangled form of a raw name (malloc'ed) or NULL when it
+ * is not mangled; the same through the module's cache (borrowed, raw
+ * itself when not mangled). */
 char *sym_demangle(const char *raw);
+const char *sym_demangled(struct cp_module *m, const char *raw);
+void sym_demangle_release(struct cp_module *m);
 
 #endif
