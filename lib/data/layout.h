@@ -39,6 +39,7 @@ enum df_record_type {
 	DF_REC_TOTALS = 10,
 	DF_REC_CODE = 11,      /* stored machine code and line rows of functions */
 	DF_REC_CODE_INFO = 12, /* the code size cap and the functions left out */
+	DF_REC_FUNC_FLAGS = 13, /* flags of functions (CP_FUNC_*), only the nonzero ones */
 };
 
 /* per-sample field bits (first byte of each sample in a SAMPLES record) */

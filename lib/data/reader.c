@@ -362,6 +362,26 @@ static int rec_functions(struct rd *c, struct cp_rd *r)
 	return 0;
 }
 
+static int rec_func_flags(struct rd *c, struct cp_rd *r)
+{
+	uint64_t n;
+	if (rd_u(c, r, &n))
+		return -1;
+	if (n > (uint64_t)(r->end - r->p) / 2)
+		return bad(c, "function flag count %" PRIu64 " exceeds the record", n);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t f, flags;
+		if (rd_u(c, r, &f) || rd_u(c, r, &flags))
+			return -1;
+		if (f >= c->funcs.n)
+			return bad(c, "flags for undefined function %" PRIu64, f);
+		if (flags > UINT32_MAX)
+			return bad(c, "function %" PRIu64 " flags 0x%" PRIx64 " out of range", f, flags);
+		cp_profile_set_function_flags(c->p, c->funcs.v[f], (uint32_t)flags);
+	}
+	return 0;
+}
+
 static int rec_lines(struct rd *c, struct cp_rd *r)
 {
 	struct cp_profile *p = c->p;
@@ -496,7 +516,7 @@ static uint32_t allowed_records(uint32_t ctype)
 		return DEFS | BIT(DF_REC_SAMPLES);
 	case DF_CHUNK_SYMBOLS:
 		return BIT(DF_REC_STRINGS) | BIT(DF_REC_FUNCTIONS) | BIT(DF_REC_LINES) |
-		       BIT(DF_REC_CODE) | BIT(DF_REC_CODE_INFO);
+		       BIT(DF_REC_CODE) | BIT(DF_REC_CODE_INFO) | BIT(DF_REC_FUNC_FLAGS);
 	case DF_CHUNK_END:
 		return DEFS | BIT(DF_REC_TOTALS);
 	default:
@@ -518,7 +538,7 @@ static int decode_records(struct rd *c, uint32_t ctype, const uint8_t *p, size_t
 			return bad(c, "record header runs past the chunk");
 		struct cp_rd b = { body, body + blen, false };
 		int e = 0;
-		if (type >= DF_REC_STRINGS && type <= DF_REC_CODE_INFO && !(allowed & BIT(type)))
+		if (type >= DF_REC_STRINGS && type <= DF_REC_FUNC_FLAGS && !(allowed & BIT(type)))
 			return bad(c, "record kind %" PRIu64 " not allowed in chunk type %u", type,
 				   ctype);
 		switch (type) {
@@ -557,6 +577,9 @@ static int decode_records(struct rd *c, uint32_t ctype, const uint8_t *p, size_t
 			break;
 		case DF_REC_CODE_INFO:
 			e = rec_code_info(c, &b);
+			break;
+		case DF_REC_FUNC_FLAGS:
+			e = rec_func_flags(c, &b);
 			break;
 		default:
 			break; /* unknown kinds are skipped: forward compatibility */

@@ -538,6 +538,26 @@ static int emit_symbols(struct cp_data_writer *w, struct cp_error *err)
 		}
 		cp_buf_release(&items);
 	}
+	/* flags go in a record of their own: readers that do not know it
+	 * skip it and show the names, which are right without the flags */
+	size_t fi = 0;
+	while (!r && fi < p->functions.n) {
+		struct cp_buf items = { 0 };
+		uint64_t count = 0;
+		for (; fi < p->functions.n && items.len < DF_BATCH_TARGET; fi++) {
+			if (!p->functions.v[fi].flags)
+				continue;
+			cp_buf_add_uvarint(&items, fi);
+			cp_buf_add_uvarint(&items, p->functions.v[fi].flags);
+			count++;
+		}
+		if (count) {
+			cp_buf_add_uvarint(&w->body, count);
+			cp_buf_add(&w->body, items.p, items.len);
+			r = add_record(w, DF_REC_FUNC_FLAGS, DF_CHUNK_SYMBOLS, err);
+		}
+		cp_buf_release(&items);
+	}
 	size_t loc = 0;
 	while (!r && loc < p->locations.n) {
 		struct cp_buf items = { 0 };

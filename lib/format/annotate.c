@@ -397,11 +397,17 @@ static const char *target_name(struct dis *d, uint64_t addr)
 	const struct code_range *c = &d->codes.v[lo - 1];
 	if (addr - c->address >= c->size)
 		return "";
-	const char *fn = display_name(&p->functions.v[c->function]);
+	const struct cp_profile_function *f = &p->functions.v[c->function];
+	const char *fn = display_name(f);
 	if (addr == c->address)
 		return own(d->pv, fn, strlen(fn));
 	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, fn, addr - c->address);
+	int n;
+	const char *plus = strrchr(fn, '+');
+	if ((f->flags & CP_FUNC_UNNAMED) && plus) /* "lib.so+0x1250": the module's own offset */
+		n = snprintf(buf, sizeof(buf), "%.*s+0x%" PRIx64, (int)(plus - fn), fn, addr);
+	else
+		n = snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, fn, addr - c->address);
 	return own(d->pv, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 

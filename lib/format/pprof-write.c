@@ -183,6 +183,15 @@ static void location_lines(const struct enc *e, const struct cp_profile_location
 {
 	*first = l->line_start;
 	*n = l->nlines;
+	/* a function no symbol names ("libc.so.6+0x27200") is no function to
+	 * pprof: the location keeps its address and mapping (with its
+	 * build-id), so pprof, Parca or Pyroscope can symbolize it later */
+	if (l->nlines &&
+	    (e->p->functions.v[e->p->lines.v[l->line_start + l->nlines - 1].function].flags &
+	     CP_FUNC_UNNAMED)) {
+		*n = 0;
+		return;
+	}
 	if (e->o->no_inline && l->nlines > 1) {
 		*first = l->line_start + l->nlines - 1;
 		*n = 1;

@@ -125,6 +125,12 @@ uint32_t cp_profile_add_function(struct cp_profile *p, const char *name, const c
 	return id;
 }
 
+void cp_profile_set_function_flags(struct cp_profile *p, uint32_t function, uint32_t flags)
+{
+	if (function < p->functions.n)
+		p->functions.v[function].flags |= flags;
+}
+
 static uint32_t append_lines(struct cp_profile *p, const struct cp_profile_line *lines, uint32_t n)
 {
 	uint32_t start = (uint32_t)p->lines.n;
@@ -357,7 +363,8 @@ static bool defs_equal(const struct cp_profile *a, const struct cp_profile *b, c
 	for (size_t i = 0; i < a->functions.n; i++) {
 		const struct cp_profile_function *x = &a->functions.v[i], *y = &b->functions.v[i];
 		if (!str_eq(x->name, y->name) || !str_eq(x->system_name, y->system_name) ||
-		    !str_eq(x->filename, y->filename) || x->start_line != y->start_line)
+		    !str_eq(x->filename, y->filename) || x->start_line != y->start_line ||
+		    x->flags != y->flags)
 			DIFF("function %zu differs ('%s' vs '%s')", i, x->name, y->name);
 	}
 	if (a->locations.n != b->locations.n)

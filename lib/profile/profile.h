@@ -37,11 +37,17 @@ struct cp_profile_mapping {
 	uint32_t flags;
 };
 
+/* function flags */
+#define CP_FUNC_UNNAMED 0x1u /* no symbol names it: called "module+0xSTART" after its
+			      * start in the unwind tables (stripped code); exports
+			      * that can leave a location unsymbolized (pprof) do */
+
 struct cp_profile_function {
 	const char *name;        /* demangled display name, interned */
 	const char *system_name; /* raw (mangled) name, interned; may equal name */
 	const char *filename;    /* source file, "" when unknown */
 	int64_t start_line;      /* 0 when unknown */
+	uint32_t flags;          /* CP_FUNC_* */
 };
 
 /* One frame of a location's inline chain. */
@@ -198,6 +204,8 @@ uint32_t cp_profile_add_mapping(struct cp_profile *p, const struct cp_profile_ma
 /* Add a function, deduplicated on (name, system_name, filename, start_line). */
 uint32_t cp_profile_add_function(struct cp_profile *p, const char *name, const char *system_name,
 				 const char *filename, int64_t start_line);
+/* Add flags (CP_FUNC_*) to a function. */
+void cp_profile_set_function_flags(struct cp_profile *p, uint32_t function, uint32_t flags);
 /* Append a location (not deduplicated: callers intern (mapping, address)
  * themselves when they need to).  Lines are copied; n may be 0. */
 uint32_t cp_profile_add_location(struct cp_profile *p, uint32_t mapping, uint64_t address,

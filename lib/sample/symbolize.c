@@ -7,6 +7,8 @@
  */
 #include "sample/sample.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "profile/profile.h"
@@ -54,6 +56,18 @@ size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 			lines[k].line = fr[j].line;
 			lines[k].inlined = fr[j].inlined;
 			k++;
+		}
+		if (!k && n > 0 && fr[n - 1].sym_start) {
+			/* no symbol names it, but its start is known: one
+			 * function "module+0xSTART" for all of its addresses */
+			char name[300];
+			snprintf(name, sizeof(name), "%s+0x%" PRIx64, cp_basename(pm->path),
+				 fr[n - 1].sym_start);
+			lines[0].function = cp_profile_add_function(p, name, name, "", 0);
+			cp_profile_set_function_flags(p, lines[0].function, CP_FUNC_UNNAMED);
+			lines[0].line = fr[0].line;
+			lines[0].inlined = false;
+			k = 1;
 		}
 		if (k) {
 			cp_profile_set_location_lines(p, i, lines, k);

@@ -83,6 +83,7 @@ static void load_symtab(struct cp_module *m, Elf *elf, Elf_Scn *scn, const GElf_
 		ss.e.dname = NULL;
 		ss.x.shndx = s.st_shndx;
 		ss.x.file = file && (local || state != FILE_AFTER) ? file : NULL;
+		ss.x.sized = s.st_size != 0;
 		ss.order = i;
 		CP_VEC_PUSH(v, ss);
 	}
@@ -209,6 +210,30 @@ int sym_elf_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t
 			*end = e->end;
 			return 0;
 		}
+	}
+	return -1;
+}
+
+long sym_elf_holding(struct cp_module *m, uint64_t addr, long shndx)
+{
+	long i = sym_elf_nearest(m, addr, shndx);
+	if (i < 0)
+		return -1;
+	const struct sym_ent *e = &m->syms.v[i];
+	if (!m->extra[i].sized) {
+		/* no size: it reaches to the next symbol (none lies between, it
+		 * is the nearest) or to the start of another function */
+		uint64_t fs, fe;
+		if (sym_fde_extent(m, addr, &fs, &fe) == 0 && fs > e->start)
+			return -1;
+		return i;
+	}
+	for (long k = i, steps = 0; k >= 0 && steps < 16; k--, steps++) {
+		if (m->extra[k].shndx != (size_t)shndx)
+			break;
+		e = &m->syms.v[k];
+		if (m->extra[k].sized && e->start <= addr && addr < e->end)
+			return k;
 	}
 	return -1;
 }

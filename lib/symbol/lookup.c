@@ -58,7 +58,11 @@ static const char *innermost_name(struct cp_module *m, struct dw_func *f, uint64
 	if (f && f->is_linkage)
 		return f->name;
 	const char *raw = NULL;
-	*si = sym_elf_nearest(m, addr, shndx);
+	/* addr2line names an address after the nearest symbol below it,
+	 * wherever that symbol ends; otherwise only a symbol that holds the
+	 * address names it (stripped code has exported symbols only) */
+	*si = m->s->opts.addr2line_compat ? sym_elf_nearest(m, addr, shndx)
+					  : sym_elf_holding(m, addr, shndx);
 	if (*si >= 0) {
 		raw = m->syms.v[*si].name;
 		*symfile = m->extra[*si].file;
@@ -117,7 +121,13 @@ int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame 
 	long si;
 	const char *symfile;
 	const char *raw = innermost_name(m, f, addr, shndx, &si, &symfile);
-	if (!f && !row && si < 0)
+	/* no name: the function's start from the unwind tables, so that every
+	 * address of one unnamed function is told apart from another's */
+	uint64_t fstart = 0, fend;
+	if (!f && si < 0 && !m->s->opts.addr2line_compat &&
+	    sym_fde_extent(m, addr, &fstart, &fend) < 0)
+		fstart = 0;
+	if (!f && !row && si < 0 && !fstart)
 		return 0;
 
 	struct cp_symbol_frame *fr = &frames[0];
@@ -131,7 +141,7 @@ int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame 
 	} else {
 		fr->file = symfile;
 	}
-	fr->sym_start = si >= 0 ? m->syms.v[si].start : 0;
+	fr->sym_start = si >= 0 ? m->syms.v[si].start : fstart;
 	if (!f)
 		return 1;
 	/* the outermost (real) function's entry */
@@ -162,9 +172,9 @@ int cp_module_function_extent(struct cp_module *m, uint64_t addr, uint64_t *star
 		return sym_table_extent(m, addr, start, end);
 	if (!m->syms_done)
 		sym_elf_load(m);
-	if (sym_elf_extent(m, addr, start, end) == 0)
+	if (sym_elf_extent(m, addr, start, end) == 0 || sym_dwarf_extent(m, addr, start, end) == 0)
 		return 0;
-	return sym_dwarf_extent(m, addr, start, end);
+	return sym_fde_extent(m, addr, start, end);
 }
 
 size_t cp_module_line_rows(struct cp_module *m, uint64_t start, uint64_t end,

@@ -2,8 +2,9 @@
  * other modules: they use symbol.h.
  *
  * The files call one another one way: symbolizer.c (the module cache) ->
- * lookup.c -> dwarf.c, elfsym.c, tables.c, demangle.c -> module.c (the
- * mapped file) -> nothing; lines.c decodes line programs for dwarf.c. */
+ * lookup.c -> dwarf.c, elfsym.c, tables.c, demangle.c -> fde.c ->
+ * module.c (the mapped file) -> nothing; lines.c decodes line programs for
+ * dwarf.c. */
 #ifndef CPROF_SYMBOL_INT_H
 #define CPROF_SYMBOL_INT_H
 
@@ -45,6 +46,7 @@ struct sym_sec {
 struct sym_extra {
 	size_t shndx;
 	const char *file; /* STT_FILE name bfd would report, NULL */
+	bool sized;       /* st_size != 0 (a zero size is stored as one byte) */
 };
 
 struct dw_index; /* dwarf.c */
@@ -172,8 +174,18 @@ void sym_table_release(struct cp_module *m);
 void sym_elf_load(struct cp_module *m);
 long sym_elf_section(const struct cp_module *m, uint64_t addr);
 long sym_elf_nearest(const struct cp_module *m, uint64_t addr, long shndx);
+/* The symbol that really holds addr, or -1: a sized one whose extent
+ * contains it (the nearest, or an enclosing one a little below); a
+ * zero-sized nearest one unless another function starts between it and
+ * addr in the unwind tables. */
+long sym_elf_holding(struct cp_module *m, uint64_t addr, long shndx);
 int sym_elf_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
 void sym_elf_release(struct cp_module *m);
+
+/* fde.c: the extent of the function holding addr from the unwind tables
+ * (.eh_frame_hdr's search table and the FDE it points to).  0, or -1 when
+ * no FDE covers addr or the tables cannot be read. */
+int sym_fde_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
 
 /* dwarf.c: the CU holding addr, its innermost function (*fi, -1 none) and
  * line row (*row, NULL none), or NULL; loads the index on first use. */

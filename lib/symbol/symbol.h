@@ -98,13 +98,22 @@ struct cp_symbol_frame {
 	int line;                /* 0 = unknown */
 	unsigned discriminator;  /* DWARF line discriminator (addr2line prints it) */
 	bool inlined;            /* this frame is inlined into the next */
-	uint64_t sym_start;      /* start address of the function symbol, 0 unknown */
+	uint64_t sym_start;      /* start address of the function, 0 unknown; with no
+				  * name, of the unnamed function holding the
+				  * address (DWARF, else the unwind tables' FDE),
+				  * to name it after its module and start */
 	int64_t decl_line;       /* DW_AT_decl_line of the function, 0 unknown */
 };
 
 /* Symbolize a module-relative address.  Fills up to `max` frames,
  * innermost first (the last one is the real, non-inlined function), and
- * returns how many; 0 means no symbol at all.  Never fails otherwise.
+ * returns how many; 0 means nothing is known of the address.  Never fails
+ * otherwise.  A name is given only where it is known: DWARF's, else an ELF
+ * symbol's whose extent holds the address (st_size; to the next symbol or
+ * function start when the size is 0).  Stripped code has exported symbols
+ * only, and the nearest one below an address is usually another function:
+ * such a frame has no name and the start of its function in sym_start.
+ * opts.addr2line_compat names it after the nearest symbol, as addr2line.
  * The first lookup in a compile unit indexes it (lazily, once).  With
  * opts.addr2line_compat the answers follow binutils addr2line exactly,
  * including its dependence on which addresses were looked up before. */
@@ -115,9 +124,9 @@ int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame 
  * symbol (st_value, st_size) containing addr when there is one, so a
  * compiler-split "foo.cold" part is its own function; else the DWARF
  * subprogram range containing addr (the one contiguous range, of a
- * function with several, that holds addr).  Kernel and JIT modules use
- * their symbol tables.  Returns 0, or -1 when no sized symbol and no
- * DWARF function contains addr. */
+ * function with several, that holds addr); else the FDE of the unwind
+ * tables that covers addr (stripped code).  Kernel and JIT modules use
+ * their symbol tables.  Returns 0, or -1 when none of them contains addr. */
 int cp_module_function_extent(struct cp_module *m, uint64_t addr, uint64_t *start, uint64_t *end);
 
 /* One line-table row: the instructions from addr up to the next row (or

@@ -149,6 +149,11 @@ static struct cp_profile *write_rich(const char *path, int nsamples)
 						"_ZNKSt6vectorIiE4sizeEv",
 						"/usr/include/c++/12/bits/stl_vector.h", 0);
 	uint32_t fk = cp_profile_add_function(m, "do_syscall_64", "do_syscall_64", "", 0);
+	/* a stripped function, named after its start: its flag round-trips */
+	uint32_t fun = cp_profile_add_function(m, "app+0x1250", "app+0x1250", "", 0);
+	cp_profile_set_function_flags(m, fun, CP_FUNC_UNNAMED);
+	struct cp_profile_line l4[] = { { fun, 0, false } };
+	cp_profile_set_location_lines(m, loc[1], l4, 1);
 	struct cp_profile_line l1[] = { { finl, 988, true },
 					{ fwork, 25, true },
 					{ fmain, 12, false } };

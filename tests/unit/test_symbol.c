@@ -295,6 +295,45 @@ static void test_jit_map(void **state)
 	cp_symbolizer_free(s);
 }
 
+/* Stripped code: no name is guessed from a symbol that does not hold the
+ * address; the function's start and extent come from its FDE.  addr2line
+ * mode keeps addr2line's answer (nothing here: no symbols at all). */
+static void test_stripped_function_start(void **state)
+{
+	(void)state;
+	if (!have_bin)
+		skip();
+	uint64_t work, size, off;
+	assert_true(elf_symbol(binpath, "work", &work, &size, &off));
+	char stripped[600], cmd[2048];
+	snprintf(stripped, sizeof(stripped), "%s/t-stripped", tmpdir);
+	snprintf(cmd, sizeof(cmd), "objcopy --strip-all '%s' '%s'", binpath, stripped);
+	assert_int_equal(system(cmd), 0);
+	struct cp_symbolizer *s = new_symbolizer();
+	struct cp_module *m = cp_symbolizer_open(s, stripped, NULL, NULL, NULL);
+	assert_non_null(m);
+	struct cp_symbol_frame fr[8];
+	for (uint64_t a = work; a < work + size; a += size / 4 ? size / 4 : 1) {
+		assert_int_equal(cp_module_lookup(m, a, fr, 8), 1);
+		assert_null(fr[0].name);
+		assert_int_equal(fr[0].sym_start, work);
+	}
+	uint64_t lo, hi;
+	assert_int_equal(cp_module_function_extent(m, work + size / 2, &lo, &hi), 0);
+	assert_int_equal(lo, work);
+	assert_int_equal(hi, work + size);
+	cp_symbolizer_free(s);
+
+	struct cp_symbol_opts o;
+	cp_symbol_opts_init(&o);
+	o.addr2line_compat = true;
+	s = cp_symbolizer_new(&o);
+	m = cp_symbolizer_open(s, stripped, NULL, NULL, NULL);
+	assert_non_null(m);
+	assert_int_equal(cp_module_lookup(m, work + 1, fr, 8), 0);
+	cp_symbolizer_free(s);
+}
+
 /* Entries of size 0 end where the next address starts: with thousands of
  * them at one address (a JIT map or kallsyms from a container) that is
  * one pass, not one per entry. */
@@ -687,6 +726,7 @@ int main(void)
 		cmocka_unit_test(test_module_basics),
 		cmocka_unit_test(test_jit_map),
 		cmocka_unit_test(test_jit_zero_sizes),
+		cmocka_unit_test(test_stripped_function_start),
 		cmocka_unit_test(test_vdso_and_kernel),
 		cmocka_unit_test(test_space),
 		cmocka_unit_test(test_mapping_to_rel),
