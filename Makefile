@@ -35,7 +35,8 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
-PKGS := libdw libelf libunwind libunwind-generic libunwind-ptrace libzstd capstone zlib ncursesw
+PKGS := libdw libelf libunwind libunwind-generic libunwind-ptrace libzstd capstone zlib ncursesw liblzma \
+	libdebuginfod
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The goals that install what they need first (scripts/deps.sh) or need
@@ -162,7 +163,7 @@ $(FUZZ_O)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
-		-Ilib -I$(FUZZ_O) $(PKG_CFLAGS) -c -o $@ $<
+		-Ilib -I$(FUZZ_O) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 $(FUZZ_O)/libcprof.a: $(FUZZ_LIB_SRCS:%.c=$(FUZZ_O)/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz-text.h $(FUZZ_O)/libcprof.a
@@ -236,4 +237,5 @@ help:
 .PHONY: all unit check check-fast check-workloads deps deps-check deps-bench fuzz fuzz-build demo bench bench-tools install uninstall \
 	lint-man format format-check clean distclean help fixtures
 
--include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(O)/bench/unwind-compare.d
+-include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d) $(O)/bench/unwind-compare.d \
+	$(FUZZ_LIB_SRCS:%.c=$(FUZZ_O)/%.d)

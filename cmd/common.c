@@ -111,6 +111,7 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 	o->wall = a->wall;
 	if (a->code_max)
 		parse_size(a->code_max, &o->code_max); /* checked by sampling_check */
+	o->debuginfod_timeout = (double)a->debuginfod_timeout;
 }
 
 void sampling_block_signals(sigset_t *set)

@@ -23,8 +23,11 @@ struct sampling_args {
 	long freq, stack_size, duration, mmap_pages;
 	bool quiet, wall;
 	const char *code_max; /* --code-max SIZE, NULL = the default */
+	long debuginfod_timeout; /* seconds for all debuginfod fetches, 0 = none */
 };
-#define SAMPLING_ARGS_INIT { "cprof.data", NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL }
+#define SAMPLING_ARGS_INIT                                                                         \
+	{ "cprof.data", NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL,                    \
+	  CP_RECORD_DEBUGINFOD_TIMEOUT }
 
 /* The option-table rows both commands take (in this order). */
 #define SAMPLING_OPTIONS(a)                                                                        \
@@ -53,6 +56,10 @@ struct sampling_args {
 		    "store at most SIZE bytes of machine code for annotate (K, M, G suffixes; "     \
 		    "default 8M, 0 = none)",                                                       \
 		    &(a).code_max, NULL),                                                          \
+	CP_OPT_LONG_(0, "debuginfod-timeout", "SECONDS",                                          \
+		     "with DEBUGINFOD_URLS set, fetch missing debug files for at most SECONDS "   \
+		     "at the end (default 30, 0 = never)",                                         \
+		     &(a).debuginfod_timeout, 0, 3600),                                            \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
 
 /* Validate; prints the usage error and returns 2, or 0. */

@@ -7,7 +7,9 @@
 #   check   build, plus every tool the tests run: clang and libFuzzer (the
 #           fuzz harnesses), cmocka, binutils and elfutils, rustc (Rust
 #           demangling), go (go tool pprof reads our pprof), node and the
-#           npm tools in tests/node (speedscope's schema), tmux, python3...
+#           npm tools in tests/node (speedscope's schema), a debuginfod
+#           server, xz (MiniDebugInfo), iproute2 (a private loopback for
+#           test servers), tmux, python3...
 #   bench   build, plus the tools `make bench` measures cprof against
 #           (perf, GNU time, go, tmux, addr2line)
 #
@@ -17,9 +19,9 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libdw-dev libelf-dev libunwind-dev libcapstone-dev
-libzstd-dev zlib1g-dev libncurses-dev libiberty-dev"
+libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
-procps util-linux rustc golang-go nodejs npm"
+procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps"
 
 want_build=0 want_check=0 want_bench=0

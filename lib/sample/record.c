@@ -76,6 +76,7 @@ void cp_record_opts_init(struct cp_record_opts *o)
 	o->perf.inherit = true;
 	o->perf.enable_on_exec = true;
 	o->code_max = CP_RECORD_CODE_MAX;
+	o->debuginfod_timeout = CP_RECORD_DEBUGINFOD_TIMEOUT;
 }
 
 static uint32_t model_mapping(struct cp_recorder *r, const char *path, const char *build_id,
@@ -856,6 +857,8 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 		r->map_modules.v[i] = cp_symbolizer_open(r->symz, r->model->mappings.v[i].path,
 							 root, NULL, NULL);
 	}
+	/* only now: a fetch must never stall the ring reader */
+	cp_symbolizer_debuginfod(r->symz, r->opts.debuginfod_timeout);
 	cp_sample_symbolize(r->model, r->symz, r->map_modules.v, false);
 	store_code(r);
 	struct cp_profile_meta *m = &r->model->meta;

@@ -170,8 +170,13 @@ struct cp_record_opts {
 	 * functions with the most leaf samples go first; a function larger
 	 * than CP_RECORD_CODE_FN_MAX is never stored. */
 	uint64_t code_max;
+	/* With $DEBUGINFOD_URLS set, debug files missing on this machine are
+	 * fetched at the end, for at most this many seconds in all (default
+	 * CP_RECORD_DEBUGINFOD_TIMEOUT; 0 = never). */
+	double debuginfod_timeout;
 };
 #define CP_RECORD_CODE_MAX (8ull << 20)
+#define CP_RECORD_DEBUGINFOD_TIMEOUT 30
 #define CP_RECORD_CODE_FN_MAX (1u << 20)
 void cp_record_opts_init(struct cp_record_opts *o);
 

@@ -7,6 +7,7 @@
  */
 #include "symbol/symbol.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,9 +41,16 @@ static int cmp_sec(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Read one symbol table section into sorted entries (bfd's function-like
- * symbols: everything but sections, files, objects and TLS). */
-static void load_symtab(struct cp_module *m, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
+struct sort_vec {
+	struct sort_sym *v;
+	size_t n, cap;
+};
+
+/* Add one symbol table section's entries to v (bfd's function-like
+ * symbols: everything but sections, files, objects and TLS); order_base
+ * ranks the table against others at one address. */
+static void load_symtab(struct sort_vec *vp, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh,
+			size_t order_base)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 	/* count what is really there: a damaged SHT_NOBITS table may claim
@@ -50,7 +58,7 @@ static void load_symtab(struct cp_module *m, Elf *elf, Elf_Scn *scn, const GElf_
 	if (!d || !d->d_buf || sh->sh_type == SHT_NOBITS || !sh->sh_entsize)
 		return;
 	size_t n = CP_MIN(sh->sh_size, d->d_size) / sh->sh_entsize;
-	CP_VEC(struct sort_sym) v = { 0 };
+	struct sort_vec v = *vp;
 	const char *file = NULL;
 	enum { NOTHING, SYMBOL, FILE_AFTER } state = NOTHING;
 	for (size_t i = 1; i < n; i++) {
@@ -84,9 +92,16 @@ static void load_symtab(struct cp_module *m, Elf *elf, Elf_Scn *scn, const GElf_
 		ss.x.shndx = s.st_shndx;
 		ss.x.file = file && (local || state != FILE_AFTER) ? file : NULL;
 		ss.x.sized = s.st_size != 0;
-		ss.order = i;
+		ss.order = order_base + i;
 		CP_VEC_PUSH(v, ss);
 	}
+	*vp = v;
+}
+
+/* Sort the collected entries into the module's table. */
+static void store_symtab(struct cp_module *m, struct sort_vec *vp)
+{
+	struct sort_vec v = *vp;
 	if (v.n)
 		qsort(v.v, v.n, sizeof(*v.v), cmp_sort_sym);
 	CP_VEC_RESERVE(m->syms, v.n);
@@ -121,28 +136,38 @@ static void load_sections(struct cp_module *m, Elf *elf)
 
 /* The symbol table: with a separate debug file (which holds the full
  * .symtab, STT_FILE entries included) addr2line takes its symbols, so do
- * we; otherwise the file's .symtab, else its .dynsym. */
+ * we; otherwise the file's .symtab, else its .dynsym, and outside
+ * addr2line mode (binutils does not read it) the MiniDebugInfo's .symtab
+ * beside it.  MiniDebugInfo keeps the section headers of the file it
+ * came from, so its symbols' section indexes are the file's. */
 void sym_elf_load(struct cp_module *m)
 {
 	m->syms_done = true;
 	if (!m->img.elf)
 		return;
 	GElf_Shdr sh;
+	struct sort_vec v = { 0 };
 	Elf *dbg = sym_debug_elf(m);
 	if (dbg && dbg != m->img.elf) {
 		Elf_Scn *scn = sym_find_scn(dbg, ".symtab", &sh);
 		if (scn && sh.sh_type == SHT_SYMTAB) {
 			load_sections(m, dbg);
-			load_symtab(m, dbg, scn, &sh);
+			load_symtab(&v, dbg, scn, &sh, 0);
+			store_symtab(m, &v);
 			return;
 		}
 	}
 	load_sections(m, m->img.elf);
 	Elf_Scn *scn = sym_find_scn(m->img.elf, ".symtab", &sh);
-	if (!scn || sh.sh_type != SHT_SYMTAB)
+	bool full = scn && sh.sh_type == SHT_SYMTAB;
+	if (!full)
 		scn = sym_find_scn(m->img.elf, ".dynsym", &sh);
 	if (scn)
-		load_symtab(m, m->img.elf, scn, &sh);
+		load_symtab(&v, m->img.elf, scn, &sh, 0);
+	Elf *mini = full || m->s->opts.addr2line_compat ? NULL : sym_mini_elf(m);
+	if (mini && (scn = sym_find_scn(mini, ".symtab", &sh)) && sh.sh_type == SHT_SYMTAB)
+		load_symtab(&v, mini, scn, &sh, SIZE_MAX / 2);
+	store_symtab(m, &v);
 }
 
 /* The section containing addr (bfd: the first SHF_ALLOC one), or -1. */

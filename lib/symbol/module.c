@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -324,6 +325,69 @@ static void find_debug_file(struct cp_module *m)
 	free(full);
 }
 
+/* ---- MiniDebugInfo -------------------------------------------------------- */
+
+/* A compressed section may claim anything; real ones hold a few MiB. */
+#define MINI_MAX ((size_t)64 << 20)
+
+static void *xz_decode(const uint8_t *in, size_t in_size, size_t *out_size)
+{
+	lzma_stream st = LZMA_STREAM_INIT;
+	if (lzma_stream_decoder(&st, (uint64_t)MINI_MAX * 2, 0) != LZMA_OK)
+		return NULL;
+	size_t cap = CP_MIN(CP_MAX(in_size * 4, (size_t)4096), MINI_MAX), len = 0;
+	uint8_t *buf = cp_xmalloc(cap);
+	st.next_in = in;
+	st.avail_in = in_size;
+	for (;;) {
+		st.next_out = buf + len;
+		st.avail_out = cap - len;
+		lzma_ret r = lzma_code(&st, LZMA_FINISH);
+		len = cap - st.avail_out;
+		if (r == LZMA_STREAM_END)
+			break;
+		if (r != LZMA_OK || (st.avail_out && !st.avail_in) || cap == MINI_MAX) {
+			lzma_end(&st);
+			free(buf);
+			return NULL;
+		}
+		if (!st.avail_out) {
+			cap = CP_MIN(cap * 2, MINI_MAX);
+			buf = cp_xrealloc(buf, cap);
+		}
+	}
+	lzma_end(&st);
+	*out_size = len;
+	return buf;
+}
+
+Elf *sym_mini_elf(struct cp_module *m)
+{
+	if (m->mini_tried)
+		return m->mini.elf;
+	m->mini_tried = true;
+	m->mini.fd = -1;
+	GElf_Shdr sh;
+	Elf_Scn *scn = m->img.elf ? sym_find_scn(m->img.elf, ".gnu_debugdata", &sh) : NULL;
+	if (!scn || sh.sh_type == SHT_NOBITS || sh.sh_offset > m->img.size ||
+	    sh.sh_size > m->img.size - sh.sh_offset)
+		return NULL;
+	size_t size;
+	void *elf_bytes = xz_decode((const uint8_t *)m->img.map + sh.sh_offset, sh.sh_size, &size);
+	if (!elf_bytes)
+		return NULL;
+	m->mini.map = elf_bytes;
+	m->mini.size = size;
+	m->mini.owned_map = true;
+	m->mini.elf = elf_memory(elf_bytes, size);
+	if (!m->mini.elf || elf_kind(m->mini.elf) != ELF_K_ELF) {
+		sym_image_close(&m->mini);
+		return NULL;
+	}
+	cp_log(CP_LOG_DEBUG, "'%s': using its MiniDebugInfo (%zu bytes)", m->path, size);
+	return m->mini.elf;
+}
+
 Elf *sym_debug_elf(struct cp_module *m)
 {
 	if (!m->img.elf)
@@ -334,6 +398,13 @@ Elf *sym_debug_elf(struct cp_module *m)
 	if (!m->dbg_tried) {
 		m->dbg_tried = true;
 		find_debug_file(m);
+	}
+	if (!m->dbg.elf && !m->dfd_tried && m->s->dfd) {
+		m->dfd_tried = true;
+		char *path = sym_debuginfod_find(m);
+		if (path)
+			try_debug_file(m, path);
+		free(path);
 	}
 	return m->dbg.elf;
 }

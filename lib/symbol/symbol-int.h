@@ -3,8 +3,8 @@
  *
  * The files call one another one way: symbolizer.c (the module cache) ->
  * lookup.c -> dwarf.c, elfsym.c, tables.c, demangle.c -> fde.c ->
- * module.c (the mapped file) -> nothing; lines.c decodes line programs for
- * dwarf.c. */
+ * module.c (the mapped file) -> debuginfod.c -> nothing; lines.c decodes
+ * line programs for dwarf.c. */
 #ifndef CPROF_SYMBOL_INT_H
 #define CPROF_SYMBOL_INT_H
 
@@ -88,6 +88,10 @@ struct cp_module {
 	/* separate debug file (lazily) */
 	bool dbg_tried;
 	struct sym_image dbg;
+	bool dfd_tried; /* debuginfod asked for its debug file */
+	/* MiniDebugInfo: the xz-compressed ELF of .gnu_debugdata (lazily) */
+	bool mini_tried;
+	struct sym_image mini;
 
 	/* symbol table index (lazily for ELF, at open for kernel/JIT) */
 	bool syms_done;
@@ -109,8 +113,11 @@ struct cp_module {
 	struct cp_u64map dmg;
 };
 
+struct sym_debuginfod; /* debuginfod.c */
+
 struct cp_symbolizer {
 	struct cp_symbol_opts opts;
+	struct sym_debuginfod *dfd; /* NULL: debuginfod is off */
 	char *debug_dir;
 	CP_VEC(struct cp_module *) mods;
 	struct cp_u64map cache; /* hash(root, path) -> index into mods + 1, chained by probing */
@@ -152,6 +159,15 @@ struct sym_str_secs {
 int sym_line_files(const uint8_t *sec, size_t secsize, uint64_t off, const char *comp_dir,
 		   const struct sym_str_secs *ss, char ***names, size_t *n);
 
+/* debuginfod.c: the path (malloc'ed) of m's debug file fetched by its
+ * build-id, or NULL (off, not there, failed, out of time). */
+char *sym_debuginfod_find(struct cp_module *m);
+void sym_debuginfod_free(struct cp_symbolizer *s);
+
+/* module.c: the ELF image in the module's .gnu_debugdata section
+ * (MiniDebugInfo, as Fedora ships: a .symtab of the functions .dynsym
+ * lacks), decompressed once; NULL when there is none or it is damaged. */
+Elf *sym_mini_elf(struct cp_module *m);
 /* module.c: the program headers and build-id of an opened image; the
  * vDSO's image, copied from our own process. */
 int sym_elf_info(struct cp_module *m, struct cp_error *err);

@@ -43,6 +43,14 @@ struct cp_module;
 
 struct cp_symbolizer *cp_symbolizer_new(const struct cp_symbol_opts *opts);
 void cp_symbolizer_free(struct cp_symbolizer *s);
+/* From now on, fetch the debug files that are not on this machine from
+ * the debuginfod servers in $DEBUGINFOD_URLS (by build-id, through
+ * elfutils' client and its cache), spending at most `seconds` on all of
+ * them together; a failure or the end of that time logs one notice and
+ * stops the fetching.  Returns whether debuginfod is on: false without
+ * DEBUGINFOD_URLS or with seconds <= 0.  Modules looked up before keep
+ * what they had. */
+bool cp_symbolizer_debuginfod(struct cp_symbolizer *s, double seconds);
 
 /* Module kinds */
 enum cp_module_kind {

@@ -45,6 +45,7 @@ static void module_free(struct cp_module *m)
 	CP_VEC_FREE(m->syms);
 	sym_image_close(&m->img);
 	sym_image_close(&m->dbg);
+	sym_image_close(&m->mini);
 	CP_VEC_FREE(m->segs);
 	free(m->path);
 	free(m->root);
@@ -59,6 +60,7 @@ void cp_symbolizer_free(struct cp_symbolizer *s)
 		module_free(s->mods.v[i]);
 	CP_VEC_FREE(s->mods);
 	cp_u64map_release(&s->cache);
+	sym_debuginfod_free(s);
 	free(s->debug_dir);
 	free(s);
 }
@@ -137,6 +139,7 @@ struct cp_module *cp_symbolizer_open(struct cp_symbolizer *s, const char *path, 
 		m->root = root ? cp_xstrdup(root) : NULL;
 		m->img.fd = -1;
 		m->dbg.fd = -1;
+		m->mini.fd = -1;
 		if (open_module(m, &m->err) < 0) {
 			m->failed = true;
 			sym_image_close(&m->img);

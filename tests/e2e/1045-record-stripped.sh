@@ -86,6 +86,30 @@ addr2line -f -e "$FIXTURES/stripped" "0x$hot" >a2l.txt
 cmp -s sym.txt a2l.txt && ok "symbolize: as addr2line ($(head -1 a2l.txt))" ||
 	not_ok "symbolize differs from addr2line" "$(cat sym.txt)" "$(cat a2l.txt)"
 
+# MiniDebugInfo, as Fedora ships it: the static functions' symbols in an
+# xz-compressed ELF in .gnu_debugdata (made here as Fedora's
+# find-debuginfo does it)
+if command -v xz >/dev/null && command -v objcopy >/dev/null; then
+	nm -D "$FULL" --format=posix --defined-only | awk '{ print $1 }' | sort >dynsyms
+	nm "$FULL" --format=posix --defined-only | awk '$2 == "T" || $2 == "t" { print $1 }' |
+		sort >funcsyms
+	comm -13 dynsyms funcsyms >keep
+	objcopy --only-keep-debug "$FULL" mini.debug &&
+		objcopy -S --remove-section .gdb_index --remove-section .comment \
+			--keep-symbols=keep mini.debug mini && xz -f mini &&
+		cp "$FIXTURES/stripped" mdi && objcopy --add-section .gnu_debugdata=mini.xz mdi
+	record_ok "minidebuginfo" mdi.data -- ./mdi 300 &&
+		"$CPROF" report --stdio -i mdi.data >mdi.txt 2>&1
+	expect_share "MiniDebugInfo names the static function" hidden_hot mdi.txt 60 5
+	# addr2line does not read it: symbolize answers as addr2line does
+	"$CPROF" symbolize -f -e mdi "0x$hot" >sym.txt
+	addr2line -f -e mdi "0x$hot" >a2l.txt
+	cmp -s sym.txt a2l.txt && ok "MiniDebugInfo: symbolize as addr2line ($(head -1 a2l.txt))" ||
+		not_ok "MiniDebugInfo: symbolize differs from addr2line" "$(cat sym.txt)" "$(cat a2l.txt)"
+else
+	not_ok "xz or objcopy is not installed (scripts/deps.sh check installs them)"
+fi
+
 # libc without its detached debug symbols (hidden in a private mount
 # namespace): its static start-up function is libc.so.6+0x..., not the
 # exported symbol below it
