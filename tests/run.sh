@@ -21,6 +21,10 @@ export CPROF_TOP=$PWD
 export CPROF=$PWD/$BUILD/cprof
 export FIXTURES=${FIXTURES:-$PWD/build/fixtures}
 export NO_COLOR=1
+# a login shell may point at public debuginfod servers (Debian's and
+# Ubuntu's profile.d do): recordings in tests must not depend on them; the
+# debuginfod test sets its own
+unset DEBUGINFOD_URLS
 pass=0 fail=0 skip=0
 skips=() fails=()
 want() {
