@@ -257,6 +257,12 @@ struct cp_profile *io_load(const char *cmd, const char *path, enum cp_input_form
 			    p->truncated_why[0] ? p->truncated_why : "the file ends early");
 		cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine",
 		       cp_sample_symbolize(p, NULL, NULL, true));
+	} else if (info->format == CP_INPUT_PPROF) {
+		/* pprof leaves code without symbols unsymbolized (ours does so
+		 * for stripped code): like pprof itself, name it from the files
+		 * on this machine whose build-ids match */
+		cp_log(CP_LOG_INFO, "symbolized %zu locations from the files on this machine",
+		       cp_sample_symbolize(p, NULL, NULL, true));
 	}
 	return p;
 }

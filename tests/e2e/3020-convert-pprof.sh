@@ -17,13 +17,16 @@ if [ $rc -ne 0 ]; then
 fi
 
 # table ROWS of `cprof report --stdio --sort function` as "name<TAB>samples"
-# lines for rows with self samples, sorted
+# lines for rows with self samples, sorted.  Code no symbol names
+# ("libc.so.6+0x271d0") is unsymbolized in pprof, which groups it by
+# mapping as "[libc.so.6]": so does this.
 cprof_flat() {
 	awk '/^#/ { next } $3 > 0 {
 		name = ""
 		for (i = 4; i <= NF; i++) name = name (i > 4 ? " " : "") $i
-		printf "%s\t%s\n", name, $3
-	}' "$1" | LC_ALL=C sort
+		if (name ~ /^[^ ]+\+0x[0-9a-f]+$/) { sub(/\+0x[0-9a-f]+$/, "", name); name = "[" name "]" }
+		n[name] += $3
+	} END { for (k in n) printf "%s\t%s\n", k, n[k] }' "$1" | LC_ALL=C sort
 }
 # the same from `go tool pprof -top` (flat column, rows with flat > 0)
 go_flat() {
