@@ -233,7 +233,8 @@ wait_selected() {
 }
 # the data rows of the top screen, function names in order
 top_rows() { cap "$1" | awk '/Self%.*Function/ { on = 1; next } on && NF >= 5 && $1 ~ /^[0-9.]+$/ { print $4 }'; }
-start r 100 30 --tui -i cs.cprof
+# tall: with "+" every kernel chain under the hot functions opens too
+start r 100 120 --tui -i cs.cprof
 if wait_for r 'Top functions' && [ "$(top_rows r | head -3 | tr '\n' ' ')" = "hot_sixty hot_thirty hot_ten " ]; then
 	ok "tui on a recording: hot_sixty, hot_thirty, hot_ten are the first rows, in that order"
 else
