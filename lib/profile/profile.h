@@ -246,6 +246,15 @@ static inline const int64_t *cp_profile_sample_values(const struct cp_profile *p
 	return p->values.v + i * p->value_types.n;
 }
 
+/* A new profile holding n samples of src (values: n rows of
+ * src->value_types.n) and only the definitions they use: mappings,
+ * functions (with their flags), locations, stacks and the stored code of
+ * those functions, renumbered densely; meta and value types copied.  The
+ * samples' comm and syscall strings may be src's.  The caller frees it. */
+struct cp_profile *cp_profile_subset(const struct cp_profile *src,
+				     const struct cp_profile_sample *samples, const int64_t *values,
+				     size_t n);
+
 /* Display name of a location's frame when it has no symbol:
  * "module+0xADDR" (module basename), written into buf. */
 const char *cp_profile_unknown_name(const struct cp_profile *p, uint32_t loc, char *buf,

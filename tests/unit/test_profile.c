@@ -234,6 +234,74 @@ static void test_equal(void **state)
 	cp_profile_free(b);
 }
 
+/* A period's profile out of a recorder's model: only what its samples use,
+ * renumbered; all samples give back the same profile. */
+static void test_subset(void **state)
+{
+	(void)state;
+	struct cp_profile *p = cp_profile_new();
+	p->meta.command = cp_profile_intern(p, "./app 1");
+	p->meta.time_nanos = 42;
+	cp_profile_add_value_type(p, "samples", "count");
+	cp_profile_add_value_type(p, "cpu", "nanoseconds");
+	struct cp_profile_mapping ma = { .path = "/bin/app", .build_id = "ab" };
+	struct cp_profile_mapping mb = { .path = "/lib/libc.so.6", .build_id = "cd" };
+	uint32_t m0 = cp_profile_add_mapping(p, &ma), m1 = cp_profile_add_mapping(p, &mb);
+	/* created in the order the samples first use them, leaf first, so
+	 * that the subset of all samples numbers them the same */
+	uint32_t fhot = cp_profile_add_function(p, "hot", "hot", "app.c", 9);
+	uint32_t fmain = cp_profile_add_function(p, "main", "main", "app.c", 3);
+	uint32_t fun = cp_profile_add_function(p, "libc.so.6+0x100", "libc.so.6+0x100", "", 0);
+	cp_profile_set_function_flags(p, fun, CP_FUNC_UNNAMED);
+	struct cp_profile_line lmain = { fmain, 4, false }, lhot = { fhot, 10, false },
+			       lun = { fun, 0, false };
+	uint32_t l1 = cp_profile_add_location(p, m0, 0x1100, &lhot, 1);
+	uint32_t l0 = cp_profile_add_location(p, m0, 0x1010, &lmain, 1);
+	uint32_t l2 = cp_profile_add_location(p, m1, 0x120, &lun, 1);
+	uint32_t s0[] = { l1, l0 }, s1[] = { l2, l0 };
+	uint32_t st0 = cp_profile_add_stack(p, s0, 2), st1 = cp_profile_add_stack(p, s1, 2);
+	uint8_t code[4] = { 0x90, 0x90, 0xc3, 0 };
+	struct cp_profile_code_line row = { 0x1100, "app.c", 10 };
+	cp_profile_add_code(p, m0, fhot, 0x1100, code, 3, &row, 1);
+	const char *comm = cp_profile_intern(p, "app");
+	struct cp_profile_sample smp[3] = {
+		{ .stack = st0, .pid = 7, .tid = 7, .comm = comm, .time = 1 },
+		{ .stack = st1, .pid = 7, .tid = 8, .comm = comm, .time = 2 },
+		{ .stack = st0, .pid = 7, .tid = 7, .comm = comm, .time = 3 },
+	};
+	int64_t vals[6] = { 1, 1000, 1, 2000, 1, 3000 };
+	for (int i = 0; i < 3; i++)
+		cp_profile_add_sample(p, &smp[i], vals + 2 * i);
+
+	struct cp_profile *all = cp_profile_subset(p, smp, vals, 3);
+	char why[200];
+	if (!cp_profile_equal(p, all, why, sizeof(why)))
+		fail_msg("subset of all samples differs: %s", why);
+	assert_int_equal(all->code.n, 1);
+	cp_profile_free(all);
+
+	/* the second sample only: libc's unnamed function, main; no code */
+	struct cp_profile *one = cp_profile_subset(p, smp + 1, vals + 2, 1);
+	assert_int_equal(one->samples.n, 1);
+	assert_int_equal(one->mappings.n, 2);
+	assert_int_equal(one->locations.n, 2);
+	assert_int_equal(one->functions.n, 2);
+	assert_int_equal(one->stacks.n, 1);
+	assert_int_equal(one->code.n, 0);
+	assert_string_equal(one->meta.command, "./app 1");
+	assert_int_equal(one->meta.time_nanos, 42);
+	uint32_t leaf = one->stack_locs.v[one->stacks.v[one->samples.v[0].stack].start];
+	const struct cp_profile_function *f =
+		&one->functions.v[one->lines.v[one->locations.v[leaf].line_start].function];
+	assert_string_equal(f->name, "libc.so.6+0x100");
+	assert_int_equal(f->flags, CP_FUNC_UNNAMED);
+	assert_string_equal(one->mappings.v[one->locations.v[leaf].mapping].path, "/lib/libc.so.6");
+	assert_int_equal(cp_profile_sample_values(one, 0)[1], 2000);
+	assert_int_equal(one->samples.v[0].tid, 8);
+	cp_profile_free(one);
+	cp_profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_stacks),
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_subset),
 	};
 	return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }
