@@ -23,48 +23,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "data/data.h"
 #include "proc/proc.h"
-#include "profile/profile.h"
-#include "symbol/symbol.h"
-#include "unwind/unwind.h"
-
-#define MAX_FRAMES 2048
-
-struct tid_info {
-	const char *comm;   /* interned in the model */
-	uint64_t stack_top; /* end of the stack VMA, 0 = not looked up, 1 = unknown */
-};
-
-struct cp_recorder {
-	struct cp_record_opts opts;
-	struct cp_profile *model;
-	struct cp_data_writer *writer;
-	struct cp_symbolizer *symz;
-	struct cp_unwinder *unw;
-	struct cp_perf *perf;
-	struct cp_ptrace *pt;
-	struct cp_u64map reloaded; /* ptrace: pid -> when its maps were last read */
-	struct cp_u64map roots;    /* pid -> struct cp_proc_root* (where its files are) */
-	CP_VEC(uint32_t) map_pids; /* model mapping index -> a pid that maps it */
-	CP_VEC(uint32_t) leaf_hits; /* location -> samples with it as the leaf */
-
-	struct cp_u64map spaces;  /* pid -> struct cp_space* */
-	struct cp_u64map tids;    /* tid -> struct tid_info* */
-	struct cp_intern map_keys; /* "path\0build_id" -> model mapping index */
-	CP_VEC(struct cp_module *) map_modules; /* model mapping index -> module (nullable) */
-	CP_VEC(struct cp_u64map *) locmaps;     /* model mapping index -> addr -> location */
-	struct cp_u64map unknown_locs;          /* absolute addr -> location (no mapping) */
-	uint32_t kernel_mapping;
-
-	uint64_t start_ns, last_flush_ns;
-	struct cp_record_stats st;
-	struct cp_u64map seen_pids;
-	uint64_t pcs[MAX_FRAMES];
-	uint32_t locs[MAX_FRAMES];
-	bool finished;
-	int64_t vals[2];
-};
+#include "sample/record-int.h"
 
 void cp_record_opts_init(struct cp_record_opts *o)
 {
@@ -440,10 +400,16 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 	r->vals[0] = 1;
 	r->vals[1] = (int64_t)s->period;
 	r->st.samples++;
-	struct cp_error err;
-	if (cp_data_writer_add_sample(r->writer, &ps, r->vals, &err)) {
-		cp_log(CP_LOG_ERROR, "%s", err.msg);
-		return -1;
+	if (r->opts.periodic) {
+		CP_VEC_PUSH(r->psamples, ps);
+		CP_VEC_PUSH(r->pvalues, r->vals[0]);
+		CP_VEC_PUSH(r->pvalues, r->vals[1]);
+	} else {
+		struct cp_error err;
+		if (cp_data_writer_add_sample(r->writer, &ps, r->vals, &err)) {
+			cp_log(CP_LOG_ERROR, "%s", err.msg);
+			return -1;
+		}
 	}
 	if (r->st.samples == 1) {
 		r->st.first_sample_realtime = cp_realtime_ns();
@@ -519,9 +485,13 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	cp_u64map_init(&r->reloaded);
 	cp_u64map_init(&r->roots);
 	cp_intern_init(&r->map_keys);
+	cp_u64map_init(&r->code_done);
 	r->kernel_mapping = CP_NONE;
+	r->exit_status = -1;
 	r->start_ns = cp_now_ns();
 	r->last_flush_ns = r->start_ns;
+	r->period_start_ns = r->start_ns;
+	r->period_start_real = cp_realtime_ns();
 
 	struct cp_profile *p = r->model;
 	struct cp_profile_meta *m = &p->meta;
@@ -656,7 +626,7 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 		return rc;
 	/* the output is created only once sampling works, so a failed start
 	 * leaves an existing recording where it was */
-	if (!r->writer) {
+	if (!r->writer && !r->opts.periodic) {
 		r->writer = cp_data_writer_open(r->opts.output, r->model, err);
 		if (!r->writer) {
 			close_sampler(r);
@@ -698,7 +668,7 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err)
 	if (r->pt && cp_ptrace_read(r->pt, on_event, r))
 		return cp_error_set(err, CP_E_IO, "cannot write the data file");
 	uint64_t now = cp_now_ns();
-	if (now - r->last_flush_ns >= 1000000000ULL) {
+	if (r->writer && now - r->last_flush_ns >= 1000000000ULL) {
 		r->last_flush_ns = now;
 		int rc = cp_data_writer_flush(r->writer, err);
 		if (rc)
@@ -707,142 +677,8 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err)
 	return 0;
 }
 
-/* ---- stored machine code ------------------------------------------------- */
-
-/* A sampled function to store: the real function of some location. */
-struct code_fn {
-	uint32_t mapping, function;
-	struct cp_module *mod;
-	uint64_t addr;  /* a sampled address in it (module-relative) */
-	uint64_t leaf;  /* samples whose leaf location is in it */
-	uint32_t order; /* first seen, for a stable order */
-};
-
-struct code_fns {
-	struct code_fn *v;
-	size_t n, cap;
-};
-
-static int cmp_code_fn(const void *a, const void *b)
+void rec_open_late_modules(struct cp_recorder *r)
 {
-	const struct code_fn *x = a, *y = b;
-	if (x->leaf != y->leaf)
-		return x->leaf > y->leaf ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* The functions with samples of their own (a leaf location in them), one
- * per (module path, real function), most leaf samples first: the order
- * their code is stored in.  Functions seen only as callers are left out:
- * annotate shows where a function's own samples fell, so their code would
- * show nothing (on a short run, ld.so's start-up callers alone were 15 KB
- * of a 24 KB file). */
-static void sampled_functions(struct cp_recorder *r, struct code_fns *out)
-{
-	struct cp_profile *p = r->model;
-	struct cp_intern keys;
-	cp_intern_init(&keys);
-	for (uint32_t i = 0; i < p->locations.n; i++) {
-		const struct cp_profile_location *l = &p->locations.v[i];
-		if (l->mapping >= p->mappings.n || !l->nlines ||
-		    (p->mappings.v[l->mapping].flags & (CP_MAP_KERNEL | CP_MAP_JIT | CP_MAP_ANON)))
-			continue;
-		struct cp_module *mod = r->map_modules.v[l->mapping];
-		enum cp_module_kind kind = mod ? cp_module_kind(mod) : CP_MODULE_KERNEL;
-		if (kind != CP_MODULE_ELF && kind != CP_MODULE_VDSO)
-			continue;
-		struct {
-			const char *path;
-			uint32_t function;
-		} key;
-		memset(&key, 0, sizeof(key));
-		key.path = p->mappings.v[l->mapping].path; /* interned: one pointer per path */
-		key.function = p->lines.v[l->line_start + l->nlines - 1].function;
-		bool added;
-		uint32_t k = cp_intern_add(&keys, &key, sizeof(key), &added);
-		if (added) {
-			struct code_fn f = { l->mapping, key.function, mod, l->address, 0, k };
-			CP_VEC_PUSH(*out, f);
-		}
-		if (i < r->leaf_hits.n)
-			out->v[k].leaf += r->leaf_hits.v[i];
-	}
-	cp_intern_release(&keys);
-	size_t n = 0;
-	for (size_t i = 0; i < out->n; i++)
-		if (out->v[i].leaf)
-			out->v[n++] = out->v[i];
-	out->n = n;
-	if (out->n)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_code_fn);
-}
-
-/* Store the code and line rows of the sampled functions in the model, up
- * to opts.code_max bytes of code; each function's extent is looked up
- * once, in modules that are already open and indexed. */
-static void store_code(struct cp_recorder *r)
-{
-	struct cp_profile *p = r->model;
-	uint64_t cap = r->opts.code_max, used = 0;
-	struct code_fns fns = { 0 };
-	sampled_functions(r, &fns);
-	struct cp_symbol_rows rows = { 0 };
-	CP_VEC(struct cp_profile_code_line) lines = { 0 };
-	CP_VEC(uint8_t) buf = { 0 };
-	bool full = cap == 0;
-	uint32_t skipped = 0;
-	for (size_t i = 0; i < fns.n; i++) {
-		const struct code_fn *f = &fns.v[i];
-		uint64_t lo, hi;
-		if (cp_module_function_extent(f->mod, f->addr, &lo, &hi))
-			continue; /* no known extent: nothing to store */
-		uint64_t size = hi - lo;
-		if (full || size > CP_RECORD_CODE_FN_MAX || used + size > cap) {
-			/* the cap stops adding; a huge function alone is skipped */
-			full |= size <= CP_RECORD_CODE_FN_MAX;
-			skipped++;
-			continue;
-		}
-		CP_VEC_RESERVE(buf, size);
-		if (cp_module_read(f->mod, lo, buf.v, size))
-			continue;
-		rows.n = 0;
-		cp_module_line_rows(f->mod, lo, hi, &rows);
-		CP_VEC_RESERVE(lines, rows.n);
-		for (size_t j = 0; j < rows.n; j++)
-			lines.v[j] = (struct cp_profile_code_line){
-				rows.v[j].addr, rows.v[j].file ? rows.v[j].file : "", rows.v[j].line
-			};
-		cp_profile_add_code(p, f->mapping, f->function, lo, buf.v, (uint32_t)size, lines.v,
-				    (uint32_t)rows.n);
-		used += size;
-	}
-	p->meta.code_max = cap;
-	p->meta.code_skipped = skipped;
-	free(rows.v);
-	CP_VEC_FREE(lines);
-	CP_VEC_FREE(buf);
-	CP_VEC_FREE(fns);
-}
-
-int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err)
-{
-	if (r->finished || !r->writer)
-		return 0;
-	r->finished = true;
-	if (r->perf) {
-		cp_perf_enable(r->perf, false);
-		cp_perf_read(r->perf, on_event, r);
-		cp_perf_close(r->perf);
-		r->perf = NULL;
-	}
-	if (r->pt) {
-		cp_ptrace_read(r->pt, on_event, r);
-		cp_ptrace_close(r->pt);
-		r->pt = NULL;
-	}
-	/* kallsyms is opened only now: loading it on the first kernel sample
-	 * would stall the ring reader */
 	if (r->kernel_mapping != CP_NONE && !r->map_modules.v[r->kernel_mapping])
 		r->map_modules.v[r->kernel_mapping] =
 			cp_symbolizer_open(r->symz, "[kernel.kallsyms]", NULL, NULL, NULL);
@@ -858,9 +694,32 @@ int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *
 							 root, NULL, NULL);
 	}
 	/* only now: a fetch must never stall the ring reader */
-	cp_symbolizer_debuginfod(r->symz, r->opts.debuginfod_timeout);
+	if (!r->debuginfod_on)
+		r->debuginfod_on = cp_symbolizer_debuginfod(r->symz, r->opts.debuginfod_timeout);
+}
+
+int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err)
+{
+	if (r->finished || (!r->writer && !r->opts.periodic))
+		return 0;
+	r->finished = true;
+	r->exit_status = exit_status;
+	if (r->perf) {
+		cp_perf_enable(r->perf, false);
+		cp_perf_read(r->perf, on_event, r);
+		cp_perf_close(r->perf);
+		r->perf = NULL;
+	}
+	if (r->pt) {
+		cp_ptrace_read(r->pt, on_event, r);
+		cp_ptrace_close(r->pt);
+		r->pt = NULL;
+	}
+	if (r->opts.periodic)
+		return 0; /* the caller cuts the last period (cp_recorder_cut) */
+	rec_open_late_modules(r);
 	cp_sample_symbolize(r->model, r->symz, r->map_modules.v, false);
-	store_code(r);
+	rec_store_code(r);
 	struct cp_profile_meta *m = &r->model->meta;
 	m->duration_nanos = cp_now_ns() - r->start_ns;
 	m->lost_samples = r->st.lost;
@@ -906,6 +765,9 @@ void cp_recorder_free(struct cp_recorder *r)
 	cp_u64map_release(&r->roots);
 	CP_VEC_FREE(r->map_pids);
 	CP_VEC_FREE(r->leaf_hits);
+	CP_VEC_FREE(r->psamples);
+	CP_VEC_FREE(r->pvalues);
+	cp_u64map_release(&r->code_done);
 	cp_intern_release(&r->map_keys);
 	cp_unwinder_free(r->unw);
 	cp_symbolizer_free(r->symz);

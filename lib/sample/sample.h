@@ -174,6 +174,9 @@ struct cp_record_opts {
 	 * fetched at the end, for at most this many seconds in all (default
 	 * CP_RECORD_DEBUGINFOD_TIMEOUT; 0 = never). */
 	double debuginfod_timeout;
+	/* Continuous recording: no output file; the samples are kept per
+	 * period and cp_recorder_cut() turns each period into a profile. */
+	bool periodic;
 };
 #define CP_RECORD_CODE_MAX (8ull << 20)
 #define CP_RECORD_DEBUGINFOD_TIMEOUT 30
@@ -207,6 +210,15 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err);
  * call once; the recorder still needs cp_recorder_free. */
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err);
 void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
+/* Continuous recording (opts.periodic): end the current period and return
+ * it as a self-contained profile (the caller frees it): its samples, with
+ * every definition they use symbolized and the code of their sampled
+ * functions, meta.time_nanos its start, duration_nanos its length,
+ * lost_samples the samples the kernel dropped during it, exit_status the
+ * target's once cp_recorder_finish() was called (that call drains the
+ * buffers; cut after it for the last period).  Symbols, modules and code
+ * persist across periods: each address is resolved once per run. */
+struct cp_profile *cp_recorder_cut(struct cp_recorder *r);
 /* The sampler in use ("perf_event", "ptrace"); NULL before a target. */
 const char *cp_recorder_sampler(const struct cp_recorder *r);
 /* Exit status of our child pid when the sampler reaped it (ptrace). */
@@ -227,5 +239,8 @@ struct cp_module;
  * of locations that got symbols. */
 size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 			   struct cp_module *const *mods, bool open_files);
+/* The same for locations from index `first` on (those before were done). */
+size_t cp_sample_symbolize_from(struct cp_profile *p, struct cp_symbolizer *s,
+				struct cp_module *const *mods, bool open_files, uint32_t first);
 
 #endif

@@ -17,6 +17,12 @@
 size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 			   struct cp_module *const *mods, bool open_files)
 {
+	return cp_sample_symbolize_from(p, s, mods, open_files, 0);
+}
+
+size_t cp_sample_symbolize_from(struct cp_profile *p, struct cp_symbolizer *s,
+				struct cp_module *const *mods, bool open_files, uint32_t first)
+{
 	struct cp_symbol_frame fr[64];
 	struct cp_profile_line lines[64];
 	struct cp_symbolizer *own = NULL;
@@ -28,7 +34,7 @@ size_t cp_sample_symbolize(struct cp_profile *p, struct cp_symbolizer *s,
 	struct cp_module **opened = cp_xcalloc(p->mappings.n + 1, sizeof(*opened));
 	bool *tried = cp_xcalloc(p->mappings.n + 1, sizeof(*tried));
 	size_t done = 0;
-	for (uint32_t i = 0; i < p->locations.n; i++) {
+	for (uint32_t i = first; i < p->locations.n; i++) {
 		struct cp_profile_location *loc = &p->locations.v[i];
 		if (loc->mapping == CP_NONE || loc->mapping >= p->mappings.n || loc->nlines)
 			continue;
