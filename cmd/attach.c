@@ -84,6 +84,7 @@ static int check_targets(pid_t *out, int *n)
 
 struct run {
 	struct cp_recorder *rec;
+	struct periodic P;
 	int sigfd;
 	pid_t pid[64];
 	int pidfd[64];
@@ -112,7 +113,7 @@ static int run_loop(struct run *R, bool show)
 		 * first sample is stored look often, so it is there at once */
 		struct cp_record_stats st;
 		cp_recorder_stats(R->rec, &st);
-		int pr = poll(fds, (nfds_t)n, st.samples ? 100 : 2);
+		int pr = poll(fds, (nfds_t)n, periodic_timeout(&R->P, st.samples ? 100 : 2));
 		if (pr < 0 && errno != EINTR)
 			return 1;
 		if (cp_recorder_process(R->rec, &err)) {
@@ -124,8 +125,19 @@ static int run_loop(struct run *R, bool show)
 			last_progress = now;
 			sampling_progress("attach", R->rec, start, false);
 		}
-		if (pr > 0 && (fds[sig_i].revents & POLLIN))
+		bool stop = false;
+		if (pr > 0 && (fds[sig_i].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(R->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGUSR2)
+					R->P.cut_now = true; /* ignored without --every */
+				else
+					stop = true;
+			}
+		}
+		if (stop)
 			break;
+		periodic_tick(&R->P, R->rec);
 		if (stop_at && now >= stop_at)
 			break;
 		int alive = 0;
@@ -188,6 +200,8 @@ int cmd_attach(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (periodic_start("attach", &args, &R.P))
+		goto out;
 	R.rec = cp_recorder_new(&o, &err);
 	for (int i = 0; i < nt; i++) {
 		if (cp_recorder_add_target(R.rec, targets[i], &err)) {
@@ -203,8 +217,11 @@ int cmd_attach(int argc, char **argv)
 		lrc = 1;
 	}
 	sampling_summary("attach", R.rec, &args);
+	if (periodic_finish("attach", &R.P, R.rec, &args))
+		lrc = 1;
 	rc = lrc;
 out:
+	periodic_finish("attach", &R.P, NULL, &args); /* a failed start: stop the writer */
 	for (int i = 0; i < nt; i++)
 		if (R.pidfd[i] >= 0)
 			close(R.pidfd[i]);

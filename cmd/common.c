@@ -87,7 +87,37 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 			     a->mmap_pages);
 		return 2;
 	}
-	if (!strcmp(a->output, "-") && isatty(STDOUT_FILENO)) {
+	uint64_t every;
+	unsigned formats;
+	struct cp_error err = { 0 };
+	if (a->every && (cp_parse_duration(a->every, &every) || every < 10000000ULL)) {
+		cp_die_usage(cmd, usage, opts,
+			     "--every: '%s' is not a duration of 10ms or more (e.g. 60s, 500ms, 2m)",
+			     a->every);
+		return 2;
+	}
+	if (!a->every && (a->output_dir || a->formats || a->keep || a->title)) {
+		cp_die_usage(cmd, usage, opts, "%s applies to continuous recording (--every)",
+			     a->output_dir ? "--output-dir"
+			     : a->formats  ? "--format"
+			     : a->keep     ? "--keep"
+					   : "--title");
+		return 2;
+	}
+	if (a->every && a->output) {
+		cp_die_usage(cmd, usage, opts,
+			     "-o writes one recording; with --every the periods go to --output-dir");
+		return 2;
+	}
+	if (a->formats && cp_period_parse_formats(a->formats, &formats, &err)) {
+		cp_die_usage(cmd, usage, opts, "--format: %s", err.msg);
+		return 2;
+	}
+	if (a->output_dir && !a->output_dir[0]) {
+		cp_die_usage(cmd, usage, opts, "--output-dir: empty directory name");
+		return 2;
+	}
+	if (a->output && !strcmp(a->output, "-") && isatty(STDOUT_FILENO)) {
 		cmd_error(cmd, "refusing to write binary data to a terminal (-o -)");
 		return 2;
 	}
@@ -96,7 +126,8 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 
 void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 {
-	o->output = a->output;
+	o->output = a->output ? a->output : "cprof.data";
+	o->periodic = a->every != NULL;
 	o->perf.event = a->event;
 	o->perf.freq = (int)a->freq;
 	o->perf.callgraph = strcmp(a->callgraph, "fp") ? CP_CG_DWARF : CP_CG_FP;
@@ -121,6 +152,7 @@ void sampling_block_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGUSR2); /* --every: end the period now */
 	sigprocmask(SIG_BLOCK, set, NULL);
 }
 
@@ -169,7 +201,93 @@ void sampling_summary(const char *cmd, const struct cp_recorder *rec,
 				? " via ptrace"
 				: "",
 			a->freq,
-			strcmp(a->output, "-") ? a->output : "standard output");
+			a->every	       ? "periods (below)"
+			: !a->output	       ? "cprof.data"
+			: strcmp(a->output, "-") ? a->output
+					       : "standard output");
+}
+
+/* ---- continuous recording ---------------------------------------------------- */
+
+int periodic_start(const char *cmd, const struct sampling_args *a, struct periodic *P)
+{
+	memset(P, 0, sizeof(*P));
+	if (!a->every)
+		return 0;
+	struct cp_period_opts o = {
+		.dir = a->output_dir ? a->output_dir : ".",
+		.formats = CP_PERIOD_CPROF | CP_PERIOD_PPROF | CP_PERIOD_SVG,
+		.keep = (unsigned)a->keep,
+		.title = a->title,
+	};
+	struct cp_error err = { 0 };
+	if (a->formats)
+		cp_period_parse_formats(a->formats, &o.formats, &err); /* checked before */
+	cp_parse_duration(a->every, &P->every_ns);
+	P->w = cp_period_writer_new(&o, &err);
+	if (!P->w) {
+		cmd_error(cmd, "%s", err.msg);
+		return 1;
+	}
+	P->next_cut = cp_now_ns() + P->every_ns;
+	return 0;
+}
+
+int periodic_timeout(const struct periodic *P, int dflt)
+{
+	if (!P->w)
+		return dflt;
+	uint64_t now = cp_now_ns();
+	if (P->cut_now || now >= P->next_cut)
+		return 0;
+	uint64_t ms = (P->next_cut - now + 999999) / 1000000;
+	return ms < (uint64_t)dflt ? (int)ms : dflt;
+}
+
+void periodic_tick(struct periodic *P, struct cp_recorder *rec)
+{
+	if (!P->w)
+		return;
+	uint64_t now = cp_now_ns();
+	if (!P->cut_now && now < P->next_cut)
+		return;
+	/* the period ends at its scheduled time, whenever we woke up (the
+	 * samples carry their own times); SIGUSR2 ends it now */
+	uint64_t boundary = P->cut_now ? now : P->next_cut;
+	P->cut_now = false;
+	P->next_cut += P->every_ns;
+	if (P->next_cut <= now) /* a long stall: skip ahead, never a burst of cuts */
+		P->next_cut = now + P->every_ns;
+	cp_period_writer_submit(P->w, cp_recorder_cut(rec, boundary));
+	P->periods++;
+}
+
+int periodic_finish(const char *cmd, struct periodic *P, struct cp_recorder *rec,
+		    const struct sampling_args *a)
+{
+	if (!P->w)
+		return 0;
+	if (!rec) { /* nothing was recorded: just stop the writer */
+		cp_period_writer_close(P->w, NULL, NULL);
+		P->w = NULL;
+		return 0;
+	}
+	cp_period_writer_submit(P->w, cp_recorder_cut(rec, 0));
+	P->periods++;
+	struct cp_period_stats st;
+	struct cp_error err = { 0 };
+	int rc = cp_period_writer_close(P->w, &st, &err);
+	P->w = NULL;
+	if (rc)
+		cmd_error(cmd, "%s", err.msg);
+	if (st.dropped)
+		cmd_warning(cmd, "%llu period%s dropped unwritten: the disk fell behind",
+			    (unsigned long long)st.dropped, st.dropped == 1 ? "" : "s");
+	if (!a->quiet)
+		fprintf(stderr, "cprof %s: %llu period%s written to %s\n", cmd,
+			(unsigned long long)st.written, st.written == 1 ? "" : "s",
+			a->output_dir ? a->output_dir : ".");
+	return rc ? 1 : 0;
 }
 
 /* ---- reading profiles: report, convert, flame ---------------------------- */

@@ -15,6 +15,7 @@
 #include "format/format.h"
 #include "input/input.h"
 #include "opt.h"
+#include "period/period.h"
 #include "profile/profile.h"
 #include "sample/sample.h"
 
@@ -24,10 +25,13 @@ struct sampling_args {
 	bool quiet, wall;
 	const char *code_max; /* --code-max SIZE, NULL = the default */
 	long debuginfod_timeout; /* seconds for all debuginfod fetches, 0 = none */
+	/* continuous recording: --every and what goes with it */
+	const char *every, *output_dir, *formats, *title;
+	long keep;
 };
 #define SAMPLING_ARGS_INIT                                                                         \
-	{ "cprof.data", NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL,                    \
-	  CP_RECORD_DEBUGINFOD_TIMEOUT }
+	{ NULL, NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL, CP_RECORD_DEBUGINFOD_TIMEOUT, \
+	  NULL, NULL, NULL, NULL, 0 }
 
 /* The option-table rows both commands take (in this order). */
 #define SAMPLING_OPTIONS(a)                                                                        \
@@ -60,7 +64,43 @@ struct sampling_args {
 		     "with DEBUGINFOD_URLS set, fetch missing debug files for at most SECONDS "   \
 		     "at the end (default 30, 0 = never)",                                         \
 		     &(a).debuginfod_timeout, 0, 3600),                                            \
+	CP_OPT_STR_(0, "every", "DURATION",                                                      \
+		    "continuous: end a period every DURATION (60s, 500ms, 2m) and write each "   \
+		    "into --output-dir; SIGUSR2 ends one at once",                                \
+		    &(a).every, NULL),                                                             \
+	CP_OPT_STR_(0, "output-dir", "DIR", "with --every: where the periods go (default .)",    \
+		    &(a).output_dir, "dir"),                                                       \
+	CP_OPT_STR_(0, "format", "LIST",                                                          \
+		    "with --every: cprof, pprof, svg, folded, comma-separated (default "          \
+		    "cprof,pprof,svg)",                                                            \
+		    &(a).formats, "cprof|pprof|svg|folded"),                                       \
+	CP_OPT_LONG_(0, "keep", "N", "with --every: keep the newest N periods of each format",   \
+		     &(a).keep, 1, 100000000),                                                     \
+	CP_OPT_STR_(0, "title", "TEXT", "with --every: the flame graphs' title", &(a).title,      \
+		    NULL),                                                                         \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
+
+/* Continuous recording (--every): the period writer and the next cut. */
+struct periodic {
+	struct cp_period_writer *w; /* NULL: one recording, no periods */
+	uint64_t every_ns, next_cut;
+	bool cut_now; /* SIGUSR2 asked for a cut */
+	uint64_t periods;
+};
+/* Start the period writer when --every was given (0; 1 with the error
+ * printed).  Call after the recorder started sampling. */
+int periodic_start(const char *cmd, const struct sampling_args *a, struct periodic *P);
+/* How long the loop may wait in poll (ms): dflt, or less when a cut is due
+ * sooner. */
+int periodic_timeout(const struct periodic *P, int dflt);
+/* Cut and queue a period when one is due (or SIGUSR2 asked). */
+void periodic_tick(struct periodic *P, struct cp_recorder *rec);
+/* After cp_recorder_finish: the last (partial) period, then wait for the
+ * writer; prints where the periods went.  Returns 0 or 1 (a period could
+ * not be written).  With rec NULL (nothing recorded) it only stops the
+ * writer; a second call does nothing. */
+int periodic_finish(const char *cmd, struct periodic *P, struct cp_recorder *rec,
+		    const struct sampling_args *a);
 
 /* Validate; prints the usage error and returns 2, or 0. */
 int sampling_check(const char *cmd, const char *const *usage, const struct cp_option *opts,

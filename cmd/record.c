@@ -56,6 +56,7 @@ struct run {
 	int sigfd;
 	int status;
 	bool exited;
+	struct periodic P;
 };
 
 /* The main loop: drain the rings, watch the child, handle Ctrl-C and -d. */
@@ -78,7 +79,7 @@ static int run_loop(struct run *R, bool show)
 			fds[n].events = POLLIN;
 			pid_i = n++;
 		}
-		int pr = poll(fds, (nfds_t)n, 100);
+		int pr = poll(fds, (nfds_t)n, periodic_timeout(&R->P, 100));
 		if (pr < 0 && errno != EINTR)
 			break;
 		if (rc == 0 && cp_recorder_process(R->rec, &err)) {
@@ -89,6 +90,10 @@ static int run_loop(struct run *R, bool show)
 		if (pr > 0 && (fds[sig_i].revents & POLLIN)) {
 			struct signalfd_siginfo si;
 			while (read(R->sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGUSR2) {
+					R->P.cut_now = true; /* ignored without --every */
+					continue;
+				}
 				/* a terminal's Ctrl-C already reached the command
 				 * (same process group); a kill(1) did not */
 				if (si.ssi_pid != 0 && R->child.pid > 0)
@@ -119,6 +124,8 @@ static int run_loop(struct run *R, bool show)
 			if (cp_proc_try_wait(&R->child, &R->status))
 				R->exited = true;
 		}
+		if (rc == 0)
+			periodic_tick(&R->P, R->rec);
 		if (show && now - last_progress >= 250000000ULL) {
 			last_progress = now;
 			sampling_progress("record", R->rec, start, false);
@@ -162,6 +169,8 @@ int cmd_record(int argc, char **argv)
 		rc = 127;
 		goto out;
 	}
+	if (periodic_start("record", &args, &R.P))
+		goto out;
 	if (cp_proc_spawn(cmdv, &R.child, &err)) {
 		cmd_error("record", "%s", err.msg);
 		goto out;
@@ -190,8 +199,11 @@ int cmd_record(int argc, char **argv)
 		lrc = 1;
 	}
 	sampling_summary("record", R.rec, &args);
+	if (periodic_finish("record", &R.P, R.rec, &args))
+		lrc = 1;
 	rc = lrc ? lrc : code;
 out:
+	periodic_finish("record", &R.P, NULL, &args); /* a failed start: stop the writer */
 	if (R.sigfd >= 0)
 		close(R.sigfd);
 	cp_proc_close(&R.child);

@@ -169,6 +169,10 @@ uint64_t cp_now_ns(void);       /* CLOCK_MONOTONIC */
 uint64_t cp_realtime_ns(void);  /* CLOCK_REALTIME */
 /* Parse a decimal integer in [min,max]; 0 or -1. */
 int cp_parse_long(const char *s, long min, long max, long *out);
+/* Parse a duration: a number (decimals allowed) with an optional unit,
+ * ns, us, ms, s (the default), m, h or d ("60s", "1.5m", "500ms") into
+ * nanoseconds; 0 or -1. */
+int cp_parse_duration(const char *s, uint64_t *ns);
 /* Read a whole (small) file such as /proc/... into a NUL-terminated buffer
  * the caller frees; NULL with errno set on failure. */
 char *cp_read_file(const char *path, size_t *len);

@@ -36,6 +36,32 @@ int cp_parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+int cp_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
+		      { "m", 60e9 }, { "h", 3600e9 }, { "d", 86400e9 }, { "", 1e9 } };
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !(v >= 0))
+		return -1;
+	for (size_t i = 0; i < CP_ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		double t = v * units[i].ns;
+		if (t >= 1.8e19)
+			return -1;
+		*ns = (uint64_t)(t + 0.5);
+		return 0;
+	}
+	return -1;
+}
+
 char *cp_read_fd(int fd, size_t *lenp)
 {
 	size_t cap = 4096, len = 0;

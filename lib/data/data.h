@@ -35,6 +35,10 @@ struct cp_data_writer;
  * used (samples go through cp_data_writer_add_sample). */
 struct cp_data_writer *cp_data_writer_open(const char *path, struct cp_profile *model,
 					   struct cp_error *err);
+/* The same into an open descriptor (a temporary file), named `name` in
+ * messages; fd is not closed. */
+struct cp_data_writer *cp_data_writer_open_fd(int fd, const char *name, struct cp_profile *model,
+					      struct cp_error *err);
 /* Encode one sample (values: model->value_types.n entries).  May write a
  * chunk when the current one is full. */
 int cp_data_writer_add_sample(struct cp_data_writer *w, const struct cp_profile_sample *s,

@@ -291,6 +291,9 @@ static void reset_sample_state(struct cp_data_writer *w)
 		w->prev_values.v[i] = 0;
 }
 
+static struct cp_data_writer *writer_start(int fd, bool own, const char *path,
+					   struct cp_profile *model, struct cp_error *err);
+
 struct cp_data_writer *cp_data_writer_open(const char *path, struct cp_profile *model,
 					   struct cp_error *err)
 {
@@ -322,6 +325,18 @@ struct cp_data_writer *cp_data_writer_open(const char *path, struct cp_profile *
 			return NULL;
 		}
 	}
+	return writer_start(fd, own, path, model, err);
+}
+
+struct cp_data_writer *cp_data_writer_open_fd(int fd, const char *name, struct cp_profile *model,
+					      struct cp_error *err)
+{
+	return writer_start(fd, false, name, model, err);
+}
+
+static struct cp_data_writer *writer_start(int fd, bool own, const char *path,
+					   struct cp_profile *model, struct cp_error *err)
+{
 	struct cp_data_writer *w = cp_xcalloc(1, sizeof(*w));
 	w->model = model;
 	w->path = cp_xstrdup(path);

@@ -11,10 +11,11 @@
 #include "sample/sample.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "sample/record-int.h"
 
-struct cp_profile *cp_recorder_cut(struct cp_recorder *r)
+struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns)
 {
 	struct cp_profile *m = r->model;
 	rec_open_late_modules(r);
@@ -23,22 +24,45 @@ struct cp_profile *cp_recorder_cut(struct cp_recorder *r)
 	rec_store_code(r);
 
 	uint64_t now = cp_now_ns();
-	/* sample times count from the period's start */
-	uint64_t shift = r->period_start_ns - r->start_ns;
-	for (size_t i = 0; i < r->psamples.n; i++) {
-		uint64_t *t = &r->psamples.v[i].time;
-		*t = *t > shift ? *t - shift : 0;
+	if (!boundary_ns || boundary_ns > now)
+		boundary_ns = now;
+	if (boundary_ns < r->period_start_ns)
+		boundary_ns = r->period_start_ns;
+	/* samples taken before the boundary are this period's (their times
+	 * count from the recorder's start); later ones wait for the next */
+	uint64_t end = boundary_ns - r->start_ns, shift = r->period_start_ns - r->start_ns;
+	size_t n = 0, carry = 0;
+	for (size_t i = 0; i < r->psamples.n; i++)
+		n += r->psamples.v[i].time < end;
+	struct cp_profile_sample *mine = cp_xmalloc((n + 1) * sizeof(*mine));
+	int64_t *vals = cp_xmalloc((n + 1) * 2 * sizeof(*vals));
+	for (size_t i = 0, k = 0; i < r->psamples.n; i++) {
+		struct cp_profile_sample s = r->psamples.v[i];
+		if (s.time < end) {
+			s.time = s.time > shift ? s.time - shift : 0;
+			mine[k] = s;
+			memcpy(vals + 2 * k, r->pvalues.v + 2 * i, 2 * sizeof(*vals));
+			k++;
+		} else {
+			r->psamples.v[carry] = s;
+			memmove(r->pvalues.v + 2 * carry, r->pvalues.v + 2 * i, 2 * sizeof(*vals));
+			carry++;
+		}
 	}
-	struct cp_profile *p = cp_profile_subset(m, r->psamples.v, r->pvalues.v, r->psamples.n);
-	p->meta.time_nanos = r->period_start_real;
-	p->meta.duration_nanos = now - r->period_start_ns;
+	struct cp_profile *p = cp_profile_subset(m, mine, vals, n);
+	free(mine);
+	free(vals);
+	/* wall-clock time of the period's start, through the clocks' offset
+	 * now (which follows any adjustment of the wall clock) */
+	uint64_t offset = cp_realtime_ns() - cp_now_ns();
+	p->meta.time_nanos = r->period_start_ns + offset;
+	p->meta.duration_nanos = boundary_ns - r->period_start_ns;
 	p->meta.lost_samples = r->st.lost - r->period_lost_base;
 	p->meta.exit_status = r->finished ? r->exit_status : -1;
 
-	r->psamples.n = 0;
-	r->pvalues.n = 0;
-	r->period_start_ns = now;
-	r->period_start_real = cp_realtime_ns();
+	r->psamples.n = carry;
+	r->pvalues.n = 2 * carry;
+	r->period_start_ns = boundary_ns;
 	r->period_lost_base = r->st.lost;
 	return p;
 }

@@ -57,7 +57,7 @@ struct cp_recorder {
 	/* continuous recording (cut.c): the current period's samples */
 	CP_VEC(struct cp_profile_sample) psamples;
 	CP_VEC(int64_t) pvalues; /* 2 per sample: samples, then the period */
-	uint64_t period_start_ns, period_start_real, period_lost_base;
+	uint64_t period_start_ns, period_lost_base;
 	uint32_t symbolized; /* locations below this index were symbolized */
 	bool debuginfod_on;
 };

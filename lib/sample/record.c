@@ -491,7 +491,6 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	r->start_ns = cp_now_ns();
 	r->last_flush_ns = r->start_ns;
 	r->period_start_ns = r->start_ns;
-	r->period_start_real = cp_realtime_ns();
 
 	struct cp_profile *p = r->model;
 	struct cp_profile_meta *m = &p->meta;

@@ -210,15 +210,17 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err);
  * call once; the recorder still needs cp_recorder_free. */
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err);
 void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
-/* Continuous recording (opts.periodic): end the current period and return
- * it as a self-contained profile (the caller frees it): its samples, with
+/* Continuous recording (opts.periodic): end the current period at
+ * boundary_ns (CLOCK_MONOTONIC, as cp_now_ns(); 0 or later than now: now)
+ * and return it as a self-contained profile (the caller frees it): the
+ * samples taken before the boundary (later ones go to the next period), with
  * every definition they use symbolized and the code of their sampled
  * functions, meta.time_nanos its start, duration_nanos its length,
  * lost_samples the samples the kernel dropped during it, exit_status the
  * target's once cp_recorder_finish() was called (that call drains the
  * buffers; cut after it for the last period).  Symbols, modules and code
  * persist across periods: each address is resolved once per run. */
-struct cp_profile *cp_recorder_cut(struct cp_recorder *r);
+struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns);
 /* The sampler in use ("perf_event", "ptrace"); NULL before a target. */
 const char *cp_recorder_sampler(const struct cp_recorder *r);
 /* Exit status of our child pid when the sampler reaped it (ptrace). */

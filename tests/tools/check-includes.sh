@@ -31,6 +31,7 @@ declare -A deps=(
 	[sample]="core data symbol unwind proc profile"
 	[input]="core profile data format"
 	[tui]="core profile format"
+	[period]="core profile data format"
 )
 
 bad=0
