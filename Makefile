@@ -163,12 +163,14 @@ $(FUZZ_O)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined \
 		-Ilib -I$(FUZZ_O) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 $(FUZZ_O)/libcprof.a: $(FUZZ_LIB_SRCS:%.c=$(FUZZ_O)/%.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 $(FUZZ_O)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz-text.h $(FUZZ_O)/libcprof.a
 	$(call msg,FUZZ,$@)
-	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Ilib \
 		$(PKG_CFLAGS) -o $@ $< $(FUZZ_O)/libcprof.a $(LIBS)
 fuzz-build: $(FUZZ_BINS)
 # libFuzzer comes with clang's runtime; say so before the first compile fails

@@ -103,9 +103,9 @@ for f in build-fuzz/fuzz_*; do
 	corpus=tests/fuzz/corpus/${n#fuzz_}
 	tmpc=$(mktemp -d)
 	if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -timeout="${FUZZ_TIMEOUT:-5}" -rss_limit_mb=2048 "$tmpc" ${corpus:+$( [ -d "$corpus" ] && echo "$corpus")} >"$tmpc.log" 2>&1; then
-		echo "ok - $n ran ${FUZZ_SECONDS:-20}s without a crash or a hang" | tap "fuzz/$n"
+		tap "fuzz/$n" <<<"ok - $n ran ${FUZZ_SECONDS:-20}s without a crash or a hang"
 	else
-		echo "not ok - $n found a crash or a hang (over ${FUZZ_TIMEOUT:-5}s on one input)" | tap "fuzz/$n"
+		tap "fuzz/$n" <<<"not ok - $n found a crash or a hang (over ${FUZZ_TIMEOUT:-5}s on one input)"
 		grep -E 'ERROR|SUMMARY|Test unit written' "$tmpc.log" | head -5 | sed 's/^/     | /'
 	fi
 	rm -rf "$tmpc" "$tmpc.log"

@@ -160,9 +160,11 @@ static void put_samples(struct enc *e)
 			sums.n += w;
 		}
 		if (nv) {
+			/* clamped as the view clamps them: no sum can overflow */
+			int64_t lim = INT64_MAX / (int64_t)(p->samples.n + 1);
 			const int64_t *v = cp_profile_sample_values(p, i);
 			for (size_t j = 0; j < nv; j++)
-				sums.v[(size_t)id * w + j] += v[j];
+				sums.v[(size_t)id * w + j] += v[j] > lim ? lim : v[j] < -lim ? -lim : v[j];
 		} else {
 			sums.v[id]++; /* no value types: written as a "samples" count */
 		}

@@ -395,6 +395,10 @@ static void group_samples(struct cp_view *v)
 	uint32_t ci = cp_profile_value_index(p, "samples");
 	if (ci != CP_NONE && strcmp(p->value_types.v[ci].unit, "count"))
 		ci = CP_NONE;
+	/* a hostile input's values are clamped so that no sum over its
+	 * samples (groups, totals, tree nodes, table rows) can overflow; real
+	 * profiles stay far below */
+	int64_t lim = INT64_MAX / (int64_t)(p->samples.n + 1);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct cp_profile_sample *s = &p->samples.v[i];
 		if (s->stack >= p->stacks.n)
@@ -402,6 +406,7 @@ static void group_samples(struct cp_view *v)
 		if (filtered && !cp_view_sample_matches(&v->o.filter, s))
 			continue;
 		int64_t w = vi == CP_NONE ? 1 : p->values.v[i * nv + vi];
+		w = w > lim ? lim : w < -lim ? -lim : w;
 		struct group_key k;
 		memset(&k, 0, sizeof(k));
 		k.stack = s->stack;
@@ -424,7 +429,7 @@ static void group_samples(struct cp_view *v)
 			CP_VEC_PUSH(v->groups, ng);
 		}
 		int64_t c = ci == CP_NONE ? 1 : p->values.v[i * nv + ci];
-		uint64_t count = c > 0 ? (uint64_t)c : 0;
+		uint64_t count = c > 0 ? (uint64_t)CP_MIN(c, lim) : 0;
 		v->groups.v[g].weight += w;
 		v->groups.v[g].samples += count;
 		v->total += w;
