@@ -20,6 +20,7 @@
 
 static const char *const usage[] = {
 	"cprof attach -p <pid>[,<pid>...] [--tid <tid>] [-d <seconds>] [options]",
+	"cprof attach -a [-d <seconds>] [options]",
 	NULL,
 };
 
@@ -57,8 +58,17 @@ static char *describe(pid_t pid)
 
 static int check_targets(pid_t *out, int *n)
 {
+	if (args.all_cpus) {
+		if (pids.n || tid) {
+			cp_die_usage("attach", usage, options,
+				     "-a samples every process: no -p or --tid with it");
+			return 2;
+		}
+		*n = 0;
+		return 0;
+	}
 	if (pids.n == 0) {
-		cp_die_usage("attach", usage, options, "no process given (-p PID)");
+		cp_die_usage("attach", usage, options, "no process given (-p PID, or -a for all)");
 		return 2;
 	}
 	if (pids.n > 64) {
@@ -150,7 +160,7 @@ static int run_loop(struct run *R, bool show)
 				R->gone[i] = true;
 			alive += !R->gone[i];
 		}
-		if (!alive) {
+		if (!alive && R->n) {
 			cp_log(CP_LOG_INFO, "every attached process has exited");
 			break;
 		}
@@ -183,7 +193,7 @@ int cmd_attach(int argc, char **argv)
 	o.perf.attach = true;
 	o.perf.enable_on_exec = false;
 	o.perf.only_tid = (pid_t)tid;
-	char *desc = describe(targets[0]);
+	char *desc = nt ? describe(targets[0]) : cp_xstrdup("system-wide (-a)");
 	o.command_line = desc;
 
 	sigset_t set;
@@ -203,6 +213,10 @@ int cmd_attach(int argc, char **argv)
 	if (periodic_start("attach", &args, &R.P))
 		goto out;
 	R.rec = cp_recorder_new(&o, &err);
+	if (args.all_cpus && cp_recorder_add_target(R.rec, -1, &err)) {
+		cmd_error("attach", "%s", err.msg);
+		goto out;
+	}
 	for (int i = 0; i < nt; i++) {
 		if (cp_recorder_add_target(R.rec, targets[i], &err)) {
 			cmd_error("attach", "%s", err.msg);

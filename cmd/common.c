@@ -87,6 +87,12 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 			     a->mmap_pages);
 		return 2;
 	}
+	if (a->all_cpus && (a->wall || (a->sampler && !strcmp(a->sampler, "ptrace")))) {
+		cp_die_usage(cmd, usage, opts,
+			     "-a samples every process through perf_event: %s cannot",
+			     a->wall ? "--wall (ptrace)" : "--sampler ptrace");
+		return 2;
+	}
 	uint64_t every;
 	unsigned formats;
 	struct cp_error err = { 0 };
@@ -128,6 +134,8 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 {
 	o->output = a->output ? a->output : "cprof.data";
 	o->periodic = a->every != NULL;
+	o->perf.system_wide = a->all_cpus;
+	o->perf.user_only = a->user_only;
 	o->perf.event = a->event;
 	o->perf.freq = (int)a->freq;
 	o->perf.callgraph = strcmp(a->callgraph, "fp") ? CP_CG_DWARF : CP_CG_FP;
@@ -293,7 +301,8 @@ int periodic_finish(const char *cmd, struct periodic *P, struct cp_recorder *rec
 /* ---- reading profiles: report, convert, flame ---------------------------- */
 
 int io_filter_make(const struct cp_strlist *comms, const struct cp_strlist *pids,
-		   const struct cp_strlist *tids, struct io_filter *fs, struct cp_error *err)
+		   const struct cp_strlist *tids, bool user_only, struct io_filter *fs,
+		   struct cp_error *err)
 {
 	size_t np = (size_t)pids->n, nt = (size_t)tids->n;
 	memset(fs, 0, sizeof(*fs));
@@ -306,6 +315,7 @@ int io_filter_make(const struct cp_strlist *comms, const struct cp_strlist *pids
 	fs->f.ntids = nt;
 	fs->f.comms = comms->v;
 	fs->f.ncomms = (size_t)comms->n;
+	fs->f.user_only = user_only;
 	return 0;
 }
 

@@ -28,10 +28,11 @@ struct sampling_args {
 	/* continuous recording: --every and what goes with it */
 	const char *every, *output_dir, *formats, *title;
 	long keep;
+	bool all_cpus, user_only;
 };
 #define SAMPLING_ARGS_INIT                                                                         \
 	{ NULL, NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL, CP_RECORD_DEBUGINFOD_TIMEOUT, \
-	  NULL, NULL, NULL, NULL, 0 }
+	  NULL, NULL, NULL, NULL, 0, false, false }
 
 /* The option-table rows both commands take (in this order). */
 #define SAMPLING_OPTIONS(a)                                                                        \
@@ -64,6 +65,10 @@ struct sampling_args {
 		     "with DEBUGINFOD_URLS set, fetch missing debug files for at most SECONDS "   \
 		     "at the end (default 30, 0 = never)",                                         \
 		     &(a).debuginfod_timeout, 0, 3600),                                            \
+	CP_OPT_FLAG_('a', "all-cpus", "every process on the machine (as perf -a; perf_event only)", \
+		     &(a).all_cpus),                                                               \
+	CP_OPT_FLAG_(0, "user-only", "leave out kernel frames and samples taken in the kernel",    \
+		     &(a).user_only),                                                              \
 	CP_OPT_STR_(0, "every", "DURATION",                                                      \
 		    "continuous: end a period every DURATION (60s, 500ms, 2m) and write each "   \
 		    "into --output-dir; SIGUSR2 ends one at once",                                \
@@ -128,14 +133,18 @@ struct io_filter {
 };
 /* Fill fs from the lists; CP_E_USAGE names a bad id ("bad pid 'x' ..."). */
 int io_filter_make(const struct cp_strlist *comms, const struct cp_strlist *pids,
-		   const struct cp_strlist *tids, struct io_filter *fs, struct cp_error *err);
+		   const struct cp_strlist *tids, bool user_only, struct io_filter *fs,
+		   struct cp_error *err);
 void io_filter_release(struct io_filter *fs);
 /* The option-table rows of that filter; `a` has cp_strlist fields comms,
- * pids and tids. */
+ * pids and tids, and a bool user_only. */
 #define IO_FILTER_OPTIONS(a)                                                                       \
 	CP_OPT_LIST_(0, "comm", "<list>", "only samples of these thread names", &(a).comms, NULL), \
 	CP_OPT_LIST_(0, "pid", "<list>", "only samples of these process ids", &(a).pids, "pid"),   \
-	CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &(a).tids, NULL)
+	CP_OPT_LIST_(0, "tid", "<list>", "only samples of these thread ids", &(a).tids, NULL),     \
+	CP_OPT_FLAG_(0, "user-only",                                                              \
+		     "leave out kernel frames, and samples with no frame outside the kernel",     \
+		     &(a).user_only)
 
 /* The input when -i is not given: "-" when standard input is a pipe or a
  * redirected file (`perf script | cprof flame`), else "cprof.data". */

@@ -30,6 +30,7 @@ struct convert_args {
 	const char *input, *output, *to, *from, *sample_type, *thread_root;
 	bool no_inline, marks;
 	struct cp_strlist comms, pids, tids;
+	bool user_only;
 };
 
 struct convert_job {
@@ -175,7 +176,7 @@ int cmd_convert(int argc, char **argv)
 		cp_die_usage("convert", convert_usage, opts,
 			     "pprof is binary: not writing it to a terminal (use -o FILE or a "
 			     "redirection)");
-	else if (io_filter_make(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
+	else if (io_filter_make(&a.comms, &a.pids, &a.tids, a.user_only, &fs, &err) < 0)
 		cp_die_usage("convert", convert_usage, opts, "%s", err.msg);
 	else
 		rc = -1;

@@ -26,6 +26,7 @@ struct flame_args {
 	long width, frame_height, font_size;
 	bool hash, reverse, inverted, normalize, no_inline;
 	struct cp_strlist comms, pids, tids;
+	bool user_only;
 };
 
 struct flame_job {
@@ -187,7 +188,7 @@ int cmd_flame(int argc, char **argv)
 	else if (a.diff && !strcmp(a.diff, "-") && !strcmp(a.input, "-"))
 		cp_die_usage("flame", flame_usage, opts,
 			     "--diff: the input and the base cannot both be standard input");
-	else if (io_filter_make(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
+	else if (io_filter_make(&a.comms, &a.pids, &a.tids, a.user_only, &fs, &err) < 0)
 		cp_die_usage("flame", flame_usage, opts, "%s", err.msg);
 	else
 		rc = -1;

@@ -56,6 +56,7 @@ struct run {
 	int sigfd;
 	int status;
 	bool exited;
+	bool no_command; /* -a without a command: until Ctrl-C or -d */
 	struct periodic P;
 };
 
@@ -106,6 +107,8 @@ static int run_loop(struct run *R, bool show)
 				}
 			}
 		}
+		if (R->no_command && stopping)
+			break;
 		if (stop_at && !stopping && now >= stop_at) {
 			stopping = true;
 			if (R->child.pid > 0)
@@ -116,7 +119,11 @@ static int run_loop(struct run *R, bool show)
 			kill(R->child.pid, SIGKILL);
 			kill_at = 0;
 		}
-		if (R->child.pid > 0 && cp_recorder_reaped(R->rec, R->child.pid, &R->status)) {
+		if (R->no_command) {
+			if (stop_at && now >= stop_at)
+				break;
+		} else if (R->child.pid > 0 &&
+			   cp_recorder_reaped(R->rec, R->child.pid, &R->status)) {
 			/* the ptrace sampler collected the exit status */
 			R->child.pid = -1;
 			R->exited = true;
@@ -142,8 +149,8 @@ int cmd_record(int argc, char **argv)
 	int rc = cp_opt_parse("record", usage, options, argc, argv, true, &first);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (first >= argc) {
-		cp_die_usage("record", usage, options, "no command given");
+	if (first >= argc && !args.all_cpus) {
+		cp_die_usage("record", usage, options, "no command given (or -a for the whole machine)");
 		return 2;
 	}
 	if ((rc = sampling_check("record", usage, options, &args)))
@@ -151,41 +158,46 @@ int cmd_record(int argc, char **argv)
 	if (args.quiet)
 		cp_log_set_level(CP_LOG_WARN);
 	char **cmdv = argv + first;
+	bool no_command = first >= argc;
 	struct cp_record_opts o;
 	cp_record_opts_init(&o);
 	sampling_fill(&args, &o);
 	o.perf.inherit = !no_inherit;
-	char *cmdline = join_args(cmdv);
+	char *cmdline = no_command ? cp_xstrdup("system-wide (-a)") : join_args(cmdv);
 	o.command_line = cmdline;
 
 	sigset_t set;
 	sampling_block_signals(&set);
 
-	struct run R = { .sigfd = -1 };
+	struct run R = { .sigfd = -1, .no_command = no_command };
+	R.child.pid = -1;
+	R.child.pidfd = R.child.go_fd = R.child.err_fd = -1;
 	struct cp_error err;
 	rc = 1;
-	if (cp_proc_check_exec(cmdv[0], &err)) {
+	if (!no_command && cp_proc_check_exec(cmdv[0], &err)) {
 		cmd_error("record", "%s", err.msg);
 		rc = 127;
 		goto out;
 	}
 	if (periodic_start("record", &args, &R.P))
 		goto out;
-	if (cp_proc_spawn(cmdv, &R.child, &err)) {
+	if (!no_command && cp_proc_spawn(cmdv, &R.child, &err)) {
 		cmd_error("record", "%s", err.msg);
 		goto out;
 	}
 	R.rec = cp_recorder_new(&o, &err);
-	if (!R.rec || cp_recorder_add_target(R.rec, R.child.pid, &err)) {
+	if (!R.rec || cp_recorder_add_target(R.rec, args.all_cpus ? -1 : R.child.pid, &err)) {
 		cmd_error("record", "%s", err.msg);
 		/* the command never ran: kill the waiting child */
-		kill(R.child.pid, SIGKILL);
-		waitpid(R.child.pid, NULL, 0);
+		if (R.child.pid > 0) {
+			kill(R.child.pid, SIGKILL);
+			waitpid(R.child.pid, NULL, 0);
+		}
 		cp_proc_close(&R.child);
 		goto out;
 	}
 	R.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (cp_proc_release(&R.child, cmdv, &err)) {
+	if (!no_command && cp_proc_release(&R.child, cmdv, &err)) {
 		cmd_error("record", "%s", err.msg);
 		cp_recorder_finish(R.rec, 127, NULL);
 		rc = 127;
@@ -193,7 +205,7 @@ int cmd_record(int argc, char **argv)
 	}
 	bool show = !args.quiet && cp_stderr_is_tty();
 	int lrc = run_loop(&R, show);
-	int code = R.exited ? cp_proc_exit_code(R.status) : -1;
+	int code = R.exited ? cp_proc_exit_code(R.status) : no_command ? 0 : -1;
 	if (cp_recorder_finish(R.rec, code, &err)) {
 		cmd_error("record", "%s", err.msg);
 		lrc = 1;

@@ -31,6 +31,7 @@ struct report_args {
 	const char *input;
 	bool stdio_, tui, tree, inverted, no_inline, strict, on_cpu, off_cpu;
 	struct cp_strlist comms, pids, tids;
+	bool user_only;
 	const char *sort, *percent_limit, *from, *sample_type, *annotate;
 	long limit;
 };
@@ -250,7 +251,7 @@ int cmd_report(int argc, char **argv)
 			     a.percent_limit);
 	else if (a.sort && cp_view_parse_keys(a.sort, vo.keys, &vo.nkeys, &err) < 0)
 		cp_die_usage("report", report_usage, opts, "--sort: %s", err.msg);
-	else if (io_filter_make(&a.comms, &a.pids, &a.tids, &fs, &err) < 0)
+	else if (io_filter_make(&a.comms, &a.pids, &a.tids, a.user_only, &fs, &err) < 0)
 		cp_die_usage("report", report_usage, opts, "%s", err.msg);
 	else
 		rc = -1;

@@ -50,6 +50,8 @@ const char *cp_format_filter_desc(const struct cp_view_filter *f, char *buf, siz
 			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
 						i ? "," : "", f->comms[i]);
 	}
+	if (f->user_only && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "%suser-only", len ? ", " : "");
 	if (f->cpu_state == CP_VIEW_ON_CPU || f->cpu_state == CP_VIEW_OFF_CPU)
 		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
 					len ? ", " : "",

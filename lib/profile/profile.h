@@ -311,6 +311,7 @@ struct cp_view_filter {
 	const char *const *comms;
 	size_t ncomms;
 	int cpu_state; /* 0 all, CP_VIEW_ON_CPU on-CPU samples only, CP_VIEW_OFF_CPU off-CPU only */
+	bool user_only; /* no kernel frames; samples with no other frame are left out */
 };
 
 struct cp_view_opts {

@@ -152,7 +152,7 @@ uint32_t cp_view_default_value(const struct cp_profile *p)
 
 bool cp_view_filter_empty(const struct cp_view_filter *f)
 {
-	return !f->npids && !f->ntids && !f->ncomms && !f->cpu_state;
+	return !f->npids && !f->ntids && !f->ncomms && !f->cpu_state && !f->user_only;
 }
 
 bool cp_view_sample_matches(const struct cp_view_filter *f, const struct cp_profile_sample *s)
@@ -262,12 +262,40 @@ static bool function_has_name(const struct cp_profile_function *fn)
 	return (fn->name && fn->name[0]) || (fn->system_name && fn->system_name[0]);
 }
 
+/* A location in the kernel (its mapping says so, or is named like
+ * perf's "[kernel.kallsyms]" and "[kernel.vmlinux]"). */
+static bool kernel_location(const struct cp_profile *p, uint32_t loc)
+{
+	const struct cp_profile_location *l = &p->locations.v[loc];
+	if (l->mapping == CP_NONE || l->mapping >= p->mappings.n)
+		return false;
+	const struct cp_profile_mapping *m = &p->mappings.v[l->mapping];
+	return (m->flags & CP_MAP_KERNEL) || !strncmp(m->path, "[kernel", 7) ||
+	       !strcmp(m->path, "[vmlinux]");
+}
+
+/* With user_only: whether the stack has a frame outside the kernel. */
+static bool has_user_frame(const struct cp_profile *p, uint32_t stack)
+{
+	uint32_t n;
+	const uint32_t *locs = cp_profile_stack_locs(p, stack, &n);
+	for (uint32_t i = 0; i < n; i++)
+		if (!kernel_location(p, locs[i]))
+			return true;
+	return false;
+}
+
 static void expand_location(struct cp_view *v, uint32_t loc)
 {
 	const struct cp_profile *p = v->p;
 	const struct cp_profile_location *l = &p->locations.v[loc];
 	const char *path = mapping_path(p, l->mapping);
 	uint32_t start = (uint32_t)v->loc_frames.n;
+	if (v->o.filter.user_only && kernel_location(p, loc)) {
+		v->loc_start[loc] = start + 1;
+		v->loc_len[loc] = 0;
+		return;
+	}
 	uint32_t first = 0;
 	if (v->o.no_inline && l->nlines)
 		first = l->nlines - 1;
@@ -404,6 +432,8 @@ static void group_samples(struct cp_view *v)
 		if (s->stack >= p->stacks.n)
 			continue;
 		if (filtered && !cp_view_sample_matches(&v->o.filter, s))
+			continue;
+		if (v->o.filter.user_only && !has_user_frame(p, s->stack))
 			continue;
 		int64_t w = vi == CP_NONE ? 1 : p->values.v[i * nv + vi];
 		w = w > lim ? lim : w < -lim ? -lim : w;

@@ -107,6 +107,12 @@ static int perm_error(struct cp_error *err, int e, pid_t pid)
 	if (pid > 0 && cp_proc_check_owner(pid, err))
 		return err ? err->code : CP_E_PERM;
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", -99);
+	if (pid < 0)
+		return cp_error_set(err, CP_E_PERM,
+				    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): sampling "
+				    "every process (-a) needs root, CAP_PERFMON, or "
+				    "'sysctl kernel.perf_event_paranoid=0'",
+				    strerror(e), paranoid);
 	return cp_error_set(err, CP_E_PERM,
 			    "perf_event_open: %s (kernel.perf_event_paranoid=%ld): run as root, "
 			    "lower it with 'sysctl kernel.perf_event_paranoid=1', or allow "
@@ -138,11 +144,13 @@ static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, b
 		a->sample_stack_user = o->stack_size;
 	}
 	a->disabled = 1;
-	/* threads are always followed; other processes only with inherit */
-	a->inherit = 1;
-	a->inherit_thread = o->inherit ? 0 : 1;
-	a->enable_on_exec = o->enable_on_exec && !o->attach ? 1 : 0;
-	a->exclude_kernel = kernel ? 0 : 1;
+	/* threads are always followed; other processes only with inherit;
+	 * a CPU-wide event sees every task anyway */
+	a->inherit = o->system_wide ? 0 : 1;
+	a->inherit_thread = o->inherit || o->system_wide ? 0 : 1;
+	a->enable_on_exec = o->enable_on_exec && !o->attach && !o->system_wide ? 1 : 0;
+	a->exclude_kernel = kernel && !o->user_only ? 0 : 1;
+	a->exclude_callchain_kernel = a->exclude_kernel;
 	a->exclude_hv = 1;
 	a->exclude_idle = 1;
 	a->mmap = 1;
@@ -246,7 +254,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 				    max_rate);
 	struct cp_perf *p = cp_xcalloc(1, sizeof(*p));
 	p->attach = o->attach;
-	pid_t first = o->attach && o->only_tid ? o->only_tid : pid;
+	pid_t first = o->system_wide ? -1 : o->attach && o->only_tid ? o->only_tid : pid;
 	p->dwarf = o->callgraph == CP_CG_DWARF;
 	p->period_ns = 1000000000ULL / (uint64_t)o->freq;
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", 2);
@@ -296,7 +304,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 			p->period_ns = 0;
 		} else if (rc == -EACCES || rc == -EPERM) {
 			free(p);
-			return perm_error(err, -rc, o->attach ? first : 0);
+			return perm_error(err, -rc, o->attach || o->system_wide ? first : 0);
 		} else if (rc == -ESRCH) {
 			free(p);
 			return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
@@ -320,7 +328,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 		}
 		if (rc == -EACCES || rc == -EPERM) {
 			free(p);
-			return perm_error(err, -rc, o->attach ? first : 0);
+			return perm_error(err, -rc, o->attach || o->system_wide ? first : 0);
 		}
 		if (rc == -ESRCH) {
 			free(p);
@@ -338,7 +346,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	p->sample_type = a.sample_type;
 	p->attr = a;
 	rc = map_rings(p, pages, err);
-	if (rc == 0 && o->attach && !o->only_tid)
+	if (rc == 0 && o->attach && !o->only_tid && !o->system_wide)
 		rc = add_process(p, pid, pid, err);
 	if (rc) {
 		close_rings(p);

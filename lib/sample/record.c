@@ -546,8 +546,9 @@ static int open_sampler(struct cp_recorder *r, pid_t pid, struct cp_error *err)
 	if (r->opts.sampler != CP_SAMPLER_PTRACE && !r->opts.wall) {
 		struct cp_error perr;
 		int rc = cp_perf_open(pid, &r->opts.perf, &r->perf, &perr);
+		/* ptrace cannot sample the whole machine */
 		if (rc && (r->opts.sampler == CP_SAMPLER_PERF || rc == CP_E_NOENT ||
-			   rc == CP_E_USAGE)) {
+			   rc == CP_E_USAGE || r->opts.perf.system_wide)) {
 			if (err)
 				*err = perr;
 			return rc;
@@ -632,7 +633,11 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 			return err ? err->code : CP_E_IO;
 		}
 	}
-	if (r->opts.perf.attach || !r->opts.perf.enable_on_exec) {
+	if (r->opts.perf.system_wide) {
+		/* processes already running get their mappings from /proc on
+		 * their first sample; new ones announce theirs */
+		cp_perf_enable(r->perf, true);
+	} else if (r->opts.perf.attach || !r->opts.perf.enable_on_exec) {
 		/* a running process: its mappings so far come from /proc */
 		struct cp_space *sp = space_of(r, (uint32_t)pid, true);
 		load_maps(r, sp);

@@ -40,6 +40,8 @@ struct cp_perf_opts {
 	bool enable_on_exec;   /* start counting when the target execs */
 	bool attach;           /* an existing process: one event per existing thread */
 	pid_t only_tid;        /* attach: sample this one thread only (0 = all) */
+	bool system_wide;      /* every process on the machine (perf -a), on every CPU */
+	bool user_only;        /* no kernel frames (and no kernel samples) */
 	int mmap_pages;        /* data pages per CPU (power of two), 0 = automatic */
 };
 
@@ -198,7 +200,9 @@ struct cp_recorder;
 /* Prepare a session (no counters, no output file yet). */
 struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_error *err);
 /* Start sampling pid (and, with inherit, its children); the first call
- * also creates the output file. */
+ * also creates the output file.  With opts.perf.system_wide, pid is -1:
+ * every process on the machine (perf_event only; CP_E_PERM names what it
+ * needs). */
 int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *err);
 /* Pollable fds; returns the count (<= max). */
 int cp_recorder_pollfds(const struct cp_recorder *r, struct pollfd *fds, int max);
