@@ -135,6 +135,10 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 	o->output = a->output ? a->output : "cprof.data";
 	o->periodic = a->every != NULL;
 	o->perf.system_wide = a->all_cpus;
+	static char *cache_dir; /* lives as long as the command */
+	if (!cache_dir)
+		cache_dir = cp_cache_dir();
+	o->cache_dir = cache_dir;
 	o->perf.user_only = a->user_only;
 	o->perf.event = a->event;
 	o->perf.freq = (int)a->freq;

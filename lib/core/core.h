@@ -173,6 +173,9 @@ int cp_parse_long(const char *s, long min, long max, long *out);
  * ns, us, ms, s (the default), m, h or d ("60s", "1.5m", "500ms") into
  * nanoseconds; 0 or -1. */
 int cp_parse_duration(const char *s, uint64_t *ns);
+/* cprof's cache directory (malloc'ed): $CPROF_CACHE_DIR (empty: none, NULL
+ * is returned), else $XDG_CACHE_HOME/cprof, else $HOME/.cache/cprof. */
+char *cp_cache_dir(void);
 /* Read a whole (small) file such as /proc/... into a NUL-terminated buffer
  * the caller frees; NULL with errno set on failure. */
 char *cp_read_file(const char *path, size_t *len);

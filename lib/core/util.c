@@ -36,6 +36,20 @@ int cp_parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+char *cp_cache_dir(void)
+{
+	const char *c = getenv("CPROF_CACHE_DIR");
+	if (c)
+		return *c ? cp_xstrdup(c) : NULL;
+	const char *x = getenv("XDG_CACHE_HOME");
+	if (x && *x == '/')
+		return cp_xasprintf("%s/cprof", x);
+	const char *h = getenv("HOME");
+	if (h && *h == '/')
+		return cp_xasprintf("%s/.cache/cprof", h);
+	return NULL;
+}
+
 int cp_parse_duration(const char *s, uint64_t *ns)
 {
 	static const struct {

@@ -476,6 +476,7 @@ struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_er
 	r->model = cp_profile_new();
 	struct cp_symbol_opts so;
 	cp_symbol_opts_init(&so);
+	so.cache_dir = o->cache_dir;
 	r->symz = cp_symbolizer_new(&so);
 	r->unw = cp_unwinder_new();
 	cp_u64map_init(&r->spaces);

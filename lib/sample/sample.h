@@ -176,6 +176,8 @@ struct cp_record_opts {
 	 * fetched at the end, for at most this many seconds in all (default
 	 * CP_RECORD_DEBUGINFOD_TIMEOUT; 0 = never). */
 	double debuginfod_timeout;
+	/* Symbols kept across runs (cp_symbol_opts.cache_dir), NULL: none. */
+	const char *cache_dir;
 	/* Continuous recording: no output file; the samples are kept per
 	 * period and cp_recorder_cut() turns each period into a profile. */
 	bool periodic;

@@ -101,12 +101,26 @@ static int inline_callers(struct cp_module *m, struct dw_cu *cu, struct dw_func 
 	return n;
 }
 
+static int lookup_elf(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max);
+
 int cp_module_lookup(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max)
 {
 	if (max < 1 || m->failed)
 		return 0;
 	if (m->kind == CP_MODULE_KERNEL || m->kind == CP_MODULE_JIT)
 		return sym_table_lookup(m, addr, frames, max);
+	/* an earlier run's answer, when the cache knows this file */
+	int n = sym_pcache_get(m, addr, frames, max);
+	if (n >= 0)
+		return n;
+	n = lookup_elf(m, addr, frames, max);
+	if (max >= 64)
+		sym_pcache_put(m, addr, frames, n);
+	return n;
+}
+
+static int lookup_elf(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max)
+{
 	if (!m->syms_done)
 		sym_elf_load(m);
 	long shndx = sym_elf_section(m, addr);

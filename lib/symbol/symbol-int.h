@@ -2,7 +2,7 @@
  * other modules: they use symbol.h.
  *
  * The files call one another one way: symbolizer.c (the module cache) ->
- * lookup.c -> dwarf.c, elfsym.c, tables.c, demangle.c -> fde.c ->
+ * lookup.c -> dwarf.c, elfsym.c, tables.c, demangle.c, cache.c -> fde.c ->
  * module.c (the mapped file) -> debuginfod.c -> nothing; lines.c decodes
  * line programs for dwarf.c. */
 #ifndef CPROF_SYMBOL_INT_H
@@ -108,16 +108,22 @@ struct cp_module {
 	Dwarf *dw;
 	struct dw_index *dwx;
 
+	/* symbols of earlier runs (cache.c), loaded on first lookup */
+	bool pc_tried;
+	struct sym_pcache *pc;
+
 	/* raw name pointer -> demangled (char *) or 1 = as is */
 	bool dmg_init;
 	struct cp_u64map dmg;
 };
 
 struct sym_debuginfod; /* debuginfod.c */
+struct sym_pcache;     /* cache.c */
 
 struct cp_symbolizer {
 	struct cp_symbol_opts opts;
 	struct sym_debuginfod *dfd; /* NULL: debuginfod is off */
+	char *cache_dir;            /* NULL: no cache of symbols across runs */
 	char *debug_dir;
 	CP_VEC(struct cp_module *) mods;
 	struct cp_u64map cache; /* hash(root, path) -> index into mods + 1, chained by probing */
@@ -158,6 +164,17 @@ struct sym_str_secs {
  * header cannot be read. */
 int sym_line_files(const uint8_t *sec, size_t secsize, uint64_t off, const char *comp_dir,
 		   const struct sym_str_secs *ss, char ***names, size_t *n);
+
+/* cache.c: the frames of addr from earlier runs (their count; -1 when
+ * not cached, or no cache); remember a lookup's answer; write what is new
+ * and free (when the module is freed).  The kernel's symbol table from an
+ * earlier run in this boot (0, or -1), and saving it. */
+int sym_pcache_get(struct cp_module *m, uint64_t addr, struct cp_symbol_frame *frames, int max);
+void sym_pcache_put(struct cp_module *m, uint64_t addr, const struct cp_symbol_frame *frames,
+		    int n);
+void sym_pcache_release(struct cp_module *m);
+int sym_kcache_load(struct cp_module *m);
+void sym_kcache_save(const struct cp_module *m);
 
 /* debuginfod.c: the path (malloc'ed) of m's debug file fetched by its
  * build-id, or NULL (off, not there, failed, out of time). */

@@ -35,6 +35,10 @@ struct cp_symbol_opts {
 	 * DWARF names win (an inlined lambda stays "operator()", a C function's
 	 * "foo.constprop.0" clone stays "foo"). */
 	bool addr2line_compat;
+	/* A directory for symbols that outlive the run (default NULL: none):
+	 * per build-id the answers of earlier runs, per boot the kernel's
+	 * table.  Not used with addr2line_compat. */
+	const char *cache_dir;
 };
 void cp_symbol_opts_init(struct cp_symbol_opts *o);
 

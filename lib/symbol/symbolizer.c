@@ -20,6 +20,7 @@ void cp_symbol_opts_init(struct cp_symbol_opts *o)
 	o->inlines = true;
 	o->debug_dir = "/usr/lib/debug";
 	o->addr2line_compat = false;
+	o->cache_dir = NULL;
 }
 
 struct cp_symbolizer *cp_symbolizer_new(const struct cp_symbol_opts *opts)
@@ -31,6 +32,8 @@ struct cp_symbolizer *cp_symbolizer_new(const struct cp_symbol_opts *opts)
 		cp_symbol_opts_init(&s->opts);
 	s->debug_dir = cp_xstrdup(s->opts.debug_dir ? s->opts.debug_dir : "/usr/lib/debug");
 	s->opts.debug_dir = s->debug_dir;
+	s->cache_dir = s->opts.cache_dir && *s->opts.cache_dir ? cp_xstrdup(s->opts.cache_dir) : NULL;
+	s->opts.cache_dir = s->cache_dir;
 	cp_u64map_init(&s->cache);
 	elf_version(EV_CURRENT);
 	return s;
@@ -38,6 +41,7 @@ struct cp_symbolizer *cp_symbolizer_new(const struct cp_symbol_opts *opts)
 
 static void module_free(struct cp_module *m)
 {
+	sym_pcache_release(m); /* first: saving reads the module's strings */
 	sym_dwarf_release(m);
 	sym_elf_release(m);
 	sym_table_release(m);
@@ -62,6 +66,7 @@ void cp_symbolizer_free(struct cp_symbolizer *s)
 	cp_u64map_release(&s->cache);
 	sym_debuginfod_free(s);
 	free(s->debug_dir);
+	free(s->cache_dir);
 	free(s);
 }
 

@@ -42,6 +42,8 @@ static void finish_syms(struct cp_module *m)
 
 int sym_kernel_open(struct cp_module *m, struct cp_error *err)
 {
+	if (sym_kcache_load(m) == 0)
+		return 0;
 	char file[4096];
 	snprintf(file, sizeof(file), "%s/proc/kallsyms", m->root ? m->root : "");
 	size_t len;
@@ -75,6 +77,7 @@ int sym_kernel_open(struct cp_module *m, struct cp_error *err)
 				    "kernel addresses are hidden in '%s' (kernel.kptr_restrict)",
 				    file);
 	finish_syms(m);
+	sym_kcache_save(m);
 	return 0;
 }
 

@@ -10,6 +10,10 @@ set -u
 export NO_COLOR=1
 T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# recordings keep symbols across runs in a cache: every test starts with
+# an empty one of its own, never the user's
+export XDG_CACHE_HOME=$T/.cache
+unset CPROF_CACHE_DIR
 _n=0
 
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }

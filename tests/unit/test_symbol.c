@@ -334,6 +334,83 @@ static void test_stripped_function_start(void **state)
 	cp_symbolizer_free(s);
 }
 
+/* One lookup of addr in binpath, through a symbolizer with the cache in
+ * dir (NULL: none); the frames' names joined into out. */
+static int lookup_names(const char *dir, uint64_t addr, char *out, size_t size)
+{
+	struct cp_symbol_opts o;
+	cp_symbol_opts_init(&o);
+	o.cache_dir = dir;
+	struct cp_symbolizer *s = cp_symbolizer_new(&o);
+	struct cp_module *m = cp_symbolizer_open(s, binpath, NULL, NULL, NULL);
+	assert_non_null(m);
+	struct cp_symbol_frame fr[64];
+	int n = cp_module_lookup(m, addr, fr, 64);
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s:%s:%d;", fr[i].name ? fr[i].name : "?",
+					fr[i].file ? fr[i].file : "?", fr[i].line);
+	cp_symbolizer_free(s); /* writes the cache */
+	return n;
+}
+
+/* The symbol cache gives what a lookup gives, and a damaged cache file --
+ * cut short, or with its counts and offsets wrong but a valid checksum --
+ * is ignored, never read out of bounds. */
+static void test_symbol_cache(void **state)
+{
+	(void)state;
+	if (!have_bin)
+		skip();
+	uint64_t work, size, off;
+	assert_true(elf_symbol(binpath, "work", &work, &size, &off));
+	char dir[600], want[4096], got[4096];
+	snprintf(dir, sizeof(dir), "%s/cache", tmpdir);
+	int n = lookup_names(NULL, work + 4, want, sizeof(want));
+	assert_true(n >= 1);
+	assert_int_equal(lookup_names(dir, work + 4, got, sizeof(got)), n); /* fills it */
+	assert_string_equal(got, want);
+	assert_int_equal(lookup_names(dir, work + 4, got, sizeof(got)), n); /* from it */
+	assert_string_equal(got, want);
+
+	char cmd[1400], file[1400];
+	snprintf(cmd, sizeof(cmd), "ls %s/symbols/*", dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(file, sizeof(file), p));
+	pclose(p);
+	file[strcspn(file, "\n")] = '\0';
+	size_t len;
+	char *orig = cp_read_file(file, &len);
+	assert_non_null(orig);
+	for (size_t variant = 0; variant < 64; variant++) {
+		char *b = cp_xmalloc(len);
+		memcpy(b, orig, len);
+		size_t blen = len;
+		if (variant < 16) {
+			blen = len * variant / 16; /* cut short */
+		} else {
+			/* damage a header or table word, then make the checksum fit */
+			size_t at = (variant * 37) % (len - 12);
+			uint32_t v = variant & 1 ? 0xffffffffu : (uint32_t)variant * 1000003u;
+			memcpy(b + at, &v, 4);
+			uint64_t sum = cp_hash_bytes(b, len - 8, 0x5eed);
+			memcpy(b + len - 8, &sum, 8);
+		}
+		FILE *f = fopen(file, "w");
+		assert_non_null(f);
+		fwrite(b, 1, blen, f);
+		fclose(f);
+		free(b);
+		/* whatever it made of the file: no crash (ASan watches), and a
+		 * cache it could not read is replaced by a good one */
+		lookup_names(dir, work + 4, got, sizeof(got));
+		assert_int_equal(lookup_names(dir, work + 4, got, sizeof(got)), n);
+	}
+	free(orig);
+}
+
 /* Entries of size 0 end where the next address starts: with thousands of
  * them at one address (a JIT map or kallsyms from a container) that is
  * one pass, not one per entry. */
@@ -727,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_jit_map),
 		cmocka_unit_test(test_jit_zero_sizes),
 		cmocka_unit_test(test_stripped_function_start),
+		cmocka_unit_test(test_symbol_cache),
 		cmocka_unit_test(test_vdso_and_kernel),
 		cmocka_unit_test(test_space),
 		cmocka_unit_test(test_mapping_to_rel),

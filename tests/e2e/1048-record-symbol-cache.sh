@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Symbols kept across runs ($XDG_CACHE_HOME/cprof): the second recording of
+# a program answers from the cache what the first resolved, and the cache
+# follows the debug information: a debug file that appears or goes away
+# changes the answers at once.  A damaged cache file is ignored.
+. "$(dirname "$0")/lib.sh"
+skip_unless_perf "the symbol cache" || exit 0
+cd "$T" || exit 1
+C=$XDG_CACHE_HOME/cprof
+# the stripped fixture with its debug file beside it (.gnu_debuglink)
+cp "$FIXTURES/stripped" app
+objcopy --only-keep-debug "$FIXTURES/stripped.full" app.debug
+objcopy --add-gnu-debuglink=app.debug app
+hot=$(nm "$FIXTURES/stripped.full" | awk '$3 == "hidden_hot" { print $1 }' | sed 's/^0*//')
+bid=$(readelf -n app | awk '/Build ID/ { print $3 }')
+rec() { # NAME: record app, report into NAME.txt (-v -v: the cache says what it served)
+	"$CPROF" -v -v record -o "$1.data" -- ./app 300 >/dev/null 2>"$1.err" &&
+		"$CPROF" report --stdio -i "$1.data" >"$1.txt" 2>&1
+}
+rec cold
+ls "$C"/symbols/"$bid"-* >/dev/null 2>&1 && ok "the first run fills the cache (symbols/$bid-...)" ||
+	not_ok "no cache file for $bid" "$(find "$C" 2>/dev/null | head)"
+rec warm
+n=$(sed -n "s|.*'$T/app': \([0-9]*\) addresses from the symbol cache.*|\1|p" warm.err)
+[ "${n:-0}" -gt 0 ] && ! grep -q 'from the symbol cache' cold.err &&
+	ok "the second run takes $n addresses from the cache, the first none" ||
+	not_ok "cache not used (warm: '${n:-}')" "$(grep -i cache warm.err | head -3)"
+expect_share "from the cache" hidden_hot warm.txt 60 5
+# the program's own functions (which other frames get sampled varies)
+names() { report_tsv "$1" | awk -F'\t' '$8 == "app" { print $7 }' | sort; }
+diff <(names cold.txt) <(names warm.txt) >d.txt &&
+	ok "the same functions of app as without the cache: $(names warm.txt | tr '\n' ' ')" ||
+	not_ok "cache changes the names" "$(cat d.txt)"
+
+# the debug file goes away: names from the unwind tables again, not the cache's
+mv app.debug away.debug
+rec gone
+expect_share "debug file removed" "app+0x$hot" gone.txt 60 5
+[ "$(share_of hidden_hot gone.txt)" = 0 ] && ok "no cached name without the debug file" ||
+	not_ok "hidden_hot still named from the cache"
+mv away.debug app.debug
+rec back
+expect_share "debug file back" hidden_hot back.txt 60 5
+
+# a damaged cache file is ignored, and replaced
+for f in "$C"/symbols/*; do printf 'garbage' | dd of="$f" bs=1 seek=20 conv=notrunc status=none; done
+rec damaged
+expect_share "damaged cache" hidden_hot damaged.txt 60 5
+rec again
+expect_share "rewritten cache" hidden_hot again.txt 60 5
