@@ -64,7 +64,9 @@ SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recov
 endif
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Ilib -I$(O) \
 	$(PKG_CFLAGS) -MMD -MP
-LIBS := $(PKG_LIBS) -liberty -lpthread -lm
+# libdebuginfod is loaded at run time, only when DEBUGINFOD_URLS is set
+# (lib/symbol/debuginfod.c): its header is needed, its library not linked
+LIBS := $(filter-out -ldebuginfod,$(PKG_LIBS)) -liberty -lpthread -lm -ldl
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 LIB_SRCS := $(sort $(wildcard lib/*/*.c))

@@ -255,8 +255,16 @@ static void period_name(struct cp_period_writer *w, const struct cp_profile *p, 
 	snprintf(buf, NAME_LEN + 8, "%.19s.%03uZ", t20, (unsigned)(ms % 1000));
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static void write_period(struct cp_period_writer *w, struct cp_profile *p)
 {
+	uint64_t cpu0 = thread_cpu_ns();
 	char name[NAME_LEN + 8];
 	period_name(w, p, name);
 	struct render R = { w, p, name };
@@ -281,6 +289,8 @@ static void write_period(struct cp_period_writer *w, struct cp_profile *p)
 			rotate(w, formats[i].ext);
 	}
 	fsync(w->dirfd);
+	cp_log(CP_LOG_DEBUG, "period %s written: %.2f ms of CPU, %zu samples", name,
+	       (double)(thread_cpu_ns() - cpu0) / 1e6, p->samples.n);
 	pthread_mutex_lock(&w->mu);
 	if (failed)
 		w->st.failed++;

@@ -17,6 +17,8 @@
 
 struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns)
 {
+	uint64_t t0 = cp_now_ns();
+	uint32_t new_locs = (uint32_t)r->model->locations.n - r->symbolized;
 	struct cp_profile *m = r->model;
 	rec_open_late_modules(r);
 	cp_sample_symbolize_from(m, r->symz, r->map_modules.v, false, r->symbolized);
@@ -64,5 +66,7 @@ struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns)
 	r->pvalues.n = 2 * carry;
 	r->period_start_ns = boundary_ns;
 	r->period_lost_base = r->st.lost;
+	cp_log(CP_LOG_DEBUG, "period cut in %.2f ms: %zu samples, %u new locations of %zu",
+	       (double)(cp_now_ns() - t0) / 1e6, p->samples.n, new_locs, m->locations.n);
 	return p;
 }
