@@ -24,6 +24,10 @@
 #   tui           bench/tui.sh: the report browser (in tmux) opening a
 #                 1M-sample recording, key response times, and opening a
 #                 recording against perf report's TUI
+#   continuous    bench/continuous.sh: one-shot record wall time and the
+#                 recorder's CPU (warm symbol cache), deep stacks against
+#                 perf, the cost of a period's end, a host agent (-a -F 19)
+#                 on a busy machine, the ptrace sampler with 150 threads
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -242,6 +246,9 @@ fi
 
 # ---- h. the report browser ---------------------------------------------------------
 "$CPROF_TOP/bench/tui.sh" "$BUILD" || { echo "FAIL: bench/tui.sh exited with $?"; failed=1; }
+
+# ---- i. recording costs: one-shot, deep stacks, periods, host agent, ptrace at scale
+"$CPROF_TOP/bench/continuous.sh" "$BUILD" || { echo "FAIL: bench/continuous.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 
