@@ -6,9 +6,10 @@
  * signal is sent); threads and, with inherit, child processes created later
  * are traced automatically (PTRACE_O_TRACECLONE/FORK/VFORK).  A timerfd in
  * cprof ticks at the sampling frequency.  On a tick the threads to sample
- * are chosen from /proc (on-CPU mode: state R; wall mode: every thread,
- * blocked ones marked off-CPU with their syscall from
- * /proc/PID/task/TID/syscall), interrupted together (PTRACE_INTERRUPT),
+ * are chosen from /proc (on-CPU mode: those on a CPU, found cheaply, see
+ * tick_oncpu; wall mode: every thread, blocked ones marked off-CPU with
+ * their syscall from /proc/PID/task/TID/syscall), interrupted together
+ * (PTRACE_INTERRUPT),
  * and each one, as its stop arrives, has its registers and the top of its
  * stack copied (PTRACE_GETREGS, process_vm_readv) and is let go at once.
  * Unwinding happens afterwards, in the recorder, from the copy: the target
@@ -77,6 +78,8 @@ struct thr {
 	/* on-CPU mode: CPU time used since the last sample is its weight */
 	bool have_runtime;
 	uint64_t runtime, weight; /* run time at the last sample; the sample's weight */
+	uint64_t seen;            /* run time at the last look */
+	bool hot;                 /* on a CPU at the last look: looked at every tick */
 	int statfd, sysfd, schedfd;
 	/* read at the tick: where a blocked thread is */
 	uint64_t tick_sp, tick_pc, tick_pcount;
@@ -109,6 +112,7 @@ struct cp_ptrace {
 	struct cp_u64map reaped; /* pid -> wait status (our own children) */
 	uint64_t period_ns;
 	uint64_t round_ns; /* time the current round's samples stand for */
+	size_t rr;         /* on-CPU: where the next tick's look at idle threads starts */
 };
 
 static long pt(int req, pid_t tid, unsigned long addr, unsigned long data)
@@ -646,8 +650,112 @@ static void wait_wanted(struct cp_ptrace *t, uint64_t budget_ns, bool detach)
 
 /* ---- a tick --------------------------------------------------------------- */
 
+/* Report a new thread name (pthread_setname_np, prctl) read from stat. */
+static void note_name(struct cp_ptrace *t, struct thr *th)
+{
+	if (!strcmp(th->name, th->comm))
+		return;
+	memcpy(th->comm, th->name, sizeof(th->comm));
+	struct qrec *c = qpush(t, CP_PERF_COMM, th->pid, th->tid);
+	memcpy(c->comm, th->name, sizeof(th->name));
+	c->ev.comm = c->comm;
+}
+
+static bool interrupt(struct cp_ptrace *t, struct thr *th, uint64_t tnow, size_t *i)
+{
+	if (pt(PTRACE_INTERRUPT, th->tid, 0, 0) == 0) {
+		th->want = true;
+		th->want_since = tnow;
+		th->restart_of = th->offcpu ? th->syscall : -1;
+		return true;
+	}
+	if (errno == ESRCH) {
+		drop_thr(t, th->tid); /* gone, reaped elsewhere */
+		(*i)--;
+	}
+	return false;
+}
+
+/* On-CPU mode.  Looking at every thread's stat on every tick cost ~2.5 us
+ * a thread, which with a pool of 150 threads at 999 Hz took a core and
+ * held the sampled thread stopped while cprof read.  Instead: threads seen
+ * on a CPU at the last look are looked at every tick, the others in turns,
+ * an eighth of them a tick, through schedstat (~0.7 us, their CPU time)
+ * and, only when that grew, their syscall file: "running" means on a CPU
+ * (or waiting for one) and is interrupted and sampled; a thread blocked in
+ * a syscall is not stopped: once it has used a sampling period of CPU time
+ * since its last sample, one sample from where it is blocked carries all
+ * that time.  Samples weigh the CPU time since the thread's previous one,
+ * so threads looked at less often count in full. */
+static void tick_oncpu(struct cp_ptrace *t)
+{
+	int interrupted = 0;
+	uint64_t tnow = cp_now_ns();
+	size_t n = t->thrs.n, turn = CP_MAX((size_t)8, n / 8);
+	size_t start = n ? t->rr % n : 0, cold = 0;
+	for (size_t k = 0; k < n && k < t->thrs.n; k++) {
+		size_t i = (start + k) % t->thrs.n;
+		struct thr *th = t->thrs.v[i];
+		if (th->want && tnow - th->want_since > 50000000ULL)
+			th->want = false; /* an interrupt whose stop never came */
+		if (th->st != T_RUN || th->exec_wait || th->want)
+			continue;
+		if (!th->hot) {
+			if (cold >= turn)
+				continue;
+			cold++;
+			t->rr = start + k + 1;
+		}
+		uint64_t rt, pc;
+		if (!read_sched(th, &rt, &pc))
+			continue;
+		if (!th->have_runtime) {
+			th->runtime = th->seen = rt;
+			th->have_runtime = true;
+		}
+		bool grew = rt != th->seen;
+		th->seen = rt;
+		if (!grew && !th->hot)
+			continue; /* it has not run since the last look */
+		th->syscall = read_syscall(th, &th->tick_sp, &th->tick_pc);
+		if (th->syscall < 0) {
+			/* on a CPU, or waiting for one */
+			th->hot = true;
+			th->offcpu = false;
+			if (!read_state(th))
+				continue;
+			note_name(t, th);
+			size_t before = i;
+			if (interrupt(t, th, tnow, &i))
+				interrupted++;
+			else if (i != before)
+				n = t->thrs.n; /* dropped */
+			continue;
+		}
+		th->hot = false;
+		if (rt - th->runtime < t->period_ns)
+			continue; /* not yet a period's worth: it waits for the next */
+		/* blocked: a sample from where it is, without a stop */
+		if (read_state(th))
+			note_name(t, th);
+		th->weight = rt - th->runtime;
+		th->runtime = rt;
+		th->offcpu = false;
+		int32_t nr = th->syscall;
+		th->syscall = -1; /* an on-CPU sample: no syscall is shown */
+		sample_blocked(t, th, false);
+		th->syscall = nr;
+	}
+	if (interrupted)
+		wait_wanted(t, WAIT_ROUND_NS, false);
+}
+
 static void tick(struct cp_ptrace *t)
 {
+	if (!t->o.wall) {
+		tick_oncpu(t);
+		return;
+	}
 	int interrupted = 0;
 	uint64_t tnow = cp_now_ns();
 	for (size_t i = 0; i < t->thrs.n; i++) {
