@@ -176,6 +176,9 @@ int cp_parse_duration(const char *s, uint64_t *ns);
 /* cprof's cache directory (malloc'ed): $CPROF_CACHE_DIR (empty: none, NULL
  * is returned), else $XDG_CACHE_HOME/cprof, else $HOME/.cache/cprof. */
 char *cp_cache_dir(void);
+/* mkdir -p (mode 0755): 0, or -1 with errno set; the failing prefix is
+ * the caller's to name. */
+int cp_mkdir_p(const char *dir);
 /* Read a whole (small) file such as /proc/... into a NUL-terminated buffer
  * the caller frees; NULL with errno set on failure. */
 char *cp_read_file(const char *path, size_t *len);

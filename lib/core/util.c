@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,29 @@ int cp_parse_long(const char *s, long min, long max, long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cp_mkdir_p(const char *dir)
+{
+	char *d = cp_xstrdup(dir);
+	int rc = 0;
+	for (char *p = d + 1;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(d, 0755) && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	int e = errno;
+	free(d);
+	errno = e;
+	return rc;
 }
 
 char *cp_cache_dir(void)

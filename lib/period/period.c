@@ -211,17 +211,23 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The directory, to list: a descriptor of its own (a dup of dirfd would
+ * share the read position). */
+static DIR *open_dir(struct cp_period_writer *w)
+{
+	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* Delete the oldest files of one format beyond keep. */
 static void rotate(struct cp_period_writer *w, const char *ext)
 {
-	/* a descriptor of its own: a dup would share the read position */
-	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = open_dir(w);
+	if (!d)
 		return;
-	}
 	CP_VEC(char *) names = { 0 };
 	struct dirent *e;
 	while ((e = readdir(d)))
@@ -325,39 +331,12 @@ static void *writer_main(void *arg)
 
 /* ---- the writer -------------------------------------------------------- */
 
-static int make_dirs(const char *dir, struct cp_error *err)
-{
-	char *d = cp_xstrdup(dir);
-	int rc = 0;
-	for (char *p = d + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(d, 0755) && errno != EEXIST) {
-			rc = cp_error_errno(err, errno == EACCES ? CP_E_PERM : CP_E_IO, errno,
-					    "cannot create directory '%s'", d);
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	free(d);
-	return rc;
-}
-
 /* Hidden temporary files of ours a killed run left behind. */
 static void clean_leftovers(struct cp_period_writer *w)
 {
-	/* a descriptor of its own: a dup would share the read position */
-	int fd = openat(w->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	DIR *d = open_dir(w);
+	if (!d)
 		return;
-	}
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *n = e->d_name;
@@ -382,8 +361,11 @@ struct cp_period_writer *cp_period_writer_new(const struct cp_period_opts *o, st
 		cp_error_set(err, CP_E_USAGE, "no output directory or no format");
 		return NULL;
 	}
-	if (make_dirs(o->dir, err))
+	if (cp_mkdir_p(o->dir)) {
+		cp_error_errno(err, errno == EACCES ? CP_E_PERM : CP_E_IO, errno,
+			       "cannot create directory '%s'", o->dir);
 		return NULL;
+	}
 	int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		cp_error_errno(err, CP_E_IO, errno, "cannot open directory '%s'", o->dir);

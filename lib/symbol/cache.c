@@ -61,25 +61,6 @@ struct sym_pcache {
 
 /* ---- files ------------------------------------------------------------------ */
 
-static int make_dirs(const char *dir)
-{
-	char *d = cp_xstrdup(dir);
-	int rc = 0;
-	for (char *p = d + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(d, 0755) && errno != EEXIST)
-			rc = -1;
-		*p = c;
-		if (!c || rc)
-			break;
-	}
-	free(d);
-	return rc;
-}
-
 /* Replace path with buf whole; failures are silent (a cache is optional). */
 static void write_whole(const char *path, const void *buf, size_t len)
 {
@@ -87,7 +68,7 @@ static void write_whole(const char *path, const void *buf, size_t len)
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	if (slash && make_dirs(dir)) {
+	if (slash && cp_mkdir_p(dir)) {
 		free(dir);
 		return;
 	}
