@@ -359,6 +359,10 @@ struct cp_view_frame {
 /* One occurrence of a frame in a stack. */
 struct cp_view_stack_frame {
 	uint32_t frame; /* cp_view_frame() id */
+	/* the location this occurrence comes from (its address, for formats
+	 * that show one), CP_NONE for the "[unknown]" frame of an empty stack
+	 * or of a location index out of range */
+	uint32_t loc;
 	bool inlined;   /* this occurrence is an inlined call */
 	int64_t line;   /* source line of this occurrence, 0 unknown */
 };

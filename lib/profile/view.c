@@ -301,7 +301,11 @@ static void expand_location(struct cp_view *v, uint32_t loc)
 		first = l->nlines - 1;
 	for (uint32_t i = first; i < l->nlines; i++) {
 		const struct cp_profile_line *ln = &p->lines.v[l->line_start + i];
-		struct cp_view_stack_frame sf = { .inlined = ln->inlined, .line = ln->line };
+		struct cp_view_stack_frame sf = {
+			.loc = loc,
+			.inlined = ln->inlined,
+			.line = ln->line,
+		};
 		if (ln->function < p->functions.n &&
 		    function_has_name(&p->functions.v[ln->function]))
 			sf.frame = frame_id(v, ln->function, NULL, path);
@@ -310,7 +314,7 @@ static void expand_location(struct cp_view *v, uint32_t loc)
 		CP_VEC_PUSH(v->loc_frames, sf);
 	}
 	if (!l->nlines) {
-		struct cp_view_stack_frame sf = { .frame = unknown_frame(v, loc) };
+		struct cp_view_stack_frame sf = { .frame = unknown_frame(v, loc), .loc = loc };
 		CP_VEC_PUSH(v->loc_frames, sf);
 	}
 	v->loc_start[loc] = start + 1;
@@ -327,8 +331,10 @@ const struct cp_view_stack_frame *cp_view_stack_frames(struct cp_view *v, uint32
 		for (uint32_t i = 0; i < nl; i++) {
 			uint32_t loc = locs[i];
 			if (loc >= v->p->locations.n) {
-				struct cp_view_stack_frame sf = { .frame = unknown_frame(v,
-											 CP_NONE) };
+				struct cp_view_stack_frame sf = {
+					.frame = unknown_frame(v, CP_NONE),
+					.loc = CP_NONE,
+				};
 				CP_VEC_PUSH(v->stack_frames, sf);
 				continue;
 			}
@@ -343,7 +349,8 @@ const struct cp_view_stack_frame *cp_view_stack_frames(struct cp_view *v, uint32
 		}
 		if (!nl) {
 			/* an empty stack still carries weight: show it as unknown */
-			struct cp_view_stack_frame sf = { .frame = unknown_frame(v, CP_NONE) };
+			struct cp_view_stack_frame sf = { .frame = unknown_frame(v, CP_NONE),
+							  .loc = CP_NONE };
 			CP_VEC_PUSH(v->stack_frames, sf);
 		}
 		v->stack_start[stack] = start + 1;

@@ -209,6 +209,13 @@ static void test_frames(void **state)
 	assert_false(f[3].inlined);
 	assert_string_equal(cp_view_frame(v, f[4].frame)->name, "memcpy");
 	assert_string_equal(cp_view_frame(v, f[4].frame)->module, "libc.so.6");
+	/* each occurrence says which location it comes from: both frames of
+	 * the inline chain are l_tenmix's */
+	assert_int_equal(f[0].loc, x.l_unk);
+	assert_int_equal(f[1].loc, x.l_nomap);
+	assert_int_equal(f[2].loc, x.l_tenmix);
+	assert_int_equal(f[3].loc, x.l_tenmix);
+	assert_int_equal(f[4].loc, x.l_memcpy);
 	/* a function without any name is shown like an unsymbolized address */
 	cp_view_free(v);
 	struct cp_profile_line nameless = { .function =
