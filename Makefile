@@ -69,7 +69,9 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -Ilib -I$(O
 LIBS := $(filter-out -ldebuginfod,$(PKG_LIBS)) -liberty -lpthread -lm -ldl
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+# lib/preload is the interposer cprof heap loads into its target: its own
+# shared library, not part of libcprof
+LIB_SRCS := $(sort $(filter-out lib/preload/%,$(wildcard lib/*/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 CMD_SRCS := $(sort $(wildcard cmd/*.c))
 CMD_OBJS := $(CMD_SRCS:%.c=$(O)/%.o)
@@ -80,7 +82,9 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 LIBCPROF := $(O)/libcprof.a
 CPROF := $(O)/cprof
 
-all: $(CPROF)
+HEAPLIB := $(O)/libcprof-heap.so
+
+all: $(CPROF) $(HEAPLIB)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,6 +98,13 @@ $(LIBCPROF): $(LIB_OBJS)
 $(CPROF): $(CMD_OBJS) $(LIBCPROF)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(LIBCPROF) $(LIBS)
+
+# never with sanitizers: it runs inside the profiled program
+$(HEAPLIB): lib/preload/cprof-heap.c lib/heap/ring.h
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -fPIC -shared -fvisibility=hidden \
+		-fno-omit-frame-pointer -ftls-model=initial-exec -o $@ $< -lunwind -lm -ldl -lpthread
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIBCPROF)
 	@mkdir -p $(dir $@)
@@ -203,11 +214,13 @@ $(O)/bench/%: bench/%.c $(LIBCPROF)
 
 # ---- install ----------------------------------------------------------------
 MANPAGES := $(wildcard man/*.1 man/*.5)
-install: $(CPROF)
+install: $(CPROF) $(HEAPLIB)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions \
 		$(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
 	install -m 0755 $(CPROF) $(DESTDIR)$(BINDIR)/cprof
+	install -d $(DESTDIR)$(PREFIX)/lib/cprof
+	install -m 0644 $(HEAPLIB) $(DESTDIR)$(PREFIX)/lib/cprof/libcprof-heap.so
 	install -m 0644 $(filter %.1,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(filter %.5,$(MANPAGES)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 completions/cprof.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/cprof
@@ -216,6 +229,7 @@ install: $(CPROF)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cprof
+	rm -f $(DESTDIR)$(PREFIX)/lib/cprof/libcprof-heap.so
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(filter %.1,$(MANPAGES))))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(filter %.5,$(MANPAGES))))
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/cprof

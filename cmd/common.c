@@ -14,8 +14,7 @@
 #include "cmd.h"
 #include "core/core.h"
 
-/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
-static int parse_size(const char *s, uint64_t *out)
+int cmd_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -76,7 +75,7 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 		return 2;
 	}
 	uint64_t code_max;
-	if (a->code_max && parse_size(a->code_max, &code_max)) {
+	if (a->code_max && cmd_parse_size(a->code_max, &code_max)) {
 		cp_die_usage(cmd, usage, opts,
 			     "--code-max: '%s' is not a size in bytes (e.g. 16M, 0 for none)",
 			     a->code_max);
@@ -153,7 +152,7 @@ void sampling_fill(const struct sampling_args *a, struct cp_record_opts *o)
 						      : CP_SAMPLER_PERF;
 	o->wall = a->wall;
 	if (a->code_max)
-		parse_size(a->code_max, &o->code_max); /* checked by sampling_check */
+		cmd_parse_size(a->code_max, &o->code_max); /* checked by sampling_check */
 	o->debuginfod_timeout = (double)a->debuginfod_timeout;
 }
 

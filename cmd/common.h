@@ -85,6 +85,10 @@ struct sampling_args {
 		    NULL),                                                                         \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
 
+/* A size in bytes with an optional K, M or G suffix (powers of 1024):
+ * 0, or -1 when s is not one. */
+int cmd_parse_size(const char *s, uint64_t *out);
+
 /* Continuous recording (--every): the period writer and the next cut. */
 struct periodic {
 	struct cp_period_writer *w; /* NULL: one recording, no periods */

@@ -79,15 +79,14 @@ int cp_proc_spawn(char *const argv[], struct cp_child *c, struct cp_error *err)
 	return 0;
 }
 
-int cp_proc_check_exec(const char *argv0, struct cp_error *err)
+/* The executable argv0 names (PATH lookup as execvp does), malloc'ed, or
+ * NULL with errno (EACCES when one was found but is not executable). */
+static char *find_exec(const char *argv0)
 {
-	if (!*argv0)
-		return cp_error_set(err, CP_E_NOENT, "cannot run '': empty command name");
 	if (strchr(argv0, '/')) {
 		if (access(argv0, X_OK) == 0)
-			return 0;
-		return cp_error_errno(err, errno == EACCES ? CP_E_PERM : CP_E_NOENT, errno,
-				      "cannot run '%s'", argv0);
+			return cp_xstrdup(argv0);
+		return NULL;
 	}
 	const char *path = getenv("PATH");
 	if (!path || !*path)
@@ -98,14 +97,35 @@ int cp_proc_check_exec(const char *argv0, struct cp_error *err)
 		char buf[4096];
 		snprintf(buf, sizeof(buf), "%.*s/%s", n ? (int)n : 1, n ? path : ".", argv0);
 		if (access(buf, X_OK) == 0)
-			return 0;
+			return cp_xstrdup(buf);
 		if (errno == EACCES)
 			seen_eacces = 1;
 		path += n;
 		if (*path == ':')
 			path++;
 	}
-	if (seen_eacces)
+	errno = seen_eacces ? EACCES : ENOENT;
+	return NULL;
+}
+
+char *cp_proc_find_exec(const char *argv0)
+{
+	return *argv0 ? find_exec(argv0) : NULL;
+}
+
+int cp_proc_check_exec(const char *argv0, struct cp_error *err)
+{
+	if (!*argv0)
+		return cp_error_set(err, CP_E_NOENT, "cannot run '': empty command name");
+	char *p = find_exec(argv0);
+	if (p) {
+		free(p);
+		return 0;
+	}
+	if (strchr(argv0, '/'))
+		return cp_error_errno(err, errno == EACCES ? CP_E_PERM : CP_E_NOENT, errno,
+				      "cannot run '%s'", argv0);
+	if (errno == EACCES)
 		return cp_error_set(err, CP_E_PERM, "cannot run '%s': Permission denied", argv0);
 	return cp_error_set(err, CP_E_NOENT, "cannot run '%s': command not found", argv0);
 }

@@ -29,6 +29,9 @@ int cp_proc_spawn(char *const argv[], struct cp_child *c, struct cp_error *err);
  * before anything is started.  0, or CP_E_NOENT / CP_E_PERM with
  * "cannot run 'x': ..." */
 int cp_proc_check_exec(const char *argv0, struct cp_error *err);
+/* The file argv0 runs (a path, or found in $PATH), malloc'ed; NULL when
+ * there is none. */
+char *cp_proc_find_exec(const char *argv0);
 /* Let the child exec.  Returns 0 when exec succeeded, or CP_E_NOENT /
  * CP_E_PERM ("cannot run 'cmd': ...") after reaping the child. */
 int cp_proc_release(struct cp_child *c, char *const argv[], struct cp_error *err);

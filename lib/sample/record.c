@@ -648,6 +648,63 @@ int cp_recorder_add_target(struct cp_recorder *r, pid_t pid, struct cp_error *er
 	return 0;
 }
 
+int cp_recorder_start_external(struct cp_recorder *r, const char *sampler, const char *event,
+			       struct cp_error *err)
+{
+	struct cp_profile *p = r->model;
+	p->meta.sampler = cp_profile_intern(p, sampler);
+	p->meta.event = cp_profile_intern(p, event);
+	r->st.event = p->meta.event;
+	if (!r->writer) {
+		r->writer = cp_data_writer_open(r->opts.output, r->model, err);
+		if (!r->writer)
+			return err ? err->code : CP_E_IO;
+	}
+	return 0;
+}
+
+struct cp_profile *cp_recorder_model(struct cp_recorder *r)
+{
+	return r->model;
+}
+
+uint32_t cp_recorder_user_stack(struct cp_recorder *r, uint32_t pid, const uint64_t *rets,
+				uint32_t n)
+{
+	struct cp_space *sp = space_of(r, pid, false);
+	if (!sp) {
+		sp = space_of(r, pid, true);
+		load_maps(r, sp);
+		r->st.processes++;
+	}
+	if (n > MAX_FRAMES)
+		n = MAX_FRAMES;
+	for (uint32_t i = 0; i < n; i++) {
+		/* a library loaded since the maps were read: read them again,
+		 * unless the process is gone (then what was read stays) */
+		if (!cp_space_find(sp, rets[i] - 1) && cp_proc_exists((pid_t)pid))
+			reload_maps(r, sp, pid);
+		r->locs[i] = location_of(r, sp, rets[i] - 1, false);
+	}
+	if (n == 0)
+		r->locs[n++] = location_of(r, NULL, 0, false);
+	return cp_profile_add_stack(r->model, r->locs, n);
+}
+
+void cp_recorder_forget_process(struct cp_recorder *r, uint32_t pid)
+{
+	drop_space(r, pid);
+	forget_root(r, pid);
+	cp_u64map_del(&r->reloaded, pid);
+}
+
+int cp_recorder_add_sample(struct cp_recorder *r, const struct cp_profile_sample *s,
+			   const int64_t *values, struct cp_error *err)
+{
+	r->st.samples++;
+	return cp_data_writer_add_sample(r->writer, s, values, err);
+}
+
 const char *cp_recorder_sampler(const struct cp_recorder *r)
 {
 	const char *s = r->model->meta.sampler;

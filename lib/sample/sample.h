@@ -233,6 +233,28 @@ const char *cp_recorder_sampler(const struct cp_recorder *r);
 bool cp_recorder_reaped(const struct cp_recorder *r, pid_t pid, int *status);
 void cp_recorder_free(struct cp_recorder *r);
 
+/* ---- stacks that another module collects (the heap tracker) ------------ *
+ * A session without a sampler: the caller adds its value types to
+ * cp_recorder_model() first, then starts the session, which creates the
+ * output file; it turns return addresses into stacks and streams its own
+ * samples.  cp_recorder_process() flushes, cp_recorder_finish() symbolizes
+ * and ends the file as for a sampled recording. */
+struct cp_profile;
+struct cp_profile_sample;
+int cp_recorder_start_external(struct cp_recorder *r, const char *sampler, const char *event,
+			       struct cp_error *err);
+struct cp_profile *cp_recorder_model(struct cp_recorder *r);
+/* The model stack of n user-space return addresses of process pid,
+ * innermost first (each is stepped back into its call instruction).
+ * /proc/PID/maps is read again when an address is in no known mapping
+ * and the process still exists. */
+uint32_t cp_recorder_user_stack(struct cp_recorder *r, uint32_t pid, const uint64_t *rets,
+				uint32_t n);
+/* The process exec'd or exited: its mappings are read again when needed. */
+void cp_recorder_forget_process(struct cp_recorder *r, uint32_t pid);
+int cp_recorder_add_sample(struct cp_recorder *r, const struct cp_profile_sample *s,
+			   const int64_t *values, struct cp_error *err);
+
 /* ---- symbolization of a model ------------------------------------------- */
 
 struct cp_profile;

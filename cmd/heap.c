@@ -1,0 +1,249 @@
+/* heap.c - `cprof heap [options] [--] command [args...]`: run a command
+ * with the allocation interposer preloaded and write its heap profile to
+ * cprof.data.  Options, signals, the progress line, the summary and the
+ * exit status live here; the work is lib/heap's. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "common.h"
+#include "core/core.h"
+#include "heap/heap.h"
+#include "proc/proc.h"
+
+static const char *const usage[] = {
+	"cprof heap [options] [--] <command> [<args>...]",
+	NULL,
+};
+
+static const char *output, *sample, *callgraph = "dwarf", *seed_arg;
+static bool follow, quiet;
+static long debuginfod_timeout = 30;
+
+static const struct cp_option options[] = {
+	CP_OPT_STR_('o', "output", "FILE",
+		    "write the profile to FILE (default cprof.data, - for stdout)", &output, "file"),
+	CP_OPT_STR_(0, "sample", "SIZE",
+		    "sample one allocation per SIZE bytes on average (K, M, G suffixes; "
+		    "e.g. 512K) instead of recording every one",
+		    &sample, NULL),
+	CP_OPT_STR_(0, "seed", "N", "seed of the sampling intervals (default: from the clock)",
+		    &seed_arg, NULL),
+	CP_OPT_STR_(0, "call-graph", "MODE",
+		    "dwarf (default: unwind with the binaries' CFI) or fp (frame pointers)",
+		    &callgraph, "dwarf|fp"),
+	CP_OPT_FLAG_('f', "follow", "follow child processes (fork and exec); default: "
+		     "the command's own process only", &follow),
+	CP_OPT_LONG_(0, "debuginfod-timeout", "SECONDS",
+		     "with DEBUGINFOD_URLS set, fetch missing debug files for at most SECONDS "
+		     "at the end (default 30, 0 = never)",
+		     &debuginfod_timeout, 0, 3600),
+	CP_OPT_FLAG_('q', "quiet", "no progress line or summary", &quiet),
+	CP_OPT_END_,
+};
+
+static char *join_args(char **argv)
+{
+	struct cp_buf b = { 0 };
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			cp_buf_add_u8(&b, ' ');
+		cp_buf_add(&b, argv[i], strlen(argv[i]));
+	}
+	cp_buf_add_u8(&b, 0);
+	return (char *)b.p;
+}
+
+/* "1.5 MiB" */
+static const char *human(double b, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	while (b >= 1024 && u < 4) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+	return buf;
+}
+
+static void progress(struct cp_heap *h, uint64_t start, bool final)
+{
+	struct cp_heap_stats st;
+	cp_heap_stats(h, &st);
+	char b[32];
+	fprintf(stderr, "\rcprof heap: %.1f s, %llu allocations, %s live\033[K",
+		(double)(cp_now_ns() - start) / 1e9, (unsigned long long)st.allocs,
+		human(st.leaked_bytes, b, sizeof(b)));
+	if (final)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+static void summary(struct cp_heap *h)
+{
+	struct cp_heap_stats st;
+	cp_heap_stats(h, &st);
+	char a[32], p[32], l[32];
+	fprintf(stderr,
+		"cprof heap: %s%.0f allocations (%s), peak %s at %.3f s, %s in %.0f blocks "
+		"live at exit, written to %s\n",
+		sample ? "~" : "", st.alloc_objects, human(st.alloc_bytes, a, sizeof(a)),
+		human(st.peak_bytes, p, sizeof(p)), (double)st.peak_time_ns / 1e9,
+		human(st.leaked_bytes, l, sizeof(l)), st.leaked_objects,
+		!output ? "cprof.data" : strcmp(output, "-") ? output : "standard output");
+	if (st.dropped)
+		cmd_warning("heap", "%llu records lost (cprof could not keep up or was stopped)",
+			    (unsigned long long)st.dropped);
+}
+
+/* Drain the rings until the command exits; Ctrl-C reaches it through the
+ * terminal, a kill(1) of cprof is passed on. */
+static int run_loop(struct cp_heap *h, struct cp_child *child, int sigfd, int *status)
+{
+	struct cp_error err;
+	uint64_t start = cp_now_ns(), last_progress = 0;
+	bool show = !quiet && cp_stderr_is_tty();
+	int rc = 0, idle = 0;
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN },
+					 { .fd = child->pidfd, .events = POLLIN } };
+		int timeout = idle < 10 ? 0 : idle < 100 ? 1 : 10;
+		int pr = poll(fds, child->pidfd >= 0 ? 2 : 1, timeout);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr > 0 && (fds[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_pid != 0)
+					kill(child->pid, (int)si.ssi_signo);
+		}
+		long n = 0;
+		if (rc == 0) {
+			n = cp_heap_process(h, &err);
+			if (n < 0) {
+				cmd_error("heap", "%s", err.msg);
+				rc = 1; /* keep waiting for the command */
+			}
+		}
+		idle = n > 0 ? 0 : idle + 1;
+		if (cp_proc_try_wait(child, status))
+			break;
+		uint64_t now = cp_now_ns();
+		if (show && now - last_progress >= 250000000ULL) {
+			last_progress = now;
+			progress(h, start, false);
+		}
+	}
+	if (show)
+		progress(h, start, true);
+	return rc;
+}
+
+int cmd_heap(int argc, char **argv)
+{
+	int first;
+	int rc = cp_opt_parse("heap", usage, options, argc, argv, true, &first);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (first >= argc) {
+		cp_die_usage("heap", usage, options, "no command given");
+		return 2;
+	}
+	struct cp_heap_opts o;
+	cp_heap_opts_init(&o);
+	if (sample && (cmd_parse_size(sample, &o.sample_interval) || !o.sample_interval)) {
+		cp_die_usage("heap", usage, options,
+			     "--sample: '%s' is not a size in bytes (512K, 1M, 4096)", sample);
+		return 2;
+	}
+	long seed = 0;
+	if (seed_arg && cp_parse_long(seed_arg, 1, INT64_MAX, &seed)) {
+		cp_die_usage("heap", usage, options, "--seed: '%s' is not a positive number",
+			     seed_arg);
+		return 2;
+	}
+	if (strcmp(callgraph, "dwarf") && strcmp(callgraph, "fp")) {
+		cp_die_usage("heap", usage, options, "--call-graph: '%s' is not dwarf or fp",
+			     callgraph);
+		return 2;
+	}
+	if (quiet)
+		cp_log_set_level(CP_LOG_WARN);
+	char **cmdv = argv + first;
+	char *cmdline = join_args(cmdv);
+	char *cache = cp_cache_dir();
+	o.output = output ? output : "cprof.data";
+	o.command_line = cmdline;
+	o.seed = (uint64_t)seed;
+	o.frame_pointers = !strcmp(callgraph, "fp");
+	o.follow = follow;
+	o.debuginfod_timeout = (double)debuginfod_timeout;
+	o.cache_dir = cache;
+
+	struct cp_child child = { .pid = -1, .go_fd = -1, .err_fd = -1, .pidfd = -1 };
+	struct cp_heap *h = NULL;
+	struct cp_error err;
+	int sigfd = -1;
+	rc = 1;
+	if (cp_proc_check_exec(cmdv[0], &err)) {
+		cmd_error("heap", "%s", err.msg);
+		rc = 127;
+		goto out;
+	}
+	char *path = cp_proc_find_exec(cmdv[0]);
+	int crc = path ? cp_heap_check_program(path, &err) : 0;
+	free(path);
+	if (crc) {
+		cmd_error("heap", "%s", err.msg);
+		goto out;
+	}
+	h = cp_heap_new(&o, &err);
+	if (!h) {
+		cmd_error("heap", "%s", err.msg);
+		goto out;
+	}
+	sigset_t set;
+	sampling_block_signals(&set);
+	if (cp_heap_env_set(h, &err)) {
+		cmd_error("heap", "%s", err.msg);
+		goto out;
+	}
+	int src = cp_proc_spawn(cmdv, &child, &err);
+	cp_heap_env_restore(h);
+	if (src) {
+		cmd_error("heap", "%s", err.msg);
+		goto out;
+	}
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (cp_proc_release(&child, cmdv, &err)) {
+		cmd_error("heap", "%s", err.msg);
+		rc = 127;
+		goto out;
+	}
+	int status = 0;
+	int lrc = run_loop(h, &child, sigfd, &status);
+	int code = cp_proc_exit_code(status);
+	if (cp_heap_finish(h, code, &err)) {
+		cmd_error("heap", "%s", err.msg);
+		lrc = 1;
+	} else if (!quiet) {
+		summary(h);
+	}
+	rc = lrc ? lrc : code;
+out:
+	if (sigfd >= 0)
+		close(sigfd);
+	cp_proc_close(&child);
+	cp_heap_free(h);
+	free(cmdline);
+	free(cache);
+	return rc;
+}
