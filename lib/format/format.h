@@ -196,6 +196,23 @@ struct cp_pprof_opts {
 int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_opts *o,
 			  const char *what, struct cp_error *err);
 
+/* callgrind: the format of valgrind's callgrind (callgrind_annotate,
+ *   KCachegrind), as `pprof -callgrind` writes it, from the view: a header
+ *   ("events:" named after the view's value type, "summary:" the total),
+ *   then per function (a frame of the view: inline frames are functions
+ *   too) "ob=" its module, "fl=" its source file ("???" unknown), "fn="
+ *   its name, all with callgrind's name compression ("(id) name" the
+ *   first time, "(id)" after), its self cost per source line ("LINE COST",
+ *   line 0 unknown), and per call it makes, from which line and to which
+ *   function, "cob=", "cfl=", "cfn=", "calls=SAMPLES START_LINE" and
+ *   "LINE INCLUSIVE_COST": the weight of the samples whose stack has that
+ *   call, each counted once even when the caller -> callee pair recurs (at
+ *   its outermost call site).  Functions that callgrind would merge (same
+ *   module, file and name) get " [i/n]" after their names.  Stacks whose
+ *   weight is 0 or negative are left out. */
+int cp_format_callgrind_write(FILE *out, struct cp_view *v, const char *what,
+			      struct cp_error *err);
+
 /* speedscope: the JSON file format of https://www.speedscope.app (its
  *   file-format-schema.json): shared frames (name, file, line), one
  *   "sampled" profile per thread ("comm (pid P, tid T)") with the thread's samples
