@@ -192,9 +192,89 @@ int cp_format_parse_input(const char *s, enum cp_input_format *out, struct cp_er
  *   raw message, -1 = 6). */
 struct cp_pprof_opts {
 	int level;
+	/* The sample types to write, in this order: column i is the value
+	 * columns[i] of the profile, named types[i] (NULL: the profile's own
+	 * names).  ncolumns 0 = every value type, as above.  Columns must be
+	 * indices of the profile's value types. */
+	const uint32_t *columns;
+	const struct cp_profile_value_type *types;
+	size_t ncolumns;
+	/* one sample per distinct stack: no pid/tid/thread_name/state
+	 * labels, values summed over threads (and time) */
+	bool merge_threads;
+	/* written instead of the ones from the recording when non-NULL: the
+	 * period type, and the default sample type (a type name written, not
+	 * necessarily the view's value) */
+	const struct cp_profile_value_type *period_type;
+	const char *default_type;
+	bool drop_zero; /* leave out samples whose written values are all 0 */
 };
 int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_opts *o,
 			  const char *what, struct cp_error *err);
+
+/* ---- heap profiles (massif.c) -------------------------------------------------
+ *
+ * A heap profile (what `cprof heap` records) has the value types
+ *   alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+ *   inuse_space/bytes, peak_objects/count, peak_space/bytes,
+ *   temp_objects/count
+ * and samples keyed (stack, pid, tid, comm, time), `time` the start of a
+ * time bucket: alloc_* are the allocations a stack made in the bucket,
+ * inuse_* the net change of live memory allocated there (negative when
+ * more was freed), so summed over all samples they are what is live at the
+ * end and summed in time order the heap over time; peak_* are nonzero only
+ * in the samples at the time of the heap peak and give what each stack
+ * held then.  cp_format_heap_check says whether a profile is one: 0 when
+ * it has those types (temp_objects aside), else CP_E_USAGE with the message
+ * "not a heap profile: it has no peak_space sample type (it has: samples,
+ * cpu)", naming the first one missing. */
+int cp_format_heap_check(const struct cp_profile *p, struct cp_error *err);
+
+/* Options for cp_format_pprof_write that write a heap profile in the
+ * layout of Go's heap profiles (runtime/pprof), which go tool pprof,
+ * -diff_base, Parca and Pyroscope read unchanged: the sample types
+ * alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+ * inuse_space/bytes (only these, in this order), period type space/bytes
+ * (the period: meta.period), one sample per distinct stack, default
+ * sample type `default_type` (NULL: "inuse_space").  With at_peak,
+ * inuse_objects and inuse_space carry peak_objects and peak_space: what
+ * was live at the heap peak.  Fills *o (level -1) and arrays in *cols,
+ * which must outlive o.  CP_E_USAGE when p is no heap profile. */
+struct cp_pprof_heap_columns {
+	uint32_t index[4];
+	struct cp_profile_value_type types[4];
+	struct cp_profile_value_type period_type;
+};
+int cp_format_pprof_heap_opts(const struct cp_profile *p, bool at_peak, const char *default_type,
+			      struct cp_pprof_heap_columns *cols, struct cp_pprof_opts *o,
+			      struct cp_error *err);
+
+/* massif: the text format of valgrind's massif (massif.out.PID), which
+ *   ms_print and massif-visualizer read, from a heap profile's samples
+ *   that pass the view's filter:
+ *     desc: ..., cmd: meta.command, time_unit: ms,
+ *     snapshots: one per distinct sample time (at most about 100: when
+ *       there are more, consecutive times merge evenly and a snapshot
+ *       shows the heap at the end of its run), mem_heap_B the running sum
+ *       of inuse_space in time order (0 when that is negative),
+ *       mem_heap_extra_B and mem_stacks_B 0, heap_tree=empty;
+ *     heap_tree=peak, at the time of the peak samples: mem_heap_B the sum
+ *       of peak_space, and its tree;
+ *     heap_tree=detailed, last, at the end of the run (the largest of
+ *       meta.duration_nanos and the times seen): what is still live, the
+ *       sum of inuse_space per stack, and its tree.
+ *   A tree is massif's: the root "(heap allocation functions)
+ *   malloc/new/new[], --alloc-fns, etc." holds the bytes; its children are
+ *   the allocation sites (the first frame of a stack, from the leaf, that
+ *   is not an allocation function: malloc, calloc, realloc, free,
+ *   operator new and the like, or a frame in the interposer libcprof-heap),
+ *   theirs the callers, to at most 64 levels; a node is "0xADDR: name
+ *   (file:line)" or "0xADDR: name (in module)", children by bytes, and
+ *   children below 1% of the snapshot's bytes fold into one "in N places,
+ *   all below massif's threshold (1.00%)" entry.  Stacks whose sum is
+ *   negative count as 0.  CP_E_USAGE when the profile is no heap profile
+ *   ("not a heap profile (it has no peak_space sample type)"). */
+int cp_format_massif_write(FILE *out, struct cp_view *v, const char *what, struct cp_error *err);
 
 /* callgrind: the format of valgrind's callgrind (callgrind_annotate,
  *   KCachegrind), as `pprof -callgrind` writes it, from the view: a header

@@ -19,6 +19,10 @@
 struct enc {
 	const struct cp_profile *p;
 	const struct cp_view_opts *o;
+	const struct cp_pprof_opts *po;
+	/* the written sample types: profile value index per column */
+	const uint32_t *cols;
+	size_t ncols; /* 0: the profile has no value types ("samples" counts) */
 	struct cp_intern strings; /* string table: id = index */
 	struct cp_buf msg;        /* the Profile message */
 	struct cp_buf sub, sub2;  /* a sub-message being built, and one inside it */
@@ -130,10 +134,19 @@ static void put_sample(struct enc *e, const struct merge_key *k, const int64_t *
 	put_sub(&e->msg, PROFILE_SAMPLE, &e->sub);
 }
 
+static bool all_zero(const int64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			return false;
+	return true;
+}
+
 static void put_samples(struct enc *e)
 {
 	const struct cp_profile *p = e->p;
-	size_t nv = p->value_types.n;
+	size_t nv = e->ncols;
+	bool merge_threads = e->po && e->po->merge_threads;
 	struct cp_intern keys;
 	CP_VEC(int64_t) sums = { 0 };
 	cp_intern_init(&keys);
@@ -144,12 +157,14 @@ static void put_samples(struct enc *e)
 		struct merge_key k;
 		memset(&k, 0, sizeof(k));
 		k.stack = s->stack;
-		k.pid = s->pid;
-		k.tid = s->tid;
-		k.comm = s->comm && s->comm[0] ? s->comm : NULL;
-		if (s->flags & CP_SAMPLE_OFFCPU) {
-			k.offcpu = 1;
-			k.syscall = s->syscall && s->syscall[0] ? s->syscall : NULL;
+		if (!merge_threads) {
+			k.pid = s->pid;
+			k.tid = s->tid;
+			k.comm = s->comm && s->comm[0] ? s->comm : NULL;
+			if (s->flags & CP_SAMPLE_OFFCPU) {
+				k.offcpu = 1;
+				k.syscall = s->syscall && s->syscall[0] ? s->syscall : NULL;
+			}
 		}
 		bool added;
 		uint32_t id = cp_intern_add(&keys, &k, sizeof(k), &added);
@@ -163,16 +178,22 @@ static void put_samples(struct enc *e)
 			/* clamped as the view clamps them: no sum can overflow */
 			int64_t lim = INT64_MAX / (int64_t)(p->samples.n + 1);
 			const int64_t *v = cp_profile_sample_values(p, i);
-			for (size_t j = 0; j < nv; j++)
-				sums.v[(size_t)id * w + j] += v[j] > lim ? lim : v[j] < -lim ? -lim : v[j];
+			for (size_t j = 0; j < nv; j++) {
+				int64_t x = v[e->cols[j]];
+				sums.v[(size_t)id * w + j] += x > lim ? lim : x < -lim ? -lim : x;
+			}
 		} else {
 			sums.v[id]++; /* no value types: written as a "samples" count */
 		}
 	}
+	bool drop_zero = e->po && e->po->drop_zero;
 	for (uint32_t i = 0; i < keys.n; i++) {
 		struct merge_key k;
 		memcpy(&k, cp_intern_get(&keys, i), sizeof(k));
-		put_sample(e, &k, sums.v + (size_t)i * (nv ? nv : 1), nv ? nv : 1);
+		const int64_t *vals = sums.v + (size_t)i * (nv ? nv : 1);
+		if (drop_zero && all_zero(vals, nv ? nv : 1))
+			continue;
+		put_sample(e, &k, vals, nv ? nv : 1);
 	}
 	CP_VEC_FREE(sums);
 	cp_intern_release(&keys);
@@ -332,9 +353,13 @@ static void put_tail(struct enc *e)
 	const struct cp_profile *p = e->p;
 	const struct cp_profile_meta *m = &p->meta;
 	uint32_t vi = e->o->value_index;
+	const struct cp_pprof_opts *po = e->po;
 	put_varint(&e->msg, PROFILE_TIME_NANOS, m->time_nanos);
 	put_varint(&e->msg, PROFILE_DURATION_NANOS, m->duration_nanos);
-	if (p->value_types.n && vi != CP_NONE) {
+	if (po && po->period_type) {
+		put_value_type(e, PROFILE_PERIOD_TYPE, po->period_type);
+		put_varint(&e->msg, PROFILE_PERIOD, m->period);
+	} else if (p->value_types.n && vi != CP_NONE) {
 		const struct cp_profile_value_type *pt = &p->value_types.v[period_type(p, vi)];
 		put_value_type(e, PROFILE_PERIOD_TYPE, pt);
 		put_varint(&e->msg, PROFILE_PERIOD, m->period);
@@ -346,7 +371,9 @@ static void put_tail(struct enc *e)
 	put_comment(e, "recorded with cprof ", m->cprof_version);
 	if (e->packed.len)
 		put_bytes(&e->msg, PROFILE_COMMENT, e->packed.p, e->packed.len);
-	if (p->value_types.n && vi != CP_NONE)
+	if (po && po->default_type)
+		put_varint(&e->msg, PROFILE_DEFAULT_SAMPLE_TYPE, str_id(e, po->default_type));
+	else if (p->value_types.n && vi != CP_NONE)
 		put_varint(&e->msg, PROFILE_DEFAULT_SAMPLE_TYPE,
 			   str_id(e, p->value_types.v[vi].type));
 	else if (!p->value_types.n)
@@ -360,9 +387,11 @@ static void encode(struct enc *e)
 {
 	const struct cp_profile *p = e->p;
 	str_id(e, ""); /* string_table[0] */
-	if (p->value_types.n) {
-		for (size_t i = 0; i < p->value_types.n; i++)
-			put_value_type(e, PROFILE_SAMPLE_TYPE, &p->value_types.v[i]);
+	if (e->ncols) {
+		for (size_t i = 0; i < e->ncols; i++)
+			put_value_type(e, PROFILE_SAMPLE_TYPE,
+				       e->po && e->po->types ? &e->po->types[i]
+							     : &p->value_types.v[e->cols[i]]);
 	} else {
 		struct cp_profile_value_type vt = { "samples", "count" };
 		put_value_type(e, PROFILE_SAMPLE_TYPE, &vt);
@@ -418,10 +447,29 @@ int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_op
 				    level);
 	if (level == -1)
 		level = 6;
+	const struct cp_profile *p = cp_view_profile(v);
+	uint32_t *all = NULL;
 	struct enc e;
 	memset(&e, 0, sizeof(e));
-	e.p = cp_view_profile(v);
+	if (o && o->ncolumns) {
+		for (size_t i = 0; i < o->ncolumns; i++)
+			if (o->columns[i] >= p->value_types.n)
+				return cp_error_set(err, CP_E_USAGE,
+						    "value index %u out of range (the profile has "
+						    "%zu)",
+						    o->columns[i], p->value_types.n);
+		e.cols = o->columns;
+		e.ncols = o->ncolumns;
+	} else {
+		all = cp_xcalloc(p->value_types.n + 1, sizeof(*all));
+		for (size_t i = 0; i < p->value_types.n; i++)
+			all[i] = (uint32_t)i;
+		e.cols = all;
+		e.ncols = p->value_types.n;
+	}
+	e.p = p;
 	e.o = cp_view_options(v);
+	e.po = o;
 	cp_intern_init(&e.strings);
 	e.loc_id = cp_xcalloc(e.p->locations.n + 1, sizeof(*e.loc_id));
 	e.fn_id = cp_xcalloc(e.p->functions.n + 1, sizeof(*e.fn_id));
@@ -438,6 +486,7 @@ int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_op
 	}
 	if (!rc && ferror(out))
 		rc = cp_error_set(err, CP_E_IO, "cannot write to %s", what ? what : "output");
+	free(all);
 	free(e.loc_id);
 	free(e.fn_id);
 	free(e.map_id);
@@ -451,4 +500,42 @@ int cp_format_pprof_write(FILE *out, struct cp_view *v, const struct cp_pprof_op
 	cp_buf_release(&e.packed);
 	cp_intern_release(&e.strings);
 	return rc;
+}
+
+/* ---- Go's heap profile layout ---------------------------------------------- */
+
+int cp_format_pprof_heap_opts(const struct cp_profile *p, bool at_peak, const char *default_type,
+			      struct cp_pprof_heap_columns *cols, struct cp_pprof_opts *o,
+			      struct cp_error *err)
+{
+	static const struct cp_profile_value_type go[4] = {
+		{ "alloc_objects", "count" },
+		{ "alloc_space", "bytes" },
+		{ "inuse_objects", "count" },
+		{ "inuse_space", "bytes" },
+	};
+	int rc = cp_format_heap_check(p, err);
+	if (rc < 0)
+		return rc;
+	memset(cols, 0, sizeof(*cols));
+	for (size_t i = 0; i < 4; i++) {
+		const char *from = go[i].type;
+		if (at_peak && i == 2)
+			from = "peak_objects";
+		else if (at_peak && i == 3)
+			from = "peak_space";
+		cols->index[i] = cp_profile_value_index(p, from);
+		cols->types[i] = go[i];
+	}
+	cols->period_type = (struct cp_profile_value_type){ "space", "bytes" };
+	memset(o, 0, sizeof(*o));
+	o->level = -1;
+	o->columns = cols->index;
+	o->types = cols->types;
+	o->ncolumns = 4;
+	o->merge_threads = true;
+	o->period_type = &cols->period_type;
+	o->default_type = default_type ? default_type : "inuse_space";
+	o->drop_zero = true;
+	return 0;
 }
