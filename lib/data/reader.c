@@ -173,7 +173,10 @@ static int rec_meta(struct rd *c, struct cp_rd *r)
 	m.freq = freq;
 	m.stack_size = stack_size;
 	m.exit_status = (int32_t)status;
-	m.default_type = c->p->meta.default_type; /* not stored: recordings have none */
+	/* the default value type came later: older files end before it */
+	m.default_type = c->p->meta.default_type;
+	if (r->p < r->end && str_ref(c, r, &m.default_type))
+		return -1;
 	m.code_max = c->p->meta.code_max;         /* from the symbol section */
 	m.code_skipped = c->p->meta.code_skipped;
 	c->p->meta = m;

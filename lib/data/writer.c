@@ -164,6 +164,9 @@ static void encode_meta(struct cp_data_writer *w, struct cp_buf *b)
 	cp_buf_add_uvarint(b, m->lost_samples);
 	cp_buf_add_uvarint(b, m->lost_records);
 	cp_buf_add_svarint(b, m->exit_status);
+	/* added later, read only when present: the default value type */
+	if (m->default_type && *m->default_type)
+		cp_buf_add_uvarint(b, sid(w, m->default_type));
 }
 
 static int emit_value_types_and_mappings(struct cp_data_writer *w, uint32_t ctype,

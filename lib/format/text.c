@@ -102,7 +102,11 @@ static void header_event(FILE *out, const struct cp_profile_meta *m)
 	fputs("#", out);
 	if (m->event[0]) {
 		fprintf(out, " event: %s", m->event);
-		if (m->freq)
+		if (!strcmp(m->event, "malloc"))
+			fprintf(out, m->period > 1 ? " (sampled every %" PRIu64 " bytes on average)"
+						   : " (every call)",
+				m->period);
+		else if (m->freq)
 			fprintf(out, " at %u Hz", m->freq);
 		else if (m->period)
 			fprintf(out, " every %" PRIu64, m->period);
@@ -117,6 +121,69 @@ static void header_event(FILE *out, const struct cp_profile_meta *m)
 	if (m->sampler[0])
 		fprintf(out, "%s sampler: %s", sep, m->sampler);
 	fputc('\n', out);
+}
+
+/* "64.0 MiB" */
+static const char *human_bytes(double b, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	while ((b >= 1024 || b <= -1024) && u < 4) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+	return buf;
+}
+
+/* A heap recording (cprof heap): the totals of every value type, where
+ * the allocation calls come from (the module of the function that made
+ * the call: the program's own code apart from libc's and the loader's),
+ * and the value the table shows. */
+static void header_heap(FILE *out, const struct cp_view *v)
+{
+	const struct cp_profile *p = cp_view_profile(v);
+	static const char *const names[] = { "alloc_objects", "alloc_space", "inuse_objects",
+					     "inuse_space", "peak_objects", "peak_space",
+					     "temp_objects" };
+	uint32_t idx[CP_ARRAY_SIZE(names)];
+	for (size_t k = 0; k < CP_ARRAY_SIZE(names); k++)
+		if ((idx[k] = cp_profile_value_index(p, names[k])) == CP_NONE)
+			return;
+	double tot[CP_ARRAY_SIZE(names)] = { 0 };
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const int64_t *val = cp_profile_sample_values(p, i);
+		for (size_t k = 0; k < CP_ARRAY_SIZE(names); k++)
+			tot[k] += (double)val[idx[k]];
+	}
+	const char *est = p->meta.period > 1 ? "~" : "";
+	char a[32], b[32], c[32];
+	fprintf(out,
+		"# heap: %s%.0f allocation calls (%s); peak %s in %s%.0f blocks; "
+		"live at exit %s in %s%.0f blocks; %s%.0f temporary; %" PRIu64 " records lost\n",
+		est, tot[0], human_bytes(tot[1], a, sizeof(a)), human_bytes(tot[5], b, sizeof(b)), est,
+		tot[4], human_bytes(tot[3], c, sizeof(c)), est, tot[2], est, tot[6],
+		p->meta.lost_records);
+	struct cp_view_opts o = { .value_index = idx[0], .nkeys = 1, .keys = { CP_VIEW_KEY_MODULE } };
+	o.filter = cp_view_options(v)->filter;
+	struct cp_view *mv = cp_view_new(p, &o, NULL);
+	struct cp_view_top *t = mv ? cp_view_top(mv, 0) : NULL;
+	if (t && t->nrows && t->total > 0) {
+		fputs("# allocation calls by the calling function's module:", out);
+		for (size_t i = 0; i < t->nrows && i < 6; i++)
+			if (t->rows[i].self)
+				fprintf(out, "%s %s %s%" PRId64 " (%.1f%%)", i ? "," : "",
+					t->rows[i].module, est, t->rows[i].self,
+					100.0 * (double)t->rows[i].self / (double)t->total);
+		fputc('\n', out);
+	}
+	cp_view_top_free(t);
+	cp_view_free(mv);
+	uint32_t shown = cp_view_options(v)->value_index;
+	if (shown != CP_NONE)
+		fprintf(out, "# showing: %s (others with --sample-type: alloc_objects, alloc_space, "
+			     "inuse_objects, inuse_space, peak_objects, peak_space, temp_objects)\n",
+			p->value_types.v[shown].type);
 }
 
 #define KERNEL_STACK_MAX 65528u
@@ -183,6 +250,7 @@ int cp_format_report_header(FILE *out, const struct cp_view *v, const struct cp_
 	fputc('\n', out);
 	header_stacks(out, m, &st);
 	header_offcpu(out, &st);
+	header_heap(out, v);
 	if (p->truncated)
 		fprintf(out, "# warning: recording is truncated: %s\n",
 			p->truncated_why[0] ? p->truncated_why : "the file ends early");

@@ -447,8 +447,15 @@ static void record_free(void *p, unsigned kind)
 static uint64_t rng_next(void)
 {
 	if (!ts.rng) {
-		uint64_t s = shm->seed ? shm->seed : now_ns();
-		ts.rng = (s ^ ((uint64_t)syscall(SYS_gettid) * 0x9e3779b97f4a7c15ULL)) | 1;
+		/* splitmix64 of (seed, the thread's number in the process):
+		 * nearby seeds give unrelated streams, and a --seed run of a
+		 * single-threaded program is repeatable */
+		static _Atomic uint64_t threads;
+		uint64_t z = (shm->seed ? shm->seed : now_ns()) +
+			     (atomic_fetch_add(&threads, 1) + 1) * 0x9e3779b97f4a7c15ULL;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		ts.rng = (z ^ (z >> 31)) | 1;
 	}
 	uint64_t x = ts.rng;
 	x ^= x << 13;
