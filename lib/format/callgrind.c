@@ -5,9 +5,14 @@
  *
  * Functions are the view's frames (inline frames are functions of their
  * own, called from the line they were inlined at); costs are the view's
- * weights.  An edge's inclusive cost counts each sample once even when the
- * caller -> callee pair recurs in its stack, so recursion does not inflate
- * it.  This file only writes: callgrind files are not read.
+ * weights.  A sample counts for the call into a function only where the
+ * function first appears from the root: readers add up the calls into a
+ * function to get its inclusive cost, so with recursion (f -> f, or
+ * f -> g -> f) counting every call would count a sample twice.  (Callgrind
+ * itself gives recursion levels names of their own, f'2; pprof counts
+ * each caller -> callee pair once per sample, which still counts f's
+ * samples twice in f -> g -> f.)  This file only writes: callgrind files
+ * are not read.
  */
 #include "format/format.h"
 
@@ -34,8 +39,7 @@ struct cg {
 	const struct cp_profile *p;
 	struct cp_intern index; /* cost_key -> index in costs */
 	CP_VEC(struct cost) costs;
-	struct cp_u64map pairs;      /* caller << 32 | callee -> index in pair_stamp */
-	CP_VEC(size_t) pair_stamp;   /* group + 1 that last counted the pair */
+	CP_VEC(size_t) stamp;        /* per view frame id: group + 1 that last counted it */
 	CP_VEC(uint8_t) used;        /* per view frame id: has a block */
 	CP_VEC(char *) names;        /* per view frame id: fn name (disambiguated) */
 	struct cp_intern fl, fn, ob; /* name compression tables: id + 1 */
@@ -64,24 +68,21 @@ static void mark_used(struct cg *c, uint32_t frame)
 	if (frame >= c->used.n) {
 		size_t old = c->used.n;
 		CP_VEC_RESERVE(c->used, (size_t)frame + 1);
+		CP_VEC_RESERVE(c->stamp, (size_t)frame + 1);
 		memset(c->used.v + old, 0, (size_t)frame + 1 - old);
-		c->used.n = (size_t)frame + 1;
+		memset(c->stamp.v + old, 0, ((size_t)frame + 1 - old) * sizeof(*c->stamp.v));
+		c->used.n = c->stamp.n = (size_t)frame + 1;
 	}
 	c->used.v[frame] = 1;
 }
 
-/* Whether this group is the first to count the caller -> callee pair. */
-static bool first_in_group(struct cg *c, uint32_t caller, uint32_t callee, size_t group)
+/* Whether this group is the first to reach the frame (marked used). */
+static bool first_in_group(struct cg *c, uint32_t frame, size_t group)
 {
-	bool added;
-	uint64_t *slot = cp_u64map_upsert(&c->pairs, (uint64_t)caller << 32 | callee,
-					  c->pair_stamp.n, &added);
-	if (added)
-		CP_VEC_PUSH(c->pair_stamp, 0);
-	size_t *stamp = &c->pair_stamp.v[*slot];
-	if (*stamp == group + 1)
+	mark_used(c, frame);
+	if (c->stamp.v[frame] == group + 1)
 		return false;
-	*stamp = group + 1;
+	c->stamp.v[frame] = group + 1;
 	return true;
 }
 
@@ -99,11 +100,11 @@ static void collect(struct cg *c)
 			continue;
 		add_cost(c, fr[0].frame, CP_NONE, fr[0].line, g[i].weight, g[i].samples);
 		mark_used(c, fr[0].frame);
-		/* from the outermost frame in: a pair that recurs is counted at
-		 * its outermost call site */
+		/* from the outermost frame in: the call into a function counts
+		 * where it first appears */
+		first_in_group(c, fr[n - 1].frame, i);
 		for (uint32_t k = n - 1; k > 0; k--) {
-			mark_used(c, fr[k].frame);
-			if (!first_in_group(c, fr[k].frame, fr[k - 1].frame, i))
+			if (!first_in_group(c, fr[k - 1].frame, i))
 				continue;
 			add_cost(c, fr[k].frame, fr[k - 1].frame, fr[k].line, g[i].weight,
 				 g[i].samples ? g[i].samples : 1);
@@ -302,7 +303,6 @@ int cp_format_callgrind_write(FILE *out, struct cp_view *v, const char *what,
 	c.v = v;
 	c.p = cp_view_profile(v);
 	cp_intern_init(&c.index);
-	cp_u64map_init(&c.pairs);
 	cp_intern_init(&c.fl);
 	cp_intern_init(&c.fn);
 	cp_intern_init(&c.ob);
@@ -318,10 +318,9 @@ int cp_format_callgrind_write(FILE *out, struct cp_view *v, const char *what,
 		free(c.names.v[i]);
 	CP_VEC_FREE(c.names);
 	CP_VEC_FREE(c.costs);
-	CP_VEC_FREE(c.pair_stamp);
+	CP_VEC_FREE(c.stamp);
 	CP_VEC_FREE(c.used);
 	cp_intern_release(&c.index);
-	cp_u64map_release(&c.pairs);
 	cp_intern_release(&c.fl);
 	cp_intern_release(&c.fn);
 	cp_intern_release(&c.ob);

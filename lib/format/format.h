@@ -286,10 +286,13 @@ int cp_format_massif_write(FILE *out, struct cp_view *v, const char *what, struc
  *   line 0 unknown), and per call it makes, from which line and to which
  *   function, "cob=", "cfl=", "cfn=", "calls=SAMPLES START_LINE" and
  *   "LINE INCLUSIVE_COST": the weight of the samples whose stack has that
- *   call, each counted once even when the caller -> callee pair recurs (at
- *   its outermost call site).  Functions that callgrind would merge (same
- *   module, file and name) get " [i/n]" after their names.  Stacks whose
- *   weight is 0 or negative are left out. */
+ *   call, each sample counted only at the outermost call into a function
+ *   (recursion, f -> f or f -> g -> f, adds nothing to the inner calls),
+ *   so that a function's calls add up to its inclusive cost, as
+ *   callgrind_annotate and KCachegrind add them; "cob=" and "cfl=" only
+ *   when they differ from the caller's.  Functions that callgrind would
+ *   merge (same module, file and name) get " [i/n]" after their names.
+ *   Stacks whose weight is 0 or negative are left out. */
 int cp_format_callgrind_write(FILE *out, struct cp_view *v, const char *what,
 			      struct cp_error *err);
 

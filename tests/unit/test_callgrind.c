@@ -1,7 +1,8 @@
 /* test_callgrind.c - lib/format/callgrind.c: the exact callgrind text of a
  * small profile (name compression, self cost per line, inline frames as
- * functions, call edges with inclusive cost counted once per sample under
- * recursion, cob=/cfl= only when they change, same-named functions told
+ * functions, call edges with inclusive cost, a sample counted only in the
+ * outermost call into a function under recursion (direct and mutual),
+ * cob=/cfl= only when they change, same-named functions told
  * apart, stacks of weight 0 left out), the event named after the view's
  * value, and filters. */
 #include <stdarg.h>
@@ -147,15 +148,12 @@ static const char expected[] =
 	"cfn=(6) dup [2/2]\n"
 	"calls=1 50\n"
 	"15 500\n"
-	/* rec calls itself twice in one stack: counted once */
+	/* rec calls itself, twice: its cost is counted in main's call */
 	"\n"
 	"ob=(2)\n"
 	"fl=(3)\n"
 	"fn=(4)\n"
 	"35 2000\n"
-	"cfn=(4)\n"
-	"calls=1 30\n"
-	"32 2000\n"
 	"\n"
 	"ob=(1)\n"
 	"fl=(2)\n"
@@ -202,6 +200,47 @@ static void test_value_and_filter(void **state)
 	cp_profile_free(p);
 }
 
+/* main -> a -> b -> a -> b: the inner b -> a and a -> b count nothing, so
+ * the calls into a and into b add up to their inclusive costs. */
+static void test_mutual_recursion(void **state)
+{
+	(void)state;
+	struct cp_profile *p = cp_profile_new();
+	cp_profile_add_value_type(p, "samples", "count");
+	uint32_t m = loc(p, CP_NONE, 0x10, fn(p, "main", "m.c", 1), 2);
+	uint32_t a = loc(p, CP_NONE, 0x20, fn(p, "a", "m.c", 10), 11);
+	uint32_t b = loc(p, CP_NONE, 0x30, fn(p, "b", "m.c", 20), 21);
+	uint32_t locs[] = { b, a, b, a, m };
+	struct cp_profile_sample s = { .stack = cp_profile_add_stack(p, locs, 5) };
+	int64_t one = 7;
+	cp_profile_add_sample(p, &s, &one);
+	char *out = write_cg(p, NULL);
+	static const char want[] = "summary: 7\n"
+				   "\n"
+				   "ob=(1) [unknown]\n"
+				   "fl=(1) m.c\n"
+				   "fn=(1) b\n"
+				   "21 7\n"
+				   "\n"
+				   "ob=(1)\n"
+				   "fl=(1)\n"
+				   "fn=(2) a\n"
+				   "cfn=(1)\n"
+				   "calls=7 20\n"
+				   "11 7\n"
+				   "\n"
+				   "ob=(1)\n"
+				   "fl=(1)\n"
+				   "fn=(3) main\n"
+				   "cfn=(2)\n"
+				   "calls=7 10\n"
+				   "2 7\n";
+	assert_non_null(strstr(out, want));
+	assert_int_equal(strlen(strstr(out, want)), strlen(want));
+	free(out);
+	cp_profile_free(p);
+}
+
 /* Names stay on one line; a profile without value types counts samples. */
 static void test_odd_names(void **state)
 {
@@ -225,6 +264,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact),
 		cmocka_unit_test(test_value_and_filter),
+		cmocka_unit_test(test_mutual_recursion),
 		cmocka_unit_test(test_odd_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
