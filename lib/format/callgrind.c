@@ -295,8 +295,7 @@ static void write_blocks(FILE *out, struct cg *c, int64_t total)
 	}
 }
 
-int cp_format_callgrind_write(FILE *out, struct cp_view *v, const char *what,
-			      struct cp_error *err)
+int cp_format_callgrind_write(FILE *out, struct cp_view *v, const char *what, struct cp_error *err)
 {
 	struct cg c;
 	memset(&c, 0, sizeof(c));

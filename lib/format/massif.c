@@ -27,8 +27,8 @@
 int cp_format_heap_check(const struct cp_profile *p, struct cp_error *err)
 {
 	static const char *const need[] = {
-		"peak_space",  "peak_objects", "inuse_space",
-		"inuse_objects", "alloc_space", "alloc_objects",
+		"peak_space",    "peak_objects", "inuse_space",
+		"inuse_objects", "alloc_space",  "alloc_objects",
 	};
 	for (size_t i = 0; i < CP_ARRAY_SIZE(need); i++) {
 		if (cp_profile_value_index(p, need[i]) != CP_NONE)
@@ -51,23 +51,24 @@ int cp_format_heap_check(const struct cp_profile *p, struct cp_error *err)
 
 /* ---- allocation functions -------------------------------------------------- */
 
+/* ' '-separated, with one at each end */
+#define ALLOC_NAMES                                                                                \
+	" malloc calloc realloc reallocarray free cfree memalign posix_memalign aligned_alloc "    \
+	"valloc pvalloc malloc_usable_size __libc_malloc __libc_calloc __libc_realloc "            \
+	"__libc_free __libc_memalign __libc_valloc __libc_pvalloc __posix_memalign "               \
+	"__builtin_new __builtin_vec_new __builtin_delete __builtin_vec_delete "
+
 /* Frames that are the allocator itself, not a place that allocates: the
  * standard allocation functions, C++'s operators, glibc's internal names
  * for them, and anything in cprof's interposer. */
 static bool alloc_frame(const struct cp_profile *p, const struct cp_view_frame *f)
 {
-	static const char *const names[] = {
-		"malloc",	    "calloc",		"realloc",	    "reallocarray",
-		"free",		    "cfree",		"memalign",	    "posix_memalign",
-		"aligned_alloc",    "valloc",		"pvalloc",	    "malloc_usable_size",
-		"__libc_malloc",    "__libc_calloc",	"__libc_realloc",   "__libc_free",
-		"__libc_memalign",  "__libc_valloc",	"__libc_pvalloc",   "__posix_memalign",
-		"__builtin_new",    "__builtin_vec_new", "__builtin_delete", "__builtin_vec_delete",
-	};
 	if (!strncmp(f->module, "libcprof-heap", 13))
 		return true;
-	for (size_t i = 0; i < CP_ARRAY_SIZE(names); i++)
-		if (!strcmp(f->name, names[i]))
+	static const char names[] = ALLOC_NAMES;
+	size_t len = strlen(f->name);
+	for (const char *s = strstr(names, f->name); len && s; s = strstr(s + 1, f->name))
+		if (s > names && s[-1] == ' ' && s[len] == ' ')
 			return true;
 	if (!strncmp(f->name, "operator new", 12) || !strncmp(f->name, "operator delete", 15))
 		return true;
@@ -205,9 +206,8 @@ static void put_label(FILE *out, const struct tree *t, const struct node *n)
 {
 	const struct cp_profile *p = cp_view_profile(t->v);
 	const struct cp_view_frame *f = cp_view_frame(t->v, n->frame);
-	uint64_t addr = n->loc != CP_NONE && n->loc < p->locations.n
-				? p->locations.v[n->loc].address
-				: 0;
+	uint64_t addr =
+		n->loc != CP_NONE && n->loc < p->locations.n ? p->locations.v[n->loc].address : 0;
 	const char *file = "";
 	if (f->function != CP_NONE && f->function < p->functions.n)
 		file = p->functions.v[f->function].filename;
@@ -252,8 +252,9 @@ static void put_node(FILE *out, const struct tree *t, uint32_t id, uint32_t dept
 		int64_t rest = 0;
 		for (uint32_t i = nsig; i < n->nchildren; i++)
 			rest += t->nodes.v[t->order[n->first + i]].bytes;
-		fprintf(out, "%*sn0: %" PRId64 " in %" PRIu32 " place%s below massif's threshold "
-			     "(1.00%%)\n",
+		fprintf(out,
+			"%*sn0: %" PRId64 " in %" PRIu32 " place%s below massif's threshold "
+			"(1.00%%)\n",
 			(int)depth + 1, "", rest, ninsig, ninsig == 1 ? "," : "s, all");
 	}
 }
@@ -372,7 +373,9 @@ static void put_snapshot(FILE *out, const struct snapshot *s, size_t num, const 
 		"#-----------\nsnapshot=%zu\n#-----------\ntime=%" PRIu64 "\nmem_heap_B=%" PRId64
 		"\nmem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=%s\n",
 		num, s->time / 1000000, s->bytes,
-		s->tree == 1 ? "peak" : s->tree == 2 ? "detailed" : "empty");
+		s->tree == 1 ? "peak" :
+		s->tree == 2 ? "detailed" :
+			       "empty");
 	if (t)
 		put_node(out, t, 0, 0, s->bytes);
 }
@@ -385,8 +388,8 @@ static void put_header(FILE *out, const struct cp_profile *p)
 			"by cprof " CP_VERSION "\n",
 			p->meta.period);
 	else
-		fprintf(out, "desc: cprof heap, every allocation, converted by cprof " CP_VERSION
-			     "\n");
+		fprintf(out,
+			"desc: cprof heap, every allocation, converted by cprof " CP_VERSION "\n");
 	char *cmd = cp_xstrdup(p->meta.command && p->meta.command[0] ? p->meta.command : "???");
 	for (char *q = cmd; *q; q++)
 		if (*q == '\n' || *q == '\r')

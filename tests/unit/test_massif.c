@@ -230,6 +230,8 @@ static void test_filter_and_edges(void **state)
 
 	sample(x.p, x.s_alloc_only, 10, 20 * MS, (int64_t[NV]){ 1, 100, 1, 100, 0, 0, 0 });
 	out = massif_ok(x.p, NULL);
+	/* (libcprof-heap's malloc: the outermost allocator frame stays) */
+	assert_null(strstr(out, "cprof_heap_record"));
 	static const char want_end[] =
 		SNAP(4, 30, 67100, "detailed") "n3: 67100 " ROOT
 		" n1: 64000 0x1600: leak (app.c:41)\n"
@@ -242,6 +244,33 @@ static void test_filter_and_edges(void **state)
 	assert_int_equal(strlen(strstr(out, want_end)), strlen(want_end));
 	free(out);
 	cp_profile_free(x.p);
+}
+
+/* Allocation functions by name, wherever they are (libc's calloc, glibc's
+ * __libc_malloc, a mangled operator new[]), are not allocation sites. */
+static void test_alloc_names(void **state)
+{
+	(void)state;
+	struct cp_profile *p = new_heap_profile();
+	struct cp_profile_mapping m_libc = { .path = "/lib/libc.so.6", .build_id = "" };
+	uint32_t libc = cp_profile_add_mapping(p, &m_libc);
+	uint32_t l_calloc = loc(p, libc, 0x10, fn(p, "calloc", NULL, "", 0), 0);
+	uint32_t l_libc = loc(p, libc, 0x20, fn(p, "__libc_malloc", NULL, "", 0), 0);
+	uint32_t l_znam = loc(p, libc, 0x30, fn(p, "_Znam", "_Znam", "", 0), 0);
+	uint32_t l_mallocx = loc(p, libc, 0x40, fn(p, "mallocx", NULL, "", 0), 0);
+	uint32_t l_site = loc(p, CP_NONE, 0x50, fn(p, "site", NULL, "s.c", 1), 2);
+	uint32_t s1[] = { l_calloc, l_libc, l_znam, l_site }, s2[] = { l_mallocx, l_site };
+	sample(p, cp_profile_add_stack(p, s1, 4), 10, 0,
+	       (int64_t[NV]){ 1, 100, 1, 100, 1, 100, 0 });
+	sample(p, cp_profile_add_stack(p, s2, 2), 10, 0, (int64_t[NV]){ 1, 50, 1, 50, 1, 50, 0 });
+	char *out = massif_ok(p, NULL);
+	/* a name that only starts like one (mallocx) is a site of its own */
+	assert_non_null(strstr(out, "heap_tree=detailed\nn2: 150 " ROOT
+				    " n0: 100 0x50: site (s.c:2)\n"
+				    " n1: 50 0x40: mallocx (in /lib/libc.so.6)\n"
+				    "  n0: 50 0x50: site (s.c:2)\n"));
+	free(out);
+	cp_profile_free(p);
 }
 
 /* More than 98 distinct times: merged evenly into 98 plain snapshots (each
@@ -405,7 +434,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact),	    cmocka_unit_test(test_filter_and_edges),
-		cmocka_unit_test(test_merge),	    cmocka_unit_test(test_not_heap),
+		cmocka_unit_test(test_alloc_names), cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_not_heap),
 		cmocka_unit_test(test_go_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
