@@ -28,6 +28,9 @@
 #                 recorder's CPU (warm symbol cache), deep stacks against
 #                 perf, the cost of a period's end, a host agent (-a -F 19)
 #                 on a busy machine, the ptrace sampler with 150 threads
+#   heap          bench/heap.sh: cprof heap against heaptrack (full mode on
+#                 alloc_heavy and alloc_threads), sampled mode on
+#                 alloc_heavy and CPython, target RSS, bytes per event
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -249,6 +252,9 @@ fi
 
 # ---- i. recording costs: one-shot, deep stacks, periods, host agent, ptrace at scale
 "$CPROF_TOP/bench/continuous.sh" "$BUILD" || { echo "FAIL: bench/continuous.sh exited with $?"; failed=1; }
+
+# ---- j. cprof heap against heaptrack: full and sampled mode -------------------------
+"$CPROF_TOP/bench/heap.sh" "$BUILD" || { echo "FAIL: bench/heap.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

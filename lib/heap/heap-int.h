@@ -52,6 +52,12 @@ struct cp_heap {
 	bool started, finished;
 	uint64_t start_ns;
 
+	/* the events' clock: TSC ticks (converted with the rate measured
+	 * since tsc0, ns0) or CLOCK_MONOTONIC */
+	bool tsc;
+	uint64_t tsc0, ns0;
+	double ns_per_tick;
+
 	struct heap_reader **readers; /* per ring, made on first use */
 	uint64_t prev_T;
 

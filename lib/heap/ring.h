@@ -43,6 +43,8 @@
 /* header flags */
 #define CP_HEAP_F_FP 0x1u           /* walk frame pointers instead of unwinding */
 #define CP_HEAP_F_FOLLOW 0x2u       /* follow forked and executed children */
+#define CP_HEAP_F_TSC 0x4u          /* times are TSC ticks (constant, nonstop), else
+				     * CLOCK_MONOTONIC nanoseconds */
 
 /* record types */
 enum {

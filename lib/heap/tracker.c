@@ -12,11 +12,58 @@
  * reading. */
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "heap/heap-int.h"
 
 #define LIVE_SIZE_BITS 40
+
+/* ---- the events' clock --------------------------------------------------- */
+
+static uint64_t read_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* Whether the TSC can time events: constant rate, running in every
+ * C-state (then the kernel keeps it in step across CPUs). */
+static bool tsc_usable(void)
+{
+#if defined(__x86_64__)
+	char *info = cp_read_file("/proc/cpuinfo", NULL);
+	bool ok = info && strstr(info, " constant_tsc") && strstr(info, " nonstop_tsc");
+	free(info);
+	return ok && !getenv("CPROF_HEAP_NO_TSC");
+#else
+	return false;
+#endif
+}
+
+/* Now, in the events' unit. */
+static uint64_t event_now(const struct cp_heap *h)
+{
+	return h->tsc ? read_tsc() : cp_now_ns();
+}
+
+/* Measure the TSC's rate against CLOCK_MONOTONIC since the start. */
+static void tsc_calibrate(struct cp_heap *h)
+{
+	uint64_t t = read_tsc(), ns = cp_now_ns();
+	if (ns - h->ns0 >= 1000000 && t > h->tsc0)
+		h->ns_per_tick = (double)(ns - h->ns0) / (double)(t - h->tsc0);
+}
+
+/* An event's time in nanoseconds, CLOCK_MONOTONIC. */
+static uint64_t event_ns(const struct cp_heap *h, uint64_t t)
+{
+	if (!h->tsc)
+		return t;
+	double d = ((double)t - (double)h->tsc0) * h->ns_per_tick;
+	return d <= -(double)h->ns0 ? 0 : (uint64_t)((double)h->ns0 + d);
+}
 #define BUCKET_WIDTH0 10000000ull /* 10 ms */
 #define BUCKETS_PER_DOUBLING 256
 
@@ -57,6 +104,14 @@ struct cp_heap *cp_heap_new(const struct cp_heap_opts *o, struct cp_error *err)
 	p->meta.default_type = cp_profile_intern(p, "peak_space");
 	p->meta.period = o->sample_interval ? o->sample_interval : 1;
 	p->meta.callgraph = cp_profile_intern(p, o->frame_pointers ? "fp" : "dwarf");
+	if (tsc_usable()) {
+		h->tsc = true;
+		h->shm->flags |= CP_HEAP_F_TSC;
+		h->tsc0 = read_tsc();
+		h->ns0 = cp_now_ns();
+		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+		tsc_calibrate(h);
+	}
 	h->readers = cp_xcalloc(CP_HEAP_RINGS, sizeof(*h->readers));
 	cp_u64map_init(&h->site_index);
 	cp_u64map_init(&h->live);
@@ -378,10 +433,11 @@ static int timed_record(struct cp_heap *h, uint32_t i, struct heap_reader *rd,
 	uint64_t hdr = w[0];
 	unsigned type = CP_HEAP_HDR_TYPE(hdr), words = CP_HEAP_HDR_WORDS(hdr);
 	int rc;
+	uint64_t ns = event_ns(h, w[1]);
 	if (type == CP_HEAP_REC_ALLOC)
-		rc = on_alloc(h, rd, CP_HEAP_HDR_ARG(hdr), w[1], w[2], w[3], err);
+		rc = on_alloc(h, rd, CP_HEAP_HDR_ARG(hdr), ns, w[2], w[3], err);
 	else
-		rc = on_free(h, rd, CP_HEAP_HDR_ARG(hdr), w[1], w[2], err);
+		rc = on_free(h, rd, CP_HEAP_HDR_ARG(hdr), ns, w[2], err);
 	rd->pos += words * 8ull;
 	return rc;
 }
@@ -389,7 +445,8 @@ static int timed_record(struct cp_heap *h, uint32_t i, struct heap_reader *rd,
 /* The time before which every record is visible (see the top). */
 static uint64_t watermark(struct cp_heap *h, uint32_t nrings, bool final)
 {
-	uint64_t T = cp_now_ns();
+	atomic_thread_fence(memory_order_seq_cst);
+	uint64_t T = event_now(h);
 	atomic_thread_fence(memory_order_seq_cst);
 	uint64_t wm = final ? UINT64_MAX : T;
 	for (uint32_t i = 0; i < nrings; i++) {
@@ -491,6 +548,8 @@ long cp_heap_process(struct cp_heap *h, struct cp_error *err)
 	int rc = start(h, err);
 	if (rc)
 		return rc;
+	if (h->tsc)
+		tsc_calibrate(h);
 	long n = round_(h, false, err);
 	if (n < 0)
 		return n;

@@ -121,6 +121,8 @@ struct tstate {
 	int dead;       /* the thread's exit was sent */
 	int64_t left;   /* sampled mode: bytes until the next sample */
 	uint64_t rng;
+	uint64_t tail_seen; /* the ring's tail when last read */
+	struct cp_heap_ring *tail_ring;
 	uint32_t tid;
 };
 static TLS struct tstate ts;
@@ -130,6 +132,21 @@ static uint64_t now_ns(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static bool use_tsc;
+
+/* The time of an event: the TSC where it is constant and runs through
+ * sleep states (cprof converts), else CLOCK_MONOTONIC.  lfence: not read
+ * before the announcement of the event is visible. */
+static inline uint64_t event_time(void)
+{
+	if (LIKELY(use_tsc)) {
+		uint32_t lo, hi;
+		__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+		return (uint64_t)hi << 32 | lo;
+	}
+	return now_ns();
 }
 
 static bool cprof_gone(int wait_ms)
@@ -183,8 +200,15 @@ static bool reserve(struct cp_heap_ring *r, unsigned words)
 {
 	const uint64_t size = CP_HEAP_RING_BYTES;
 	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* the last tail seen: reading cprof's cache line on every record
+	 * would cost a cache miss each time */
+	if (head + (uint64_t)words * 8 + 8 <= ts.tail_seen + size - 8 &&
+	    (head % size) + (uint64_t)words * 8 <= size && ts.tail_ring == r)
+		return true;
+	ts.tail_ring = r;
 	for (int spins = 0;; spins++) {
 		uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+		ts.tail_seen = tail;
 		uint64_t at = head % size;
 		uint64_t to_end = size - at;
 		uint64_t need = (uint64_t)words * 8;
@@ -386,7 +410,9 @@ static void begin_event(struct cp_heap_ring *r)
 
 static void end_event(struct cp_heap_ring *r)
 {
-	atomic_fetch_add_explicit(&r->inflight, 1, memory_order_release);
+	/* only this thread writes it: no locked instruction needed */
+	uint64_t v = atomic_load_explicit(&r->inflight, memory_order_relaxed);
+	atomic_store_explicit(&r->inflight, v + 1, memory_order_release);
 }
 
 static void record_alloc(void *p, size_t size, unsigned kind)
@@ -404,7 +430,7 @@ static void record_alloc(void *p, size_t size, unsigned kind)
 		begin_event(r);
 		uint64_t *d = slot_at(r);
 		d[0] = CP_HEAP_HDR(CP_HEAP_REC_ALLOC, 4, (uint64_t)slot | (uint64_t)kind << 16);
-		d[1] = now_ns();
+		d[1] = event_time();
 		d[2] = (uint64_t)(uintptr_t)p;
 		d[3] = size;
 		publish(r, 4);
@@ -431,7 +457,7 @@ static void record_free(void *p, unsigned kind)
 		begin_event(r);
 		uint64_t *d = slot_at(r);
 		d[0] = CP_HEAP_HDR(CP_HEAP_REC_FREE, 3, (uint64_t)kind << 16);
-		d[1] = now_ns();
+		d[1] = event_time();
 		d[2] = (uint64_t)(uintptr_t)p;
 		publish(r, 3);
 		end_event(r);
@@ -787,6 +813,7 @@ __attribute__((constructor)) static void heap_start(void)
 	dl_iterate_phdr(self_range, (void *)(uintptr_t)heap_start);
 	interval = h->sample_interval;
 	use_fp = flags & CP_HEAP_F_FP;
+	use_tsc = flags & CP_HEAP_F_TSC;
 	if (interval) {
 		sampled = mmap(NULL, SAMPLED_SIZE * sizeof(*sampled), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
