@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Heap profiles (cprof heap of alloc_heavy, whose counts are exact) through
-# convert: --to massif read by valgrind's ms_print (the peak in bytes is
+# Heap profiles through convert: test_massif's profile read by ms_print
+# (exact numbers); cprof heap of alloc_heavy, whose counts are exact:
+# --to massif read by valgrind's ms_print (the peak in bytes is
 # the profile's, at peak_here; the last snapshot holds the leak, at
 # leak_here); --to pprof in Go's heap layout read by go tool pprof (-raw,
 # -top per sample index, --at-peak, -diff_base of two runs); the errors
@@ -28,6 +29,34 @@ if [ $rc -eq 2 ] && [ "$(wc -l <err.txt)" -eq 1 ] && [ ! -e out.pb.gz ] &&
 else
 	not_ok "--at-peak on a profile that is no heap profile: one-line usage error, exit 2" "exit $rc"
 	diag_file err.txt
+fi
+
+# --- the unit test's profile (tests/unit/test_massif.c), exact numbers ---------
+unit=$(dirname "$CPROF")/tests/unit/test_massif
+if [ ! -x "$unit" ]; then
+	skip "ms_print reads the unit test's massif file" "no $unit (make unit)"
+elif ! CPROF_TEST_OUT=$T CMOCKA_MESSAGE_OUTPUT=TAP "$unit" >unit.out 2>&1 || [ ! -s unit.massif ]; then
+	not_ok "test_massif wrote unit.massif"
+	diag_file unit.out
+else
+	ms_print unit.massif >unit-ms.txt 2>unit-ms.err
+	rc=$?
+	# its graph, its table and its trees: snapshot 2 is the peak, 4 the
+	# end; tiny and small fold into one line below ms_print's 1%
+	if [ $rc -eq 0 ] && [ ! -s unit-ms.err ] &&
+		grep -qx 'Number of snapshots: 5' unit-ms.txt &&
+		grep -qx ' Detailed snapshots: \[2 (peak), 4\]' unit-ms.txt &&
+		grep -qE '^  2 +15 +5,072,500 +5,072,500 +0 +0$' unit-ms.txt &&
+		grep -qx -- '->78.86% (4,000,000B) 0x1300: big (app.c:31)' unit-ms.txt &&
+		grep -qx -- '->00.17% (8,500B) in 1+ places, all below ms_print'"'"'s threshold (01.00%)' unit-ms.txt &&
+		grep -qE '^  4 +30 +67,000 +67,000 +0 +0$' unit-ms.txt &&
+		grep -qx -- '->95.52% (64,000B) 0x1600: leak (app.c:41)' unit-ms.txt; then
+		ok "ms_print reads the unit test's massif file: peak 5,072,500 B at big, the end's 67,000 B at leak"
+	else
+		not_ok "ms_print reads the unit test's massif file" "exit $rc"
+		diag_file unit-ms.err
+		diag_file unit-ms.txt 80
+	fi
 fi
 
 # --- two recordings: 2000 and 4000 rounds --------------------------------------

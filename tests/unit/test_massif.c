@@ -1,5 +1,6 @@
 /* test_massif.c - heap profiles in lib/format: the exact massif text of a
  * small heap profile (snapshot sequence, the peak and the end trees,
+ * written to $CPROF_TEST_OUT/unit.massif too when that is set,
  * allocator frames taken off, massif's 1% threshold), snapshots merged
  * evenly past 100, filters, non-heap profiles refused; and the same
  * profile as pprof in Go's heap layout (cp_format_pprof_heap_opts), also
@@ -203,6 +204,16 @@ static void test_exact(void **state)
 	struct heap_fx x = build();
 	char *out = massif_ok(x.p, NULL);
 	assert_string_equal(out, expected);
+	/* for tests/e2e/3080, which reads it with ms_print */
+	const char *dir = getenv("CPROF_TEST_OUT");
+	if (dir) {
+		char *path = cp_xasprintf("%s/unit.massif", dir);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(out, f);
+		assert_int_equal(fclose(f), 0);
+		free(path);
+	}
 	free(out);
 	cp_profile_free(x.p);
 }
