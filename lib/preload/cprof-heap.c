@@ -633,12 +633,13 @@ EXPORT void *realloc(void *old, size_t n)
 		return real_realloc(old, n);
 	/* the old block is given up when the call succeeds: its free is timed
 	 * before the call (another thread may get it at once), and taken back
-	 * by a new record when the call fails */
+	 * by a new record when the call fails.  In sampled mode the new block
+	 * is an allocation like any other, sampled by the countdown: a chain
+	 * of reallocs must not inherit its first block's sample */
 	bool track = true;
-	if (interval) {
+	if (interval)
 		track = atomic_load_explicit(&sampled_live, memory_order_relaxed) &&
 			sampled_take(old);
-	}
 	if (track) {
 		ts.busy++;
 		record_free(old, CP_HEAP_K_REALLOC);
@@ -656,12 +657,10 @@ EXPORT void *realloc(void *old, size_t n)
 		}
 		return NULL;
 	}
-	if (interval && !track) {
+	if (interval) {
 		after_alloc(p, n, CP_HEAP_K_REALLOC);
 	} else if (p) {
 		ts.busy++;
-		if (interval)
-			sampled_add(p);
 		record_alloc(p, n, CP_HEAP_K_REALLOC);
 		ts.busy--;
 	}

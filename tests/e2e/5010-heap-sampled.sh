@@ -51,3 +51,13 @@ if [ "$other" = 0 ]; then ok "4K: no other site of the program leaks"; else not_
 "$CPROF" heap -q --sample 4K --seed 7 -o "$T/b.data" -- "$FIXTURES/alloc_heavy" 200
 a=$(est "$T/a.data" alloc_space site_malloc) b=$(est "$T/b.data" alloc_space site_malloc)
 if [ "$a" = "$b" ] && [ "$a" != 0 ]; then ok "--seed 7 twice: same estimate $a"; else not_ok "--seed 7: $a vs $b"; fi
+
+# realloc chains: each realloc is one allocation, sampled by the countdown
+# like any other (a chain does not inherit its first block's sample)
+"$CPROF" heap -q --sample 64K --seed 1 -o "$T/r.data" -- "$FIXTURES/alloc_heavy" 20000
+for spec in site_realloc:174080000 site_malloc:61440000 site_calloc:81920000; do
+	f=${spec%%:*} want=${spec##*:}
+	v=$(est "$T/r.data" alloc_space "$f")
+	if within "$v" "$want" $((want / 10)); then ok "64K: $f alloc_space $v within 10% of $want"; else
+		not_ok "64K: $f alloc_space $v, want $want"; fi
+done
