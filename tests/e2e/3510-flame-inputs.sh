@@ -54,8 +54,11 @@ fi
 # names: those depend on whether libc's debug symbols are installed.
 "$CPROF" flame -i full.data --colors lang -o lang.svg 2>/dev/null && flame_info lang.svg >lang.info
 "$CPROF" report --stdio -i full.data >lang.txt 2>/dev/null
-report_tsv lang.txt | awk -F'\t' '$8 == "cpu_split_nofp" { print "main\t" $7 }
-	$8 == "libc.so.6" { print "lib\t" $7 }' >lang.mods
+# (a name in two modules, such as _start in the program and in ld.so when
+# a sample lands in the loader, says nothing: it is left out)
+report_tsv lang.txt | awk -F'\t' '{ if (!($7 in m)) m[$7] = $8; else if (m[$7] != $8) m[$7] = "*" }
+	END { for (n in m) if (m[n] == "cpu_split_nofp") print "main\t" n;
+		else if (m[n] == "libc.so.6") print "lib\t" n }' >lang.mods
 # kind<TAB>name<TAB>rgb for each frame of the graph whose module is known
 awk -F'\t' 'NR == FNR { kind[$2] = $1; next }
 	FNR > 1 { n = $2; sub(/ \([0-9]+ samples?, [0-9.]+%\)$/, "", n)
