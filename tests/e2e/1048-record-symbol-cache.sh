@@ -26,11 +26,18 @@ n=$(sed -n "s|.*'$T/app': \([0-9]*\) addresses from the symbol cache.*|\1|p" war
 	ok "the second run takes $n addresses from the cache, the first none" ||
 	not_ok "cache not used (warm: '${n:-}')" "$(grep -i cache warm.err | head -3)"
 expect_share "from the cache" hidden_hot warm.txt 60 5
-# the program's own functions (which other frames get sampled varies)
+# the program's own functions: which of them get a sample varies from run
+# to run (a sample in __do_global_dtors_aux at exit, say), so the cached
+# answers are held to the program's real symbols, and the hot ones to the
+# first run's
 names() { report_tsv "$1" | awk -F'\t' '$8 == "app" { print $7 }' | sort; }
-diff <(names cold.txt) <(names warm.txt) >d.txt &&
-	ok "the same functions of app as without the cache: $(names warm.txt | tr '\n' ' ')" ||
-	not_ok "cache changes the names" "$(cat d.txt)"
+nm "$FIXTURES/stripped.full" | awk '{ print $NF }' | sort -u >syms.txt
+names warm.txt | comm -23 - syms.txt >d.txt
+if [ ! -s d.txt ] && names warm.txt | grep -qx hidden_hot && names cold.txt | grep -qx hidden_hot; then
+	ok "every name of app from the cache is one of its symbols: $(names warm.txt | tr '\n' ' ')"
+else
+	not_ok "cache changes the names" "$(cat d.txt)" "cold: $(names cold.txt | tr '\n' ' ')"
+fi
 
 # the debug file goes away: names from the unwind tables again, not the cache's
 mv app.debug away.debug
