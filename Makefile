@@ -100,11 +100,12 @@ $(CPROF): $(CMD_OBJS) $(LIBCPROF)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJS) $(LIBCPROF) $(LIBS)
 
 # never with sanitizers: it runs inside the profiled program
-$(HEAPLIB): lib/preload/cprof-heap.c lib/heap/ring.h
+$(HEAPLIB): $(wildcard lib/preload/*.c lib/preload/*.h) lib/heap/ring.h
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -fPIC -shared -fvisibility=hidden \
-		-fno-omit-frame-pointer -ftls-model=initial-exec -o $@ $< -lunwind -lm -ldl -lpthread
+		-fno-omit-frame-pointer -ftls-model=initial-exec -o $@ $(wildcard lib/preload/*.c) \
+		-lunwind -lm -ldl -lpthread
 
 $(O)/tests/unit/%: tests/unit/%.c $(LIBCPROF)
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,12 +21,13 @@
 
 static const char *const usage[] = {
 	"cprof heap [options] [--] <command> [<args>...]",
+	"cprof heap [options] -p <pid> [-d <seconds>]",
 	NULL,
 };
 
 static const char *output, *sample, *callgraph = "dwarf", *seed_arg;
 static bool follow, quiet;
-static long debuginfod_timeout = 30;
+static long debuginfod_timeout = 30, pid_arg, duration;
 
 static const struct cp_option options[] = {
 	CP_OPT_STR_('o', "output", "FILE",
@@ -39,6 +41,12 @@ static const struct cp_option options[] = {
 	CP_OPT_STR_(0, "call-graph", "MODE",
 		    "dwarf (default: unwind with the binaries' CFI) or fp (frame pointers)",
 		    &callgraph, "dwarf|fp"),
+	CP_OPT_LONG_('p', "pid", "PID",
+		     "attach to a running process: load the interposer into it and record its "
+		     "allocations from now on, until -d, Ctrl-C or its exit",
+		     &pid_arg, 1, 4194304),
+	CP_OPT_LONG_('d', "duration", "SECONDS", "with -p: stop after SECONDS", &duration, 1,
+		     31536000),
 	CP_OPT_FLAG_('f', "follow", "follow child processes (fork and exec); default: "
 		     "the command's own process only", &follow),
 	CP_OPT_LONG_(0, "debuginfod-timeout", "SECONDS",
@@ -99,6 +107,10 @@ static void summary(struct cp_heap *h)
 		human(st.peak_bytes, p, sizeof(p)), (double)st.peak_time_ns / 1e9,
 		human(st.leaked_bytes, l, sizeof(l)), st.leaked_objects,
 		!output ? "cprof.data" : strcmp(output, "-") ? output : "standard output");
+	if (pid_arg)
+		fprintf(stderr, "cprof heap: allocations made before cprof attached are unknown: "
+				"%llu frees of such blocks not counted\n",
+			(unsigned long long)st.unknown_frees);
 	if (st.dropped)
 		cmd_warning("heap", "%llu records lost (cprof could not keep up or was stopped)",
 			    (unsigned long long)st.dropped);
@@ -147,14 +159,125 @@ static int run_loop(struct cp_heap *h, struct cp_child *child, int sigfd, int *s
 	return rc;
 }
 
+/* -p: record until -d, a signal to cprof (not passed on: the process is
+ * not ours) or the process's exit; then put its allocation calls back. */
+static int attach_loop(struct cp_heap *h, pid_t pid, int sigfd)
+{
+	struct cp_error err;
+	uint64_t start = cp_now_ns(), last_progress = 0;
+	uint64_t stop_at = duration ? start + (uint64_t)duration * 1000000000ULL : 0;
+	bool show = !quiet && cp_stderr_is_tty();
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int rc = 0, idle = 0;
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN } };
+		int timeout = idle < 10 ? 0 : idle < 100 ? 1 : 10;
+		int pr = poll(fds, pidfd >= 0 ? 2 : 1, timeout);
+		bool stop = false, gone = false;
+		if (pr > 0 && (fds[0].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				stop = true;
+		}
+		if ((pidfd >= 0 && pr > 0 && (fds[1].revents & POLLIN)) ||
+		    (pidfd < 0 && !cp_proc_exists(pid)))
+			gone = true;
+		long n = cp_heap_process(h, &err);
+		if (n < 0) {
+			cmd_error("heap", "%s", err.msg);
+			rc = 1;
+			stop = true;
+		}
+		idle = n > 0 ? 0 : idle + 1;
+		uint64_t now = cp_now_ns();
+		if (stop_at && now >= stop_at)
+			stop = true;
+		if (gone)
+			break;
+		if (stop) {
+			if (cp_heap_detach(h, &err)) {
+				cmd_error("heap", "%s", err.msg);
+				rc = 1;
+			}
+			break;
+		}
+		if (show && now - last_progress >= 250000000ULL) {
+			last_progress = now;
+			progress(h, start, false);
+		}
+	}
+	if (show)
+		progress(h, start, true);
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc;
+}
+
+static int run_attach(struct cp_heap_opts *o)
+{
+	struct cp_error err;
+	pid_t pid = (pid_t)pid_arg;
+	if (!cp_proc_exists(pid)) {
+		cmd_error("heap", "no process %d", (int)pid);
+		return 1;
+	}
+	if (cp_proc_check_owner(pid, &err)) {
+		cmd_error("heap", "%s", err.msg);
+		return 1;
+	}
+	char cmdline[4096] = "";
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	size_t len = 0;
+	char *raw = cp_read_file(path, &len);
+	for (size_t i = 0; raw && i < len && i < sizeof(cmdline) - 1; i++)
+		cmdline[i] = raw[i] ? raw[i] : ' ';
+	free(raw);
+	o->command_line = cmdline;
+	o->attach = pid;
+	struct cp_heap *h = cp_heap_new(o, &err);
+	if (!h) {
+		cmd_error("heap", "%s", err.msg);
+		return 1;
+	}
+	sigset_t set;
+	sampling_block_signals(&set);
+	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int rc = 1;
+	if (cp_heap_attach(h, pid, &err)) {
+		cmd_error("heap", "%s", err.msg);
+	} else {
+		rc = attach_loop(h, pid, sigfd);
+		if (cp_heap_finish(h, -1, &err)) {
+			cmd_error("heap", "%s", err.msg);
+			rc = 1;
+		} else if (!quiet) {
+			summary(h);
+		}
+	}
+	if (sigfd >= 0)
+		close(sigfd);
+	cp_heap_free(h);
+	return rc;
+}
+
 int cmd_heap(int argc, char **argv)
 {
 	int first;
 	int rc = cp_opt_parse("heap", usage, options, argc, argv, true, &first);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (first >= argc) {
-		cp_die_usage("heap", usage, options, "no command given");
+	if (first >= argc && !pid_arg) {
+		cp_die_usage("heap", usage, options, "no command given (or -p for a running process)");
+		return 2;
+	}
+	if (first < argc && pid_arg) {
+		cp_die_usage("heap", usage, options, "-p and a command: give one or the other");
+		return 2;
+	}
+	if (duration && !pid_arg) {
+		cp_die_usage("heap", usage, options, "-d goes with -p (a command runs to its end)");
 		return 2;
 	}
 	struct cp_heap_opts o;
@@ -177,6 +300,18 @@ int cmd_heap(int argc, char **argv)
 	}
 	if (quiet)
 		cp_log_set_level(CP_LOG_WARN);
+	if (pid_arg) {
+		char *cache = cp_cache_dir();
+		o.output = output ? output : "cprof.data";
+		o.seed = (uint64_t)seed;
+		o.frame_pointers = !strcmp(callgraph, "fp");
+		o.follow = follow;
+		o.debuginfod_timeout = (double)debuginfod_timeout;
+		o.cache_dir = cache;
+		rc = run_attach(&o);
+		free(cache);
+		return rc;
+	}
 	char **cmdv = argv + first;
 	char *cmdline = join_args(cmdv);
 	char *cache = cp_cache_dir();

@@ -164,6 +164,10 @@ static void header_heap(FILE *out, const struct cp_view *v)
 		est, tot[0], human_bytes(tot[1], a, sizeof(a)), human_bytes(tot[5], b, sizeof(b)), est,
 		tot[4], human_bytes(tot[3], c, sizeof(c)), est, tot[2], est, tot[6],
 		p->meta.lost_records);
+	if (!strcmp(p->meta.sampler, "attach"))
+		fputs("# attached to a running process: what it allocated before is unknown "
+		      "(frees of those blocks are not counted)\n",
+		      out);
 	struct cp_view_opts o = { .value_index = idx[0], .nkeys = 1, .keys = { CP_VIEW_KEY_MODULE } };
 	o.filter = cp_view_options(v)->filter;
 	struct cp_view *mv = cp_view_new(p, &o, NULL);

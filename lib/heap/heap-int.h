@@ -46,6 +46,9 @@ struct cp_heap {
 	size_t shm_size;
 	int shm_fd, pipe_rd, pipe_wr;
 	char *saved_preload;
+	char *attach_dir;  /* cprof heap -p: the shared files' directory */
+	pid_t attached;    /* the process attached to, 0 none */
+	uint64_t detach_fn; /* cprof_heap_detach in it */
 
 	struct cp_recorder *rec;
 	struct cp_profile *model;
@@ -81,5 +84,7 @@ struct cp_heap {
 
 int heap_shm_create(struct cp_heap *h, struct cp_error *err);
 void heap_shm_release(struct cp_heap *h);
+/* cprof heap -p: remove the shared files once the target has them open. */
+void heap_attach_dir_remove(struct cp_heap *h);
 
 #endif

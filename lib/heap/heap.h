@@ -44,6 +44,7 @@ struct cp_heap_opts {
 	bool frame_pointers;       /* walk frame pointers instead of unwinding */
 	bool follow;               /* children (fork, exec) too */
 	const char *lib;           /* libcprof-heap.so; NULL: cp_heap_find_lib() */
+	pid_t attach;              /* a running process to attach to (cp_heap_attach), 0 none */
 	double debuginfod_timeout; /* as cp_record_opts */
 	const char *cache_dir;     /* as cp_record_opts */
 };
@@ -70,6 +71,15 @@ struct cp_heap *cp_heap_new(const struct cp_heap_opts *o, struct cp_error *err);
  * again with cp_heap_env_restore() once it is spawned. */
 int cp_heap_env_set(struct cp_heap *h, struct cp_error *err);
 void cp_heap_env_restore(struct cp_heap *h);
+/* cprof heap -p: load the interposer into the running process o.attach
+ * and redirect its allocation calls to it (see attach.c).  Its earlier
+ * allocations are unknown: their frees are counted apart (unknown_frees).
+ * CP_E_PERM when it may not be traced, CP_E_UNSUPPORTED when it cannot
+ * take the library (another mount namespace, no glibc >= 2.34). */
+int cp_heap_attach(struct cp_heap *h, pid_t pid, struct cp_error *err);
+/* Stop recording and put its allocation calls back (nothing when it has
+ * exited).  The process keeps running in either case. */
+int cp_heap_detach(struct cp_heap *h, struct cp_error *err);
 /* Read what the rings hold.  Returns the number of records read, or a
  * negative code when the data file cannot be written. */
 long cp_heap_process(struct cp_heap *h, struct cp_error *err);

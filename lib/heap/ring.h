@@ -43,6 +43,7 @@
 /* header flags */
 #define CP_HEAP_F_FP 0x1u           /* walk frame pointers instead of unwinding */
 #define CP_HEAP_F_FOLLOW 0x2u       /* follow forked and executed children */
+#define CP_HEAP_F_ATTACHED 0x8u     /* loaded into a running process (cprof heap -p) */
 #define CP_HEAP_F_TSC 0x4u          /* times are TSC ticks (constant, nonstop), else
 				     * CLOCK_MONOTONIC nanoseconds */
 
@@ -109,6 +110,17 @@ struct cp_heap_shm {
 	char pad[CP_HEAP_CACHELINE];
 	struct cp_heap_ring rings[];
 };
+
+/* Attaching (cprof heap -p): cprof loads the interposer into the running
+ * process with dlopen and calls these through ptrace.  attach: the
+ * directory holding "shm" (the shared memory) and "alive" (a FIFO whose
+ * writer is cprof); it redirects the program's allocation calls and
+ * returns how many GOT entries it rewrote, or a negative errno.  detach:
+ * puts them back, stops recording, returns how many. */
+#define CP_HEAP_ATTACH_FN "cprof_heap_attach"
+#define CP_HEAP_DETACH_FN "cprof_heap_detach"
+int cprof_heap_attach(const char *dir);
+int cprof_heap_detach(void);
 
 #define CP_HEAP_SHM_SIZE(nrings) \
 	(sizeof(struct cp_heap_shm) + (size_t)(nrings) * sizeof(struct cp_heap_ring))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "heap/heap-int.h"
+#include "proc/proc.h"
 
 void cp_heap_opts_init(struct cp_heap_opts *o)
 {
@@ -92,40 +93,94 @@ out:
 	return rc;
 }
 
+/* cprof heap -p: the shared memory and the "alive" FIFO as files in a
+ * private directory the target's owner can open; cprof holds the FIFO's
+ * only writer, so the target sees it hang up when cprof dies. */
+static int attach_files(struct cp_heap *h, int *fd, int *alive, struct cp_error *err)
+{
+	char tmpl[] = "/dev/shm/cprof-heap-XXXXXX", tmpl2[] = "/tmp/cprof-heap-XXXXXX";
+	const char *dir = mkdtemp(tmpl);
+	if (!dir)
+		dir = mkdtemp(tmpl2);
+	if (!dir)
+		return cp_error_errno(err, CP_E_FAIL, errno, "cannot create a directory in /dev/shm");
+	h->attach_dir = cp_xstrdup(dir);
+	char *shm = cp_xasprintf("%s/shm", dir), *fifo = cp_xasprintf("%s/alive", dir);
+	int rc = 0;
+	*fd = open(shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (*fd < 0 || mkfifo(fifo, 0600) < 0 ||
+	    (*alive = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		rc = cp_error_errno(err, CP_E_FAIL, errno, "cannot create '%s'", *fd < 0 ? shm : fifo);
+	} else {
+		/* the target's owner must open them (as root we may attach to anyone) */
+		long uid, gid;
+		if (getuid() == 0 && cp_proc_status_field(h->opts.attach, "Uid", false, &uid) &&
+		    cp_proc_status_field(h->opts.attach, "Gid", false, &gid) &&
+		    (chown(dir, (uid_t)uid, (gid_t)gid) || chown(shm, (uid_t)uid, (gid_t)gid) ||
+		     chown(fifo, (uid_t)uid, (gid_t)gid)))
+			rc = cp_error_errno(err, CP_E_FAIL, errno, "cannot give '%s' to uid %ld", dir, uid);
+	}
+	free(shm);
+	free(fifo);
+	return rc;
+}
+
+void heap_attach_dir_remove(struct cp_heap *h)
+{
+	if (!h->attach_dir)
+		return;
+	char *shm = cp_xasprintf("%s/shm", h->attach_dir);
+	char *fifo = cp_xasprintf("%s/alive", h->attach_dir);
+	unlink(shm);
+	unlink(fifo);
+	rmdir(h->attach_dir);
+	free(shm);
+	free(fifo);
+	free(h->attach_dir);
+	h->attach_dir = NULL;
+}
+
 /* The shared memory: a header and the rings, untouched pages costing
  * nothing until a thread writes into its ring. */
 int heap_shm_create(struct cp_heap *h, struct cp_error *err)
 {
 	size_t size = CP_HEAP_SHM_SIZE(CP_HEAP_RINGS);
-	int fd = memfd_create("cprof-heap", 0);
-	if (fd < 0)
-		return cp_error_errno(err, CP_E_FAIL, errno, "cannot create shared memory");
-	if (ftruncate(fd, (off_t)size) < 0) {
-		close(fd);
-		return cp_error_errno(err, CP_E_FAIL, errno, "cannot size shared memory");
+	int fd = -1, pfd[2] = { -1, -1 }, rc;
+	if (h->opts.attach) {
+		if ((rc = attach_files(h, &fd, &pfd[1], err))) {
+			if (fd >= 0)
+				close(fd);
+			if (pfd[1] >= 0)
+				close(pfd[1]);
+			heap_attach_dir_remove(h);
+			return rc;
+		}
+	} else {
+		fd = memfd_create("cprof-heap", 0);
+		if (fd < 0)
+			return cp_error_errno(err, CP_E_FAIL, errno, "cannot create shared memory");
+		if (pipe(pfd) < 0) {
+			close(fd);
+			return cp_error_errno(err, CP_E_FAIL, errno, "cannot create a pipe");
+		}
+		/* the write end stays ours alone: the child sees it hang up when we die */
+		fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
 	}
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		return cp_error_errno(err, CP_E_FAIL, errno, "cannot map shared memory");
-	}
-	int pfd[2];
-	if (pipe(pfd) < 0) {
-		munmap(p, size);
-		close(fd);
-		return cp_error_errno(err, CP_E_FAIL, errno, "cannot create a pipe");
-	}
-	/* the write end stays ours alone: the child sees it hang up when we die */
-	fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
-	h->shm = p;
-	h->shm_size = size;
 	h->shm_fd = fd;
 	h->pipe_rd = pfd[0];
 	h->pipe_wr = pfd[1];
+	if (ftruncate(fd, (off_t)size) < 0)
+		return cp_error_errno(err, CP_E_FAIL, errno, "cannot size shared memory");
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return cp_error_errno(err, CP_E_FAIL, errno, "cannot map shared memory");
+	h->shm = p;
+	h->shm_size = size;
 	struct cp_heap_shm *s = h->shm;
 	s->magic = CP_HEAP_MAGIC;
 	s->version = CP_HEAP_VERSION;
-	s->flags = (h->opts.frame_pointers ? CP_HEAP_F_FP : 0) | (h->opts.follow ? CP_HEAP_F_FOLLOW : 0);
+	s->flags = (h->opts.frame_pointers ? CP_HEAP_F_FP : 0) | (h->opts.follow ? CP_HEAP_F_FOLLOW : 0) |
+		   (h->opts.attach ? CP_HEAP_F_ATTACHED : 0);
 	s->sample_interval = h->opts.sample_interval;
 	s->seed = h->opts.seed;
 	s->nrings = CP_HEAP_RINGS;
@@ -136,6 +191,7 @@ int heap_shm_create(struct cp_heap *h, struct cp_error *err)
 
 void heap_shm_release(struct cp_heap *h)
 {
+	heap_attach_dir_remove(h);
 	if (h->shm)
 		munmap(h->shm, h->shm_size);
 	if (h->shm_fd >= 0)

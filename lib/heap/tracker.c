@@ -290,8 +290,9 @@ static int on_free(struct cp_heap *h, struct heap_reader *rd, uint64_t arg, uint
 	}
 	uint32_t idx = (uint32_t)(*slot >> LIVE_SIZE_BITS);
 	/* freed by the thread that allocated it, before anything else: a
-	 * temporary (a realloc that moves is not one) */
-	if (rd->last_valid && rd->last_ptr == ptr && kind != CP_HEAP_K_REALLOC &&
+	 * temporary (a realloc that moves is not one).  Only in full mode:
+	 * sampled mode does not see the allocations in between */
+	if (!h->opts.sample_interval && rd->last_valid && rd->last_ptr == ptr && kind != CP_HEAP_K_REALLOC &&
 	    h->sites.v[idx].tid == rd->tid) {
 		uint64_t size = *slot & ((1ull << LIVE_SIZE_BITS) - 1);
 		h->sites.v[idx].acc[HV_TEMP_N] += weight(h, size);
@@ -537,7 +538,8 @@ static int start(struct cp_heap *h, struct cp_error *err)
 {
 	if (h->started || !atomic_load(&h->shm->processes))
 		return 0;
-	int rc = cp_recorder_start_external(h->rec, "preload", "malloc", err);
+	int rc = cp_recorder_start_external(h->rec, h->opts.attach ? "attach" : "preload", "malloc",
+					    err);
 	if (rc == 0)
 		h->started = true;
 	return rc;
@@ -611,8 +613,8 @@ void cp_heap_stats(const struct cp_heap *h, struct cp_heap_stats *st)
 	st->peak_bytes = h->peak_b;
 	st->peak_objects = h->peak_n;
 	st->peak_time_ns = h->peak_ts > h->start_ns ? h->peak_ts - h->start_ns : 0;
-	st->leaked_bytes = h->total_b;
-	st->leaked_objects = h->total_n;
+	st->leaked_bytes = h->total_b + 0.0; /* never -0 */
+	st->leaked_objects = h->total_n + 0.0;
 	for (size_t i = 0; i < h->sites.n; i++) {
 		st->alloc_objects += h->sites.v[i].acc[HV_ALLOC_N];
 		st->alloc_bytes += h->sites.v[i].acc[HV_ALLOC_B];

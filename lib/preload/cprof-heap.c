@@ -24,6 +24,7 @@
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libunwind.h>
 #include <link.h>
 #include <malloc.h>
@@ -41,6 +42,7 @@
 #include <unistd.h>
 
 #include "heap/ring.h"
+#include "preload/preload.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -536,6 +538,10 @@ static bool sampled_take(void *p)
 	return false;
 }
 
+/* inside this library, the hooks by their own addresses (see HOOK_ALIAS) */
+extern void *hook_malloc(size_t n) __attribute__((visibility("hidden")));
+extern void *hook_realloc(void *old, size_t n) __attribute__((visibility("hidden")));
+
 /* ---- the hooks ----------------------------------------------------------------- */
 
 /* After an allocation: record it (every one, or when the countdown ran
@@ -621,14 +627,14 @@ EXPORT void *realloc(void *old, size_t n)
 	if (UNLIKELY(!real_realloc))
 		resolve();
 	if (UNLIKELY(in_boot(old))) {
-		void *p = malloc(n);
+		void *p = hook_malloc(n);
 		size_t have = (size_t)(boot_buf + sizeof(boot_buf) - (char *)old);
 		if (p)
 			memcpy(p, old, n < have ? n : have);
 		return p;
 	}
 	if (!old)
-		return malloc(n);
+		return hook_malloc(n);
 	if (UNLIKELY(ts.busy) || !recording())
 		return real_realloc(old, n);
 	/* the old block is given up when the call succeeds: its free is timed
@@ -673,7 +679,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(old, n * size);
+	return hook_realloc(old, n * size);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -721,6 +727,23 @@ EXPORT void *pvalloc(size_t n)
 	after_alloc(p, n, CP_HEAP_K_MEMALIGN);
 	return p;
 }
+
+/* The hooks' own addresses: "malloc" named from inside this library is
+ * looked up in the global scope first and would be the C library's (this
+ * library is loaded RTLD_LOCAL when attaching). */
+#define HOOK_ALIAS(name) \
+	extern __typeof(name) hook_##name \
+		__attribute__((alias(#name), visibility("hidden"), copy(name)))
+HOOK_ALIAS(malloc);
+HOOK_ALIAS(free);
+HOOK_ALIAS(calloc);
+HOOK_ALIAS(realloc);
+HOOK_ALIAS(reallocarray);
+HOOK_ALIAS(posix_memalign);
+HOOK_ALIAS(aligned_alloc);
+HOOK_ALIAS(memalign);
+HOOK_ALIAS(valloc);
+HOOK_ALIAS(pvalloc);
 
 /* ---- start, fork, exit ------------------------------------------------- */
 
@@ -788,28 +811,26 @@ static int self_range(struct dl_phdr_info *info, size_t size __attribute__((unus
 	return 0;
 }
 
-__attribute__((constructor)) static void heap_start(void)
+/* Map the shared memory and start recording.  strip: take this library
+ * out of the children's environment (started by cprof heap, not
+ * following).  0 or a negative errno. */
+static int start_from(int fd, int pfd, bool strip)
 {
-	resolve();
-	const char *env = getenv(CP_HEAP_ENV_FD);
-	int fd = -1, pfd = -1;
-	if (!env || sscanf(env, "%d,%d", &fd, &pfd) != 2)
-		return;
 	struct cp_heap_shm *h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
-		return;
+		return -errno;
 	bool ok = h->magic == CP_HEAP_MAGIC && h->version == CP_HEAP_VERSION &&
 		  h->ring_bytes == CP_HEAP_RING_BYTES && h->nrings > 1;
 	uint32_t nrings = h->nrings, flags = h->flags;
 	munmap(h, sizeof(*h));
 	if (!ok)
-		return;
+		return -EPROTO;
 	h = mmap(NULL, CP_HEAP_SHM_SIZE(nrings), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
-		return;
-	if (!(flags & CP_HEAP_F_FOLLOW))
+		return -errno;
+	if (strip && !(flags & CP_HEAP_F_FOLLOW))
 		strip_env();
-	dl_iterate_phdr(self_range, (void *)(uintptr_t)heap_start);
+	dl_iterate_phdr(self_range, (void *)(uintptr_t)start_from);
 	interval = h->sample_interval;
 	use_fp = flags & CP_HEAP_F_FP;
 	use_tsc = flags & CP_HEAP_F_TSC;
@@ -817,7 +838,7 @@ __attribute__((constructor)) static void heap_start(void)
 		sampled = mmap(NULL, SAMPLED_SIZE * sizeof(*sampled), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (sampled == MAP_FAILED)
-			return;
+			return -errno;
 	}
 	if (!use_fp)
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -826,6 +847,72 @@ __attribute__((constructor)) static void heap_start(void)
 	pipe_fd = pfd;
 	atomic_fetch_add(&h->processes, 1);
 	shm = h;
+	return 0;
+}
+
+__attribute__((constructor)) static void heap_start(void)
+{
+	resolve();
+	const char *env = getenv(CP_HEAP_ENV_FD);
+	int fd = -1, pfd = -1;
+	if (env && sscanf(env, "%d,%d", &fd, &pfd) == 2)
+		start_from(fd, pfd, true);
+}
+
+/* cprof heap -p: cprof has loaded this library into the running process
+ * (dlopen, called through ptrace) and calls this, with the directory
+ * holding the shared memory ("shm") and the pipe that tells cprof is alive
+ * ("alive").  The program's calls to the allocation functions are then
+ * sent here by rewriting its modules' GOT entries.  Returns the number of
+ * entries rewritten, or a negative errno. */
+EXPORT int cprof_heap_attach(const char *dir)
+{
+	if (shm)
+		return -EBUSY;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/shm", dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/alive", dir);
+	int pfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (pfd < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	int rc = start_from(fd, pfd, false);
+	close(fd);
+	if (rc) {
+		close(pfd);
+		return rc;
+	}
+	static const struct got_hook hooks[] = {
+		{ "malloc", (void *)hook_malloc },
+		{ "free", (void *)hook_free },
+		{ "calloc", (void *)hook_calloc },
+		{ "realloc", (void *)hook_realloc },
+		{ "reallocarray", (void *)hook_reallocarray },
+		{ "posix_memalign", (void *)hook_posix_memalign },
+		{ "aligned_alloc", (void *)hook_aligned_alloc },
+		{ "memalign", (void *)hook_memalign },
+		{ "valloc", (void *)hook_valloc },
+		{ "pvalloc", (void *)hook_pvalloc },
+	};
+	rc = got_redirect(hooks, sizeof(hooks) / sizeof(hooks[0]), self_lo, self_hi);
+	if (rc < 0)
+		off = 1;
+	return rc;
+}
+
+/* cprof heap -p is done: the GOT entries point to the allocator again and
+ * recording stops.  The library stays loaded (a thread may still be in
+ * one of its functions).  Returns the number of entries restored. */
+EXPORT int cprof_heap_detach(void)
+{
+	int n = got_restore();
+	off = 1;
+	return n;
 }
 
 /* Tell cprof the process is ending and wait (a little) until it has read

@@ -32,7 +32,7 @@ declare -A deps=(
 	[input]="core profile data format"
 	[tui]="core profile format"
 	[period]="core profile data format"
-	[heap]="core profile data sample"
+	[heap]="core profile data sample proc"
 	[preload]=""
 )
 
