@@ -369,7 +369,11 @@ int cp_heap_attach(struct cp_heap *h, pid_t pid, struct cp_error *err)
 				  CP_HEAP_ATTACH_FN);
 	if (!rc)
 		rc = call(b, attach_fn, h->attach_dir, NULL, 0, 0, &n, err);
-	if (!rc && (int)n < 0)
+	if (!rc && (int)n == -EBUSY)
+		rc = cp_error_set(err, CP_E_UNSUPPORTED,
+				  "process %d was recorded by cprof heap -p before: attaching to "
+				  "it a second time is not supported yet", (int)pid);
+	else if (!rc && (int)n < 0)
 		rc = cp_error_errno(err, CP_E_FAIL, -(int)n, "process %d could not start recording",
 				    (int)pid);
 	give_back(b);
