@@ -643,6 +643,32 @@ static bool top_key(struct cp_tui_browser *b, int key)
 	return false;
 }
 
+/* v: the next value type ("cpu" after "samples"; a heap profile's
+ * alloc_objects ... temp_objects): aggregated again, back to the table or
+ * the tree. */
+static void next_value(struct cp_tui_browser *b)
+{
+	size_t n = b->p->value_types.n;
+	uint32_t cur = cp_view_options(b->v)->value_index;
+	if (n < 2 || cur == CP_NONE) {
+		snprintf(b->status, sizeof(b->status), "v: this profile has one value type");
+		return;
+	}
+	b->base.value_index = (cur + 1) % (uint32_t)n;
+	bool tree_was_inverted = b->inverted;
+	drop_aggregates(b);
+	if (aggregate(b, NULL) < 0)
+		abort(); /* an index below value_types.n: always valid */
+	if (tree_was_inverted)
+		tree_invert(b);
+	while (b->depth > 1 && cur_screen(b)->kind != CP_TUI_TREE)
+		b->depth--;
+	for (int d = 0; d < b->depth; d++)
+		b->stack[d].cur = b->stack[d].first = 0;
+	snprintf(b->status, sizeof(b->status), "showing %s (v: next)",
+		 b->p->value_types.v[b->base.value_index].type);
+}
+
 /* Keys that work on the top table, the tree and the peek screen. */
 static bool function_key(struct cp_tui_browser *b, int key)
 {
@@ -662,6 +688,11 @@ static bool function_key(struct cp_tui_browser *b, int key)
 		if (k == CP_TUI_PEEK && name)
 			open_peek(b, name, module);
 		return k == CP_TUI_PEEK;
+	case 'v':
+		if (k == CP_TUI_PEEK)
+			return false;
+		next_value(b);
+		return true;
 	case 't':
 	case 'p':
 	case 'm':

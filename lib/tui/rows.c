@@ -441,6 +441,9 @@ const char *cp_tui_browser_header(struct cp_tui_browser *b, int i, char *buf, si
 			add(buf, size, ", truncated");
 	} else if (i == 2) {
 		header_title(b, buf, size);
+		uint32_t vi = cp_view_options(b->v)->value_index;
+		if (vi != CP_NONE && b->p->value_types.n > 1)
+			add(buf, size, "  |  %s", b->p->value_types.v[vi].type);
 		header_filters(b, buf, size);
 	}
 	return buf;
@@ -504,13 +507,15 @@ static const char *const help[] = {
 	"  c                callers and callees of the function",
 	"  a                annotate the function's instructions",
 	"  t p m            show one thread, process or module (\"all\" clears)",
+	"  v                the next value type (cpu, samples; a heap profile's",
+	"                   alloc_space, inuse_space, peak_space...)",
 	"Call tree",
 	"  Enter            open or close the node",
 	"  Right Left       open; close or go to the caller",
 	"  + * -            open all, close all",
 	"  i                callers above callees <-> inverted (callees above callers)",
 	"  %                percentages of the selected node <-> of all",
-	"  c a t p m T      as on the top functions",
+	"  c a t p m v T    as on the top functions",
 	"Callers and callees",
 	"  Enter            callers and callees of the function under the cursor",
 	"  a                annotate it",

@@ -428,10 +428,47 @@ static void test_annotate(void **state)
 	assert_int_equal(cp_tui_browser_screen(b), CP_TUI_PEEK);
 }
 
+/* v cycles the value types: two here, "calls" and "bytes", whose orders
+ * differ; the header says which, a profile with one says so */
+static void test_value_types(void **state)
+{
+	struct cp_profile *p = cp_profile_new();
+	cp_profile_add_value_type(p, "calls", "count");
+	cp_profile_add_value_type(p, "bytes", "bytes");
+	struct cp_profile_mapping m = { .path = "/usr/bin/app", .build_id = "" };
+	uint32_t map = cp_profile_add_mapping(p, &m);
+	const char *names[2] = { "many_small", "few_big" };
+	int64_t vals[2][2] = { { 100, 800 }, { 2, 1 << 20 } };
+	for (uint32_t i = 0; i < 2; i++) {
+		struct cp_profile_line l = {
+			.function = cp_profile_add_function(p, names[i], names[i], "a.c", 1) };
+		uint32_t loc = cp_profile_add_location(p, map, 0x1000 + i, &l, 1);
+		struct cp_profile_sample smp = { .stack = cp_profile_add_stack(p, &loc, 1) };
+		cp_profile_add_sample(p, &smp, vals[i]);
+	}
+	struct cp_view_opts vo = { .value_index = 0 };
+	struct cp_tui_browser *b = cp_tui_browser_new(p, &vo, "heap.cprof", NULL);
+	assert_non_null(b);
+	char buf[512];
+	assert_string_equal(name(b, 0), "many_small");
+	assert_non_null(strstr(cp_tui_browser_header(b, 2, buf, sizeof(buf)), "|  calls"));
+	keys(b, "v");
+	assert_string_equal(name(b, 0), "few_big");
+	assert_non_null(strstr(cp_tui_browser_header(b, 2, buf, sizeof(buf)), "|  bytes"));
+	assert_non_null(strstr(cp_tui_browser_status(b), "showing bytes"));
+	keys(b, "Tq"); /* the tree and back */
+	keys(b, "v");
+	assert_string_equal(name(b, 0), "many_small");
+	cp_tui_browser_free(b);
+	cp_profile_free(p);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_top_sort, setup, teardown),
+		cmocka_unit_test(test_value_types),
 		cmocka_unit_test_setup_teardown(test_navigation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
