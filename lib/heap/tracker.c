@@ -33,10 +33,12 @@ static uint64_t read_tsc(void)
 static bool tsc_usable(void)
 {
 #if defined(__x86_64__)
+	if (getenv("CPROF_HEAP_NO_TSC"))
+		return false;
 	char *info = cp_read_file("/proc/cpuinfo", NULL);
 	bool ok = info && strstr(info, " constant_tsc") && strstr(info, " nonstop_tsc");
 	free(info);
-	return ok && !getenv("CPROF_HEAP_NO_TSC");
+	return ok;
 #else
 	return false;
 #endif
