@@ -116,6 +116,21 @@ static void summary(struct cp_heap *h)
 			    (unsigned long long)st.dropped);
 }
 
+/* How long to wait for the next round: while records flow, 100 us (a
+ * round then reads a batch, and reading in batches disturbs the program
+ * less than reading each record the moment it is written), none when the
+ * last round read many (a ring fills in about a millisecond at full
+ * speed); when nothing comes, 1 ms, then 10 ms. */
+static int poll_wait(struct pollfd *fds, nfds_t n, int idle, long last)
+{
+	if (idle >= 10)
+		return poll(fds, n, idle < 100 ? 1 : 10);
+	if (last >= 4000)
+		return poll(fds, n, 0);
+	struct timespec d = { 0, 100000 };
+	return ppoll(fds, n, &d, NULL);
+}
+
 /* Drain the rings until the command exits; Ctrl-C reaches it through the
  * terminal, a kill(1) of cprof is passed on. */
 static int run_loop(struct cp_heap *h, struct cp_child *child, int sigfd, int *status)
@@ -124,11 +139,11 @@ static int run_loop(struct cp_heap *h, struct cp_child *child, int sigfd, int *s
 	uint64_t start = cp_now_ns(), last_progress = 0;
 	bool show = !quiet && cp_stderr_is_tty();
 	int rc = 0, idle = 0;
+	long last = 0;
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN },
 					 { .fd = child->pidfd, .events = POLLIN } };
-		int timeout = idle < 10 ? 0 : idle < 100 ? 1 : 10;
-		int pr = poll(fds, child->pidfd >= 0 ? 2 : 1, timeout);
+		int pr = poll_wait(fds, child->pidfd >= 0 ? 2 : 1, idle, last);
 		if (pr < 0 && errno != EINTR)
 			break;
 		if (pr > 0 && (fds[0].revents & POLLIN)) {
@@ -146,6 +161,7 @@ static int run_loop(struct cp_heap *h, struct cp_child *child, int sigfd, int *s
 			}
 		}
 		idle = n > 0 ? 0 : idle + 1;
+		last = n > 0 ? n : 0;
 		if (cp_proc_try_wait(child, status))
 			break;
 		uint64_t now = cp_now_ns();
@@ -169,11 +185,11 @@ static int attach_loop(struct cp_heap *h, pid_t pid, int sigfd)
 	bool show = !quiet && cp_stderr_is_tty();
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int rc = 0, idle = 0;
+	long last = 0;
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN },
 					 { .fd = pidfd, .events = POLLIN } };
-		int timeout = idle < 10 ? 0 : idle < 100 ? 1 : 10;
-		int pr = poll(fds, pidfd >= 0 ? 2 : 1, timeout);
+		int pr = poll_wait(fds, pidfd >= 0 ? 2 : 1, idle, last);
 		bool stop = false, gone = false;
 		if (pr > 0 && (fds[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
@@ -190,6 +206,7 @@ static int attach_loop(struct cp_heap *h, pid_t pid, int sigfd)
 			stop = true;
 		}
 		idle = n > 0 ? 0 : idle + 1;
+		last = n > 0 ? n : 0;
 		uint64_t now = cp_now_ns();
 		if (stop_at && now >= stop_at)
 			stop = true;

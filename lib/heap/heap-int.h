@@ -13,6 +13,22 @@
 /* value indices, in the order of heap.h */
 enum { HV_ALLOC_N, HV_ALLOC_B, HV_INUSE_N, HV_INUSE_B, HV_PEAK_N, HV_PEAK_B, HV_TEMP_N, HV_N };
 
+/* live.c: address -> value, keys and values side by side */
+struct heap_live_ent {
+	uint64_t key, val;
+};
+struct heap_live {
+	struct heap_live_ent *e;
+	size_t n, cap;
+	unsigned shift;
+};
+/* The value slot of key, NULL when absent (valid until the next put). */
+uint64_t *heap_live_find(struct heap_live *m, uint64_t key);
+void heap_live_put(struct heap_live *m, uint64_t key, uint64_t val); /* key != 0 */
+/* Remove the entry whose value slot heap_live_find returned. */
+void heap_live_del(struct heap_live *m, uint64_t *val);
+void heap_live_release(struct heap_live *m);
+
 /* One (stack, thread): what it allocated, what it holds, its value at the
  * latest peak, and the cumulative values already written. */
 struct heap_site {
@@ -30,6 +46,7 @@ struct heap_site {
 /* The reader's state of one ring. */
 struct heap_reader {
 	uint32_t stacks[CP_HEAP_SLOTS]; /* slot -> model stack + 1, 0 none */
+	uint32_t sites[CP_HEAP_SLOTS];  /* slot -> its site (stack, this thread) + 1, 0 unknown */
 	uint32_t tid, pid;
 	const char *comm;
 	uint64_t last_ptr; /* the thread's last allocation, for temporaries */
@@ -67,7 +84,7 @@ struct cp_heap {
 	CP_VEC(struct heap_site) sites;
 	struct cp_u64map site_index; /* stack | tid << 32 -> site */
 	uint32_t dirty_head;         /* first dirty site + 1, 0 none */
-	struct cp_u64map live;       /* block address -> site << 40 | size */
+	struct heap_live live;       /* block address -> site << 40 | size */
 
 	/* peak */
 	uint64_t seq, peak_seq;

@@ -116,7 +116,6 @@ struct cp_heap *cp_heap_new(const struct cp_heap_opts *o, struct cp_error *err)
 	}
 	h->readers = cp_xcalloc(CP_HEAP_RINGS, sizeof(*h->readers));
 	cp_u64map_init(&h->site_index);
-	cp_u64map_init(&h->live);
 	h->unknown_stack = CP_NONE;
 	h->start_ns = cp_now_ns();
 	h->bucket_width = BUCKET_WIDTH0;
@@ -235,10 +234,10 @@ static int to_bucket(struct cp_heap *h, uint64_t ts, struct cp_error *err)
 	return rc;
 }
 
-static void free_block(struct cp_heap *h, uint64_t *slot, uint64_t ptr, uint64_t ts)
+static void free_block(struct cp_heap *h, uint64_t *slot, uint64_t ts)
 {
 	uint64_t v = *slot;
-	cp_u64map_del(&h->live, ptr);
+	heap_live_del(&h->live, slot);
 	uint64_t size = v & ((1ull << LIVE_SIZE_BITS) - 1);
 	uint32_t idx = (uint32_t)(v >> LIVE_SIZE_BITS);
 	struct heap_site *s = &h->sites.v[idx];
@@ -258,11 +257,19 @@ static int on_alloc(struct cp_heap *h, struct heap_reader *rd, uint64_t arg, uin
 			h->unknown_stack = cp_recorder_user_stack(h->rec, rd->pid, NULL, 0);
 		stack = h->unknown_stack + 1;
 	}
-	uint64_t *old = cp_u64map_find(&h->live, ptr);
+	uint64_t *old = heap_live_find(&h->live, ptr);
 	if (old) /* its free was not seen: it cannot be live twice */
-		free_block(h, old, ptr, ts);
+		free_block(h, old, ts);
 	uint32_t idx;
-	struct heap_site *s = site_of(h, stack - 1, rd, &idx);
+	struct heap_site *s;
+	if (slot < CP_HEAP_SLOTS && rd->sites[slot]) {
+		idx = rd->sites[slot] - 1;
+		s = &h->sites.v[idx];
+	} else {
+		s = site_of(h, stack - 1, rd, &idx);
+		if (slot < CP_HEAP_SLOTS && rd->stacks[slot])
+			rd->sites[slot] = idx + 1;
+	}
 	s->comm = rd->comm;
 	if (size >= 1ull << LIVE_SIZE_BITS)
 		size = (1ull << LIVE_SIZE_BITS) - 1;
@@ -271,7 +278,8 @@ static int on_alloc(struct cp_heap *h, struct heap_reader *rd, uint64_t arg, uin
 	s->acc[HV_ALLOC_B] += w * (double)size;
 	change_live(h, s, w, w * (double)size, ts);
 	mark_dirty(h, s, idx);
-	cp_u64map_put(&h->live, ptr, (uint64_t)idx << LIVE_SIZE_BITS | size);
+	if (ptr)
+		heap_live_put(&h->live, ptr, (uint64_t)idx << LIVE_SIZE_BITS | size);
 	rd->last_ptr = ptr;
 	rd->last_valid = true;
 	h->st.allocs++;
@@ -284,7 +292,7 @@ static int on_free(struct cp_heap *h, struct heap_reader *rd, uint64_t arg, uint
 	int rc = to_bucket(h, ts, err);
 	unsigned kind = (unsigned)(arg >> 16) & 0xf;
 	h->st.frees++;
-	uint64_t *slot = cp_u64map_find(&h->live, ptr);
+	uint64_t *slot = ptr ? heap_live_find(&h->live, ptr) : NULL;
 	if (!slot) {
 		h->st.unknown_frees++;
 		rd->last_valid = false;
@@ -300,7 +308,7 @@ static int on_free(struct cp_heap *h, struct heap_reader *rd, uint64_t arg, uint
 		h->sites.v[idx].acc[HV_TEMP_N] += weight(h, size);
 	}
 	rd->last_valid = false;
-	free_block(h, slot, ptr, ts);
+	free_block(h, slot, ts);
 	return rc;
 }
 
@@ -366,6 +374,7 @@ static void on_stack(struct cp_heap *h, struct heap_reader *rd, const uint64_t *
 	uint64_t pcs[CP_HEAP_MAX_FRAMES];
 	memcpy(pcs, w + 1, n * 8);
 	rd->stacks[slot] = cp_recorder_user_stack(h->rec, rd->pid, pcs, n) + 1;
+	rd->sites[slot] = 0;
 }
 
 static void on_thread(struct cp_heap *h, struct heap_reader *rd, uint32_t i, const uint64_t *w,
@@ -378,6 +387,8 @@ static void on_thread(struct cp_heap *h, struct heap_reader *rd, uint32_t i, con
 	if (type == CP_HEAP_REC_THREAD) {
 		if (i != 0 && rd->tid != (uint32_t)arg) /* a new owner: new slots */
 			memset(rd->stacks, 0, sizeof(rd->stacks));
+		if (rd->tid != (uint32_t)arg) /* sites are per thread */
+			memset(rd->sites, 0, sizeof(rd->sites));
 		if (words >= 4)
 			rd->pid = (uint32_t)w[3];
 		if (rd->tid != (uint32_t)arg)
@@ -640,7 +651,7 @@ void cp_heap_free(struct cp_heap *h)
 	cp_recorder_free(h->rec);
 	CP_VEC_FREE(h->sites);
 	cp_u64map_release(&h->site_index);
-	cp_u64map_release(&h->live);
+	heap_live_release(&h->live);
 	free(h->lib);
 	free(h->saved_preload);
 	free(h);
