@@ -22,12 +22,19 @@ static void fill(struct cp_heap_ring *r, const uint8_t *p, size_t n)
 	atomic_store(&r->head, n);
 }
 
+static void quiet(enum cp_log_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	(void)arg;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool init;
 	if (!init) {
 		setenv("CPROF_HEAP_NO_TSC", "1", 1);
-		cp_log_set_level(CP_LOG_ERROR - 1);
+		cp_log_set_sink(quiet, NULL); /* "ring N: a record that does not fit" is expected */
 		init = true;
 	}
 	struct cp_heap_opts o;
