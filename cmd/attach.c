@@ -42,16 +42,8 @@ static const struct cp_option options[] = {
 /* "PID: the command line" for the file's meta. */
 static char *describe(pid_t pid)
 {
-	char path[64];
-	size_t len = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	char *c = cp_read_file(path, &len);
-	if (!c)
-		return cp_xasprintf("pid %d", (int)pid);
-	for (size_t i = 0; i + 1 < len; i++)
-		if (c[i] == '\0')
-			c[i] = ' ';
-	char *s = cp_xasprintf("pid %d: %s", (int)pid, c);
+	char *c = cmd_proc_cmdline(pid);
+	char *s = c ? cp_xasprintf("pid %d: %s", (int)pid, c) : cp_xasprintf("pid %d", (int)pid);
 	free(c);
 	return s;
 }

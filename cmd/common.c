@@ -14,6 +14,30 @@
 #include "cmd.h"
 #include "core/core.h"
 
+char *cmd_join_args(char **argv)
+{
+	struct cp_buf b = { 0 };
+	for (int i = 0; argv[i]; i++) {
+		if (i)
+			cp_buf_add_u8(&b, ' ');
+		cp_buf_add(&b, argv[i], strlen(argv[i]));
+	}
+	cp_buf_add_u8(&b, 0);
+	return (char *)b.p;
+}
+
+char *cmd_proc_cmdline(pid_t pid)
+{
+	char path[64];
+	size_t len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	char *c = cp_read_file(path, &len);
+	for (size_t i = 0; c && i + 1 < len; i++)
+		if (c[i] == '\0')
+			c[i] = ' ';
+	return c;
+}
+
 int cmd_parse_size(const char *s, uint64_t *out)
 {
 	char *end;

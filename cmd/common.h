@@ -85,6 +85,12 @@ struct sampling_args {
 		    NULL),                                                                         \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
 
+/* argv joined with spaces, for a file's meta (malloc'ed). */
+char *cmd_join_args(char **argv);
+/* The command line of process pid, its arguments joined with spaces
+ * (malloc'ed), or NULL when it cannot be read. */
+char *cmd_proc_cmdline(pid_t pid);
+
 /* A size in bytes with an optional K, M or G suffix (powers of 1024):
  * 0, or -1 when s is not one. */
 int cmd_parse_size(const char *s, uint64_t *out);

@@ -57,31 +57,6 @@ static const struct cp_option options[] = {
 	CP_OPT_END_,
 };
 
-static char *join_args(char **argv)
-{
-	struct cp_buf b = { 0 };
-	for (int i = 0; argv[i]; i++) {
-		if (i)
-			cp_buf_add_u8(&b, ' ');
-		cp_buf_add(&b, argv[i], strlen(argv[i]));
-	}
-	cp_buf_add_u8(&b, 0);
-	return (char *)b.p;
-}
-
-/* "1.5 MiB" */
-static const char *human(double b, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int u = 0;
-	while (b >= 1024 && u < 4) {
-		b /= 1024;
-		u++;
-	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-	return buf;
-}
-
 static void progress(struct cp_heap *h, uint64_t start, bool final)
 {
 	struct cp_heap_stats st;
@@ -89,7 +64,7 @@ static void progress(struct cp_heap *h, uint64_t start, bool final)
 	char b[32];
 	fprintf(stderr, "\rcprof heap: %.1f s, %llu allocations, %s live\033[K",
 		(double)(cp_now_ns() - start) / 1e9, (unsigned long long)st.allocs,
-		human(st.leaked_bytes, b, sizeof(b)));
+		cp_format_bytes(st.leaked_bytes, b, sizeof(b)));
 	if (final)
 		fputs("\r\033[K", stderr);
 	fflush(stderr);
@@ -103,9 +78,9 @@ static void summary(struct cp_heap *h)
 	fprintf(stderr,
 		"cprof heap: %s%.0f allocations (%s), peak %s at %.3f s, %s in %.0f blocks "
 		"live at exit, written to %s\n",
-		sample ? "~" : "", st.alloc_objects, human(st.alloc_bytes, a, sizeof(a)),
-		human(st.peak_bytes, p, sizeof(p)), (double)st.peak_time_ns / 1e9,
-		human(st.leaked_bytes, l, sizeof(l)), st.leaked_objects,
+		sample ? "~" : "", st.alloc_objects, cp_format_bytes(st.alloc_bytes, a, sizeof(a)),
+		cp_format_bytes(st.peak_bytes, p, sizeof(p)), (double)st.peak_time_ns / 1e9,
+		cp_format_bytes(st.leaked_bytes, l, sizeof(l)), st.leaked_objects,
 		!output ? "cprof.data" : strcmp(output, "-") ? output : "standard output");
 	if (pid_arg)
 		fprintf(stderr, "cprof heap: allocations made before cprof attached are unknown: "
@@ -131,88 +106,53 @@ static int poll_wait(struct pollfd *fds, nfds_t n, int idle, long last)
 	return ppoll(fds, n, &d, NULL);
 }
 
-/* Drain the rings until the command exits; Ctrl-C reaches it through the
- * terminal, a kill(1) of cprof is passed on. */
-static int run_loop(struct cp_heap *h, struct cp_child *child, int sigfd, int *status)
+/* Read the rings until the program is done.  A command cprof started
+ * (child): until it exits; Ctrl-C reaches it through the terminal, a
+ * kill(1) of cprof is passed on.  A process attached to (-p, child NULL):
+ * until -d, a signal to cprof (not passed on: the process is not ours) or
+ * its exit, then its allocation calls are put back. */
+static int drain_loop(struct cp_heap *h, struct cp_child *child, pid_t pid, int sigfd,
+		      int *status)
 {
 	struct cp_error err;
 	uint64_t start = cp_now_ns(), last_progress = 0;
+	uint64_t stop_at = !child && duration ? start + (uint64_t)duration * 1000000000ULL : 0;
 	bool show = !quiet && cp_stderr_is_tty();
-	int rc = 0, idle = 0;
-	long last = 0;
-	for (;;) {
-		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN },
-					 { .fd = child->pidfd, .events = POLLIN } };
-		int pr = poll_wait(fds, child->pidfd >= 0 ? 2 : 1, idle, last);
-		if (pr < 0 && errno != EINTR)
-			break;
-		if (pr > 0 && (fds[0].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				if (si.ssi_pid != 0)
-					kill(child->pid, (int)si.ssi_signo);
-		}
-		long n = 0;
-		if (rc == 0) {
-			n = cp_heap_process(h, &err);
-			if (n < 0) {
-				cmd_error("heap", "%s", err.msg);
-				rc = 1; /* keep waiting for the command */
-			}
-		}
-		idle = n > 0 ? 0 : idle + 1;
-		last = n > 0 ? n : 0;
-		if (cp_proc_try_wait(child, status))
-			break;
-		uint64_t now = cp_now_ns();
-		if (show && now - last_progress >= 250000000ULL) {
-			last_progress = now;
-			progress(h, start, false);
-		}
-	}
-	if (show)
-		progress(h, start, true);
-	return rc;
-}
-
-/* -p: record until -d, a signal to cprof (not passed on: the process is
- * not ours) or the process's exit; then put its allocation calls back. */
-static int attach_loop(struct cp_heap *h, pid_t pid, int sigfd)
-{
-	struct cp_error err;
-	uint64_t start = cp_now_ns(), last_progress = 0;
-	uint64_t stop_at = duration ? start + (uint64_t)duration * 1000000000ULL : 0;
-	bool show = !quiet && cp_stderr_is_tty();
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	int pidfd = child ? child->pidfd : (int)syscall(SYS_pidfd_open, pid, 0);
 	int rc = 0, idle = 0;
 	long last = 0;
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN },
 					 { .fd = pidfd, .events = POLLIN } };
 		int pr = poll_wait(fds, pidfd >= 0 ? 2 : 1, idle, last);
-		bool stop = false, gone = false;
+		if (pr < 0 && errno != EINTR)
+			break;
+		bool stop = false;
 		if (pr > 0 && (fds[0].revents & POLLIN)) {
 			struct signalfd_siginfo si;
-			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				stop = true;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (!child)
+					stop = true;
+				else if (si.ssi_pid != 0)
+					kill(child->pid, (int)si.ssi_signo);
+			}
 		}
-		if ((pidfd >= 0 && pr > 0 && (fds[1].revents & POLLIN)) ||
-		    (pidfd < 0 && !cp_proc_exists(pid)))
-			gone = true;
-		long n = cp_heap_process(h, &err);
-		if (n < 0) {
-			cmd_error("heap", "%s", err.msg);
-			rc = 1;
-			stop = true;
+		long n = 0;
+		if (rc == 0) {
+			n = cp_heap_process(h, &err);
+			if (n < 0) {
+				cmd_error("heap", "%s", err.msg);
+				rc = 1; /* a command: keep waiting for it */
+				stop = !child;
+			}
 		}
 		idle = n > 0 ? 0 : idle + 1;
 		last = n > 0 ? n : 0;
-		uint64_t now = cp_now_ns();
-		if (stop_at && now >= stop_at)
-			stop = true;
-		if (gone)
+		if (child ? cp_proc_try_wait(child, status)
+			  : pidfd >= 0 ? pr > 0 && (fds[1].revents & POLLIN) : !cp_proc_exists(pid))
 			break;
-		if (stop) {
+		uint64_t now = cp_now_ns();
+		if (stop || (stop_at && now >= stop_at)) {
 			if (cp_heap_detach(h, &err)) {
 				cmd_error("heap", "%s", err.msg);
 				rc = 1;
@@ -226,7 +166,7 @@ static int attach_loop(struct cp_heap *h, pid_t pid, int sigfd)
 	}
 	if (show)
 		progress(h, start, true);
-	if (pidfd >= 0)
+	if (!child && pidfd >= 0)
 		close(pidfd);
 	return rc;
 }
@@ -243,19 +183,13 @@ static int run_attach(struct cp_heap_opts *o)
 		cmd_error("heap", "%s", err.msg);
 		return 1;
 	}
-	char cmdline[4096] = "";
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	size_t len = 0;
-	char *raw = cp_read_file(path, &len);
-	for (size_t i = 0; raw && i < len && i < sizeof(cmdline) - 1; i++)
-		cmdline[i] = raw[i] ? raw[i] : ' ';
-	free(raw);
-	o->command_line = cmdline;
+	char *cmdline = cmd_proc_cmdline(pid);
+	o->command_line = cmdline ? cmdline : "";
 	o->attach = pid;
 	struct cp_heap *h = cp_heap_new(o, &err);
 	if (!h) {
 		cmd_error("heap", "%s", err.msg);
+		free(cmdline);
 		return 1;
 	}
 	sigset_t set;
@@ -265,7 +199,7 @@ static int run_attach(struct cp_heap_opts *o)
 	if (cp_heap_attach(h, pid, &err)) {
 		cmd_error("heap", "%s", err.msg);
 	} else {
-		rc = attach_loop(h, pid, sigfd);
+		rc = drain_loop(h, NULL, pid, sigfd, NULL);
 		if (cp_heap_finish(h, -1, &err)) {
 			cmd_error("heap", "%s", err.msg);
 			rc = 1;
@@ -276,6 +210,7 @@ static int run_attach(struct cp_heap_opts *o)
 	if (sigfd >= 0)
 		close(sigfd);
 	cp_heap_free(h);
+	free(cmdline);
 	return rc;
 }
 
@@ -317,28 +252,21 @@ int cmd_heap(int argc, char **argv)
 	}
 	if (quiet)
 		cp_log_set_level(CP_LOG_WARN);
-	if (pid_arg) {
-		char *cache = cp_cache_dir();
-		o.output = output ? output : "cprof.data";
-		o.seed = (uint64_t)seed;
-		o.frame_pointers = !strcmp(callgraph, "fp");
-		o.follow = follow;
-		o.debuginfod_timeout = (double)debuginfod_timeout;
-		o.cache_dir = cache;
-		rc = run_attach(&o);
-		free(cache);
-		return rc;
-	}
-	char **cmdv = argv + first;
-	char *cmdline = join_args(cmdv);
 	char *cache = cp_cache_dir();
 	o.output = output ? output : "cprof.data";
-	o.command_line = cmdline;
 	o.seed = (uint64_t)seed;
 	o.frame_pointers = !strcmp(callgraph, "fp");
 	o.follow = follow;
 	o.debuginfod_timeout = (double)debuginfod_timeout;
 	o.cache_dir = cache;
+	if (pid_arg) {
+		rc = run_attach(&o);
+		free(cache);
+		return rc;
+	}
+	char **cmdv = argv + first;
+	char *cmdline = cmd_join_args(cmdv);
+	o.command_line = cmdline;
 
 	struct cp_child child = { .pid = -1, .go_fd = -1, .err_fd = -1, .pidfd = -1 };
 	struct cp_heap *h = NULL;
@@ -381,7 +309,7 @@ int cmd_heap(int argc, char **argv)
 		goto out;
 	}
 	int status = 0;
-	int lrc = run_loop(h, &child, sigfd, &status);
+	int lrc = drain_loop(h, &child, child.pid, sigfd, &status);
 	int code = cp_proc_exit_code(status);
 	if (cp_heap_finish(h, code, &err)) {
 		cmd_error("heap", "%s", err.msg);

@@ -38,18 +38,6 @@ static const struct cp_option options[] = {
 	CP_OPT_END_,
 };
 
-static char *join_args(char **argv)
-{
-	struct cp_buf b = { 0 };
-	for (int i = 0; argv[i]; i++) {
-		if (i)
-			cp_buf_add_u8(&b, ' ');
-		cp_buf_add(&b, argv[i], strlen(argv[i]));
-	}
-	cp_buf_add_u8(&b, 0);
-	return (char *)b.p;
-}
-
 struct run {
 	struct cp_recorder *rec;
 	struct cp_child child;
@@ -163,7 +151,7 @@ int cmd_record(int argc, char **argv)
 	cp_record_opts_init(&o);
 	sampling_fill(&args, &o);
 	o.perf.inherit = !no_inherit;
-	char *cmdline = no_command ? cp_xstrdup("system-wide (-a)") : join_args(cmdv);
+	char *cmdline = no_command ? cp_xstrdup("system-wide (-a)") : cmd_join_args(cmdv);
 	o.command_line = cmdline;
 
 	sigset_t set;

@@ -43,6 +43,10 @@ struct cp_report_header {
  * empty); the CPU state selection is "on-cpu" or "off-cpu". */
 const char *cp_format_filter_desc(const struct cp_view_filter *f, char *buf, size_t size);
 
+/* A byte count as people read it, "64.0 MiB" ("512 B" below 1 KiB),
+ * written into buf, which is returned. */
+const char *cp_format_bytes(double b, char *buf, size_t size);
+
 int cp_format_report_header(FILE *out, const struct cp_view *v, const struct cp_report_header *h,
 			    const char *what, struct cp_error *err);
 

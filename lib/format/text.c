@@ -123,8 +123,7 @@ static void header_event(FILE *out, const struct cp_profile_meta *m)
 	fputc('\n', out);
 }
 
-/* "64.0 MiB" */
-static const char *human_bytes(double b, char *buf, size_t size)
+const char *cp_format_bytes(double b, char *buf, size_t size)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int u = 0;
@@ -161,8 +160,8 @@ static void header_heap(FILE *out, const struct cp_view *v)
 	fprintf(out,
 		"# heap: %s%.0f allocation calls (%s); peak %s in %s%.0f blocks; "
 		"live at exit %s in %s%.0f blocks; %s%.0f temporary; %" PRIu64 " records lost\n",
-		est, tot[0], human_bytes(tot[1], a, sizeof(a)), human_bytes(tot[5], b, sizeof(b)), est,
-		tot[4], human_bytes(tot[3], c, sizeof(c)), est, tot[2], est, tot[6],
+		est, tot[0], cp_format_bytes(tot[1], a, sizeof(a)), cp_format_bytes(tot[5], b, sizeof(b)), est,
+		tot[4], cp_format_bytes(tot[3], c, sizeof(c)), est, tot[2], est, tot[6],
 		p->meta.lost_records);
 	if (!strcmp(p->meta.sampler, "attach"))
 		fputs("# attached to a running process: what it allocated before is unknown "
