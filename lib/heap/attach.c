@@ -240,6 +240,7 @@ static void give_back(struct borrowed *b)
 {
 	put_state(b);
 	ptrace(PTRACE_DETACH, b->tid, NULL, NULL);
+	free(b);
 }
 
 static int write_mem(pid_t tid, uint64_t addr, const void *buf, size_t len)
@@ -332,6 +333,19 @@ static int call(struct borrowed *b, uint64_t fn, const char *s1, const char *s2,
 
 /* ---- attach, detach ---------------------------------------------------------- */
 
+/* Find the target's C library and borrow one of its threads; NULL with err. */
+static struct borrowed *borrow_in(pid_t pid, struct target_info *ti, struct cp_error *err)
+{
+	if (find_libc(pid, ti, err))
+		return NULL;
+	struct borrowed *b = cp_xcalloc(1, sizeof(*b));
+	if (borrow(pid, ti, b, err)) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
 int cp_heap_attach(struct cp_heap *h, pid_t pid, struct cp_error *err)
 {
 	struct cp_proc_root root;
@@ -342,14 +356,10 @@ int cp_heap_attach(struct cp_heap *h, pid_t pid, struct cp_error *err)
 				    "container): cprof heap -p cannot load its library there yet",
 				    (int)pid);
 	struct target_info ti;
-	int rc = find_libc(pid, &ti, err);
-	if (rc)
-		return rc;
-	struct borrowed *b = cp_xcalloc(1, sizeof(*b));
-	if ((rc = borrow(pid, &ti, b, err))) {
-		free(b);
-		return rc;
-	}
+	struct borrowed *b = borrow_in(pid, &ti, err);
+	if (!b)
+		return err ? err->code : CP_E_FAIL;
+	int rc;
 	uint64_t handle = 0, attach_fn = 0, detach_fn = 0, n = 0;
 	rc = call(b, ti.dlopen, h->lib, NULL, 0, 2 /* RTLD_NOW */, &handle, err);
 	if (!rc && !handle) {
@@ -377,7 +387,6 @@ int cp_heap_attach(struct cp_heap *h, pid_t pid, struct cp_error *err)
 		rc = cp_error_errno(err, CP_E_FAIL, -(int)n, "process %d could not start recording",
 				    (int)pid);
 	give_back(b);
-	free(b);
 	heap_attach_dir_remove(h); /* the process has them open now */
 	if (rc)
 		return rc;
@@ -398,18 +407,12 @@ int cp_heap_detach(struct cp_heap *h, struct cp_error *err)
 	if (!cp_proc_exists(pid))
 		return 0;
 	struct target_info ti;
-	int rc = find_libc(pid, &ti, err);
-	if (rc)
-		return rc;
-	struct borrowed *b = cp_xcalloc(1, sizeof(*b));
-	if ((rc = borrow(pid, &ti, b, err))) {
-		free(b);
-		return rc;
-	}
+	struct borrowed *b = borrow_in(pid, &ti, err);
+	if (!b)
+		return err ? err->code : CP_E_FAIL;
 	uint64_t n = 0;
-	rc = call(b, h->detach_fn, NULL, NULL, 0, 0, &n, err);
+	int rc = call(b, h->detach_fn, NULL, NULL, 0, 0, &n, err);
 	give_back(b);
-	free(b);
 	if (!rc)
 		cp_log(CP_LOG_INFO, "heap: process %d: %d allocation entries put back", (int)pid,
 		       (int)n);
