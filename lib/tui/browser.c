@@ -462,6 +462,30 @@ static void open_picker(struct cp_tui_browser *b, enum pick_kind k)
 	set_cursor(b, sel);
 }
 
+/* The options changed (a filter, the value type): aggregate again (only
+ * re-order the table when recompute is false), keep the tree's direction,
+ * and go back to the top table or the tree (the only screens that survive
+ * a new aggregation), cursors at the top.  The options worked before with
+ * a narrower filter or another valid value index: a failure to aggregate
+ * is a broken invariant. */
+static void reaggregate(struct cp_tui_browser *b, bool recompute)
+{
+	if (!recompute) {
+		build_order(b);
+	} else {
+		bool tree_was_inverted = b->inverted;
+		drop_aggregates(b);
+		if (aggregate(b, NULL) < 0)
+			abort();
+		if (tree_was_inverted)
+			tree_invert(b);
+	}
+	while (b->depth > 1 && cur_screen(b)->kind != CP_TUI_TREE)
+		b->depth--;
+	for (int d = 0; d < b->depth; d++)
+		b->stack[d].cur = b->stack[d].first = 0;
+}
+
 /* Apply the picker entry under the cursor and aggregate again. */
 static void pick(struct cp_tui_browser *b)
 {
@@ -486,23 +510,7 @@ static void pick(struct cp_tui_browser *b)
 		break;
 	}
 	b->depth--;
-	if (b->pkind == PICK_MODULE) {
-		build_order(b);
-	} else {
-		bool tree_was_inverted = b->inverted;
-		drop_aggregates(b);
-		/* the options that worked before with a narrower filter: a
-		 * failure here is a broken invariant */
-		if (aggregate(b, NULL) < 0)
-			abort();
-		if (tree_was_inverted)
-			tree_invert(b);
-	}
-	/* only the top table and the tree survive a new aggregation */
-	while (b->depth > 1 && cur_screen(b)->kind != CP_TUI_TREE)
-		b->depth--;
-	for (int d = 0; d < b->depth; d++)
-		b->stack[d].cur = b->stack[d].first = 0;
+	reaggregate(b, b->pkind != PICK_MODULE);
 	if (cur_screen(b)->kind == CP_TUI_TREE)
 		tree_focus(b, NULL, NULL);
 }
@@ -655,16 +663,7 @@ static void next_value(struct cp_tui_browser *b)
 		return;
 	}
 	b->base.value_index = (cur + 1) % (uint32_t)n;
-	bool tree_was_inverted = b->inverted;
-	drop_aggregates(b);
-	if (aggregate(b, NULL) < 0)
-		abort(); /* an index below value_types.n: always valid */
-	if (tree_was_inverted)
-		tree_invert(b);
-	while (b->depth > 1 && cur_screen(b)->kind != CP_TUI_TREE)
-		b->depth--;
-	for (int d = 0; d < b->depth; d++)
-		b->stack[d].cur = b->stack[d].first = 0;
+	reaggregate(b, true);
 	snprintf(b->status, sizeof(b->status), "showing %s (v: next)",
 		 b->p->value_types.v[b->base.value_index].type);
 }
