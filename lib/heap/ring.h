@@ -43,7 +43,6 @@
 /* header flags */
 #define CP_HEAP_F_FP 0x1u           /* walk frame pointers instead of unwinding */
 #define CP_HEAP_F_FOLLOW 0x2u       /* follow forked and executed children */
-#define CP_HEAP_F_ATTACHED 0x8u     /* loaded into a running process (cprof heap -p) */
 #define CP_HEAP_F_TSC 0x4u          /* times are TSC ticks (constant, nonstop), else
 				     * CLOCK_MONOTONIC nanoseconds */
 
@@ -100,13 +99,11 @@ struct cp_heap_shm {
 	uint64_t sample_interval;  /* mean bytes between samples; 0 = every allocation */
 	uint64_t seed;             /* of the sampling intervals, 0 = from the clock */
 	uint32_t nrings, ring_bytes;
-	uint32_t cprof_pid;
 	_Atomic uint32_t stop;     /* cprof asks: stop recording, call through */
 	_Atomic uint32_t nclaimed; /* rings [1, nclaimed] may have owners */
 	_Atomic uint32_t overflow_lock;
 	_Atomic uint64_t processes; /* interposers started (constructors run) */
 	_Atomic uint64_t dropped;   /* records not written: cprof gone, stopped */
-	_Atomic uint64_t untracked; /* allocations made while the interposer was busy */
 	char pad[CP_HEAP_CACHELINE];
 	struct cp_heap_ring rings[];
 };

@@ -179,13 +179,11 @@ int heap_shm_create(struct cp_heap *h, struct cp_error *err)
 	struct cp_heap_shm *s = h->shm;
 	s->magic = CP_HEAP_MAGIC;
 	s->version = CP_HEAP_VERSION;
-	s->flags = (h->opts.frame_pointers ? CP_HEAP_F_FP : 0) | (h->opts.follow ? CP_HEAP_F_FOLLOW : 0) |
-		   (h->opts.attach ? CP_HEAP_F_ATTACHED : 0);
+	s->flags = (h->opts.frame_pointers ? CP_HEAP_F_FP : 0) | (h->opts.follow ? CP_HEAP_F_FOLLOW : 0);
 	s->sample_interval = h->opts.sample_interval;
 	s->seed = h->opts.seed;
 	s->nrings = CP_HEAP_RINGS;
 	s->ring_bytes = CP_HEAP_RING_BYTES;
-	s->cprof_pid = (uint32_t)getpid();
 	return 0;
 }
 
