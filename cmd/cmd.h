@@ -24,6 +24,7 @@ struct cmd_desc {
 int cmd_record(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_flame(int argc, char **argv);

@@ -19,10 +19,11 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libdw-dev libelf-dev libunwind-dev libcapstone-dev
-libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-dev"
+libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-dev
+libmicrohttpd-dev libjansson-dev libinih-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind"
-BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind"
+BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk"
 
 want_build=0 want_check=0 want_bench=0
 [ $# -eq 0 ] && set -- check

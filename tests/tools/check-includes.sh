@@ -34,6 +34,8 @@ declare -A deps=(
 	[period]="core profile data format"
 	[heap]="core profile data sample proc"
 	[preload]=""
+	[session]="core profile sample proc"
+	[http]="core"
 )
 
 bad=0

@@ -1,0 +1,43 @@
+/* http.h - the HTTP layer of cprof serve: a thin wrapper over
+ * libmicrohttpd (a thread per connection, so a request that waits for a
+ * profile holds no other), the request's method, path and query, and
+ * replies (bytes, or a one-line JSON error).  No HTTP is parsed here. */
+#ifndef CPROF_HTTP_H
+#define CPROF_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct cp_http_opts {
+	const char *host;     /* "127.0.0.1" */
+	uint16_t port;        /* 0: any free port (cp_http_port says which) */
+	unsigned max_conns;   /* concurrent connections */
+	unsigned timeout_s;   /* idle connection timeout */
+};
+
+struct cp_http_req;
+/* The handler answers every request with one cp_http_reply*; it runs in
+ * the connection's thread and may block (waiting for a profile). */
+typedef void (*cp_http_handler)(struct cp_http_req *r, void *arg);
+
+struct cp_http;
+struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, void *arg,
+			      struct cp_error *err);
+uint16_t cp_http_port(const struct cp_http *h);
+void cp_http_stop(struct cp_http *h);
+
+const char *cp_http_method(const struct cp_http_req *r);
+const char *cp_http_path(const struct cp_http_req *r);
+/* A query parameter, NULL when absent. */
+const char *cp_http_query(const struct cp_http_req *r, const char *key);
+/* Reply: status, content type, body (copied), extra headers as name,
+ * value pairs ending in NULL (nullable). */
+void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, const void *body,
+		   size_t len, const char *const *headers);
+/* {"error":"<message>"} */
+void cp_http_reply_error(struct cp_http_req *r, unsigned status, const char *fmt, ...)
+	CP_PRINTF(3, 4);
+
+#endif
