@@ -15,6 +15,7 @@ struct cp_http_opts {
 	uint16_t port;        /* 0: any free port (cp_http_port says which) */
 	unsigned max_conns;   /* concurrent connections */
 	unsigned timeout_s;   /* idle connection timeout */
+	size_t max_body;      /* larger request bodies get 413 (default 64 KiB) */
 };
 
 struct cp_http_req;
@@ -32,10 +33,19 @@ const char *cp_http_method(const struct cp_http_req *r);
 const char *cp_http_path(const struct cp_http_req *r);
 /* A query parameter, NULL when absent. */
 const char *cp_http_query(const struct cp_http_req *r, const char *key);
+/* The request body (NUL-terminated), len its size; "" when none. */
+const char *cp_http_body(const struct cp_http_req *r, size_t *len);
 /* Reply: status, content type, body (copied), extra headers as name,
  * value pairs ending in NULL (nullable). */
 void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, const void *body,
 		   size_t len, const char *const *headers);
+/* Reply with a body of unknown length sent with chunked transfer
+ * encoding, in pieces of at most `block` bytes: read(arg, pos, buf, max)
+ * returns the bytes put in buf, 0 at the end; done(arg) is called once
+ * the reply is over (or abandoned). */
+typedef size_t (*cp_http_read_fn)(void *arg, uint64_t pos, char *buf, size_t max);
+void cp_http_reply_stream(struct cp_http_req *r, unsigned status, const char *ctype, size_t block,
+			  cp_http_read_fn read, void (*done)(void *arg), void *arg);
 /* {"error":"<message>"} */
 void cp_http_reply_error(struct cp_http_req *r, unsigned status, const char *fmt, ...)
 	CP_PRINTF(3, 4);
