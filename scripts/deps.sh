@@ -22,7 +22,8 @@ BUILD_PKGS="build-essential pkg-config libdw-dev libelf-dev libunwind-dev libcap
 libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-dev
 libmicrohttpd-dev libjansson-dev libinih-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
-procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind"
+procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
+curl openssl"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk"
 
 want_build=0 want_check=0 want_bench=0

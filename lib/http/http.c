@@ -1,5 +1,8 @@
 /* http.c - libmicrohttpd underneath cp_http (see http.h). */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -7,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "http/http.h"
 
@@ -17,6 +24,12 @@ struct cp_http {
 	void *arg;
 	uint16_t port;
 	size_t max_body;
+	unsigned max_headers;
+	bool tls, client_certs;
+	char *token;
+	char *public_path;
+	char **hosts; /* NULL: any */
+	char *unix_path;
 };
 
 struct cp_http_req {
@@ -33,6 +46,101 @@ struct body {
 	size_t len;
 	bool too_big;
 };
+
+static enum MHD_Result count_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	(void)kind;
+	(void)key;
+	(void)value;
+	(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/* The Host header's host part ("[::1]:6060" -> "::1"), in buf. */
+static const char *host_part(const char *v, char *buf, size_t size)
+{
+	const char *e;
+	if (*v == '[') {
+		v++;
+		e = strchr(v, ']');
+		if (!e)
+			return NULL;
+	} else {
+		e = strchr(v, ':');
+		if (!e)
+			e = v + strlen(v);
+	}
+	if ((size_t)(e - v) >= size)
+		return NULL;
+	memcpy(buf, v, (size_t)(e - v));
+	buf[e - v] = '\0';
+	return buf;
+}
+
+/* Compared in a time that depends on the token's length only. */
+static bool same_token(const char *given, const char *want)
+{
+	size_t lg = strlen(given), lw = strlen(want);
+	unsigned char d = lg != lw;
+	for (size_t i = 0; i < lw; i++)
+		d |= (unsigned char)(want[i] ^ (i < lg ? given[i] : 0));
+	return !d;
+}
+
+static bool client_cert_ok(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	gnutls_session_t ts = (gnutls_session_t)ci->tls_session;
+	unsigned n = 0, status = 1;
+	if (!gnutls_certificate_get_peers(ts, &n) || !n)
+		return false;
+	return gnutls_certificate_verify_peers2(ts, &status) == 0 && status == 0;
+}
+
+/* The checks every request passes before its handler: header count, Host
+ * (DNS rebinding), client certificate, bearer token. */
+static bool admit(struct cp_http *h, struct cp_http_req *r)
+{
+	unsigned n = 0;
+	MHD_get_connection_values(r->c, MHD_HEADER_KIND, count_one, &n);
+	if (n > h->max_headers) {
+		cp_http_reply_error(r, 431, "%u header fields, at most %u", n, h->max_headers);
+		return false;
+	}
+	if (h->hosts) {
+		const char *v = cp_http_header(r, "Host");
+		char buf[256];
+		const char *host = v ? host_part(v, buf, sizeof(buf)) : NULL;
+		bool ok = false;
+		for (size_t i = 0; host && h->hosts[i] && !ok; i++)
+			ok = !strcasecmp(host, h->hosts[i]);
+		if (!ok) {
+			cp_http_reply_error(r, 403, "Host '%.64s' is not one this server answers to "
+						    "(allowed_hosts)", v ? v : "");
+			return false;
+		}
+	}
+	if (h->client_certs && !client_cert_ok(r->c)) {
+		cp_http_reply_error(r, 403, "a client certificate signed by the server's "
+					    "tls_client_ca is required");
+		return false;
+	}
+	if (h->token && !(h->public_path && !strcmp(r->path, h->public_path))) {
+		const char *a = cp_http_header(r, "Authorization");
+		if (!a || strncasecmp(a, "Bearer ", 7) || !same_token(a + 7, h->token)) {
+			static const char *const hdr[] = { "WWW-Authenticate", "Bearer", NULL };
+			static const char msg[] = "{\"error\":\"a bearer token is required "
+						  "(Authorization: Bearer TOKEN)\"}\n";
+			cp_http_reply(r, 401, "application/json", msg, sizeof(msg) - 1, hdr);
+			return false;
+		}
+	}
+	return true;
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *data,
@@ -61,7 +169,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				 .body = b->p ? b->p : "", .body_len = b->len };
 	if (b->too_big)
 		cp_http_reply_error(&r, 413, "request body over %zu bytes", h->max_body);
-	else
+	else if (admit(h, &r))
 		h->fn(&r, h->arg);
 	if (!r.replied)
 		cp_http_reply_error(&r, 500, "no reply");
@@ -82,31 +190,134 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
 	}
 }
 
+/* A listening unix socket at path, for anyone on the machine to connect
+ * to (each request's caller is checked by uid); a stale socket file is
+ * replaced, any other file is not. */
+static int unix_listen(const char *path, struct cp_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cp_error_set(err, CP_E_USAGE, "unix socket path '%s' is too long", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return cp_error_set(err, CP_E_USAGE, "%s exists and is not a socket", path);
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live)
+			return cp_error_set(err, CP_E_FAIL, "%s: a server is listening there already",
+					    path);
+		unlink(path);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cp_error_errno(err, CP_E_FAIL, errno, "socket");
+	mode_t old = umask(0);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc || listen(fd, 128)) {
+		int e = errno;
+		close(fd);
+		return cp_error_errno(err, CP_E_FAIL, e, "cannot listen on %s", path);
+	}
+	return fd;
+}
+
+static char **dup_list(const char *const *l)
+{
+	size_t n = 0;
+	while (l[n])
+		n++;
+	char **c = cp_xcalloc(n + 1, sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		c[i] = cp_xstrdup(l[i]);
+	return c;
+}
+
+static void free_h(struct cp_http *h)
+{
+	for (size_t i = 0; h->hosts && h->hosts[i]; i++)
+		free(h->hosts[i]);
+	free(h->hosts);
+	free(h->token);
+	free(h->public_path);
+	free(h->unix_path);
+	free(h);
+}
+
 struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, void *arg,
 			      struct cp_error *err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(o->port) };
-	if (inet_pton(AF_INET, o->host, &sa.sin_addr) != 1) {
-		cp_error_set(err, CP_E_USAGE, "listen address '%s' is not an IPv4 address", o->host);
+	struct sockaddr_in6 sa6 = { .sin6_family = AF_INET6, .sin6_port = htons(o->port) };
+	struct sockaddr *addr = (struct sockaddr *)&sa;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ERROR_LOG;
+	int lfd = -1;
+	if (o->unix_path) {
+		lfd = unix_listen(o->unix_path, err);
+		if (lfd < 0)
+			return NULL;
+	} else if (inet_pton(AF_INET6, o->host, &sa6.sin6_addr) == 1) {
+		addr = (struct sockaddr *)&sa6;
+		flags |= MHD_USE_IPv6;
+	} else if (inet_pton(AF_INET, o->host, &sa.sin_addr) != 1) {
+		cp_error_set(err, CP_E_USAGE, "listen address '%s' is not an IP address", o->host);
 		return NULL;
 	}
+	if (o->cert_pem)
+		flags |= MHD_USE_TLS;
 	struct cp_http *h = cp_xcalloc(1, sizeof(*h));
 	h->fn = fn;
 	h->arg = arg;
 	h->max_body = o->max_body ? o->max_body : 65536;
-	h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-					MHD_USE_ERROR_LOG,
-				0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
-				MHD_OPTION_CONNECTION_LIMIT, o->max_conns ? o->max_conns : 256,
-				MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	h->max_headers = o->max_headers ? o->max_headers : 64;
+	h->tls = o->cert_pem != NULL;
+	h->client_certs = o->cert_pem && o->ca_pem;
+	h->token = o->token ? cp_xstrdup(o->token) : NULL;
+	h->public_path = o->public_path ? cp_xstrdup(o->public_path) : NULL;
+	h->hosts = o->hosts ? dup_list(o->hosts) : NULL;
+	h->unix_path = o->unix_path ? cp_xstrdup(o->unix_path) : NULL;
+	struct MHD_OptionItem opts[] = {
+		{ lfd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR, lfd,
+		  lfd >= 0 ? NULL : addr },
+		{ MHD_OPTION_CONNECTION_LIMIT, o->max_conns ? o->max_conns : 256, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30, NULL },
+		/* request line and headers must fit: 414/431 beyond */
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, 65536, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL },
+		{ o->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->cert_pem },
+		{ o->cert_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)o->key_pem },
+		{ o->cert_pem && o->ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		  (void *)o->ca_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	/* MHD_OPTION_END ends the array at the first unused TLS slot */
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
+				MHD_OPTION_END);
 	if (!h->d) {
-		cp_error_set(err, CP_E_FAIL, "cannot listen on %s:%u", o->host, (unsigned)o->port);
-		free(h);
+		if (o->unix_path)
+			cp_error_set(err, CP_E_FAIL, "cannot serve on unix:%s", o->unix_path);
+		else if (o->cert_pem)
+			cp_error_set(err, CP_E_FAIL,
+				     "cannot listen on %s:%u with TLS (in use, or the certificate "
+				     "and key do not go together)",
+				     o->host, (unsigned)o->port);
+		else
+			cp_error_set(err, CP_E_FAIL, "cannot listen on %s:%u (%s)", o->host,
+				     (unsigned)o->port, "in use, or not an address of this machine");
+		if (lfd >= 0) {
+			close(lfd);
+			unlink(o->unix_path);
+		}
+		free_h(h);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+		lfd >= 0 ? NULL : MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : o->port;
 	return h;
 }
@@ -121,7 +332,9 @@ void cp_http_stop(struct cp_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
-	free(h);
+	if (h->unix_path)
+		unlink(h->unix_path);
+	free_h(h);
 }
 
 const char *cp_http_method(const struct cp_http_req *r)
@@ -132,6 +345,26 @@ const char *cp_http_method(const struct cp_http_req *r)
 const char *cp_http_path(const struct cp_http_req *r)
 {
 	return r->path;
+}
+
+const char *cp_http_header(const struct cp_http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
+}
+
+long cp_http_peer_uid(const struct cp_http_req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&ss, &sl) ||
+	    ss.ss_family != AF_UNIX ||
+	    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		return -1;
+	return (long)cr.uid;
 }
 
 const char *cp_http_query(const struct cp_http_req *r, const char *key)
@@ -147,6 +380,7 @@ const char *cp_http_body(const struct cp_http_req *r, size_t *len)
 }
 
 struct stream {
+	size_t block;
 	cp_http_read_fn read;
 	void (*done)(void *arg);
 	void *arg;
@@ -155,7 +389,8 @@ struct stream {
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *st = cls;
-	size_t n = st->read(st->arg, pos, buf, max);
+	/* libmicrohttpd may offer more room than the block size it was given */
+	size_t n = st->read(st->arg, pos, buf, max < st->block ? max : st->block);
 	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
@@ -171,6 +406,7 @@ void cp_http_reply_stream(struct cp_http_req *r, unsigned status, const char *ct
 			  cp_http_read_fn read, void (*done)(void *arg), void *arg)
 {
 	struct stream *st = cp_xcalloc(1, sizeof(*st));
+	st->block = block;
 	st->read = read;
 	st->done = done;
 	st->arg = arg;

@@ -1,6 +1,8 @@
 /* http.h - the HTTP layer of cprof serve: a thin wrapper over
  * libmicrohttpd (a thread per connection, so a request that waits for a
- * profile holds no other), the request's method, path and query, and
+ * profile holds no other), TLS through its GnuTLS, the checks every
+ * request passes before a handler sees it (header count, Host, client
+ * certificate, bearer token), the request's method, path and query, and
  * replies (bytes, or a one-line JSON error).  No HTTP is parsed here. */
 #ifndef CPROF_HTTP_H
 #define CPROF_HTTP_H
@@ -11,11 +13,24 @@
 #include "core/core.h"
 
 struct cp_http_opts {
-	const char *host;     /* "127.0.0.1" */
+	const char *host;     /* IPv4 or IPv6 address ("127.0.0.1", "::1") */
 	uint16_t port;        /* 0: any free port (cp_http_port says which) */
+	const char *unix_path; /* listen on this unix socket instead (mode 0666: the
+				* caller's uid is checked per request, cp_http_peer_uid) */
 	unsigned max_conns;   /* concurrent connections */
 	unsigned timeout_s;   /* idle connection timeout */
 	size_t max_body;      /* larger request bodies get 413 (default 64 KiB) */
+	unsigned max_headers; /* more header fields get 431 (default 64) */
+	/* HTTPS: PEM texts (not paths), NULL for plain HTTP; with ca_pem a
+	 * client must present a certificate it signed (else 403). */
+	const char *cert_pem, *key_pem, *ca_pem;
+	/* Every request but those for public_path must carry
+	 * "Authorization: Bearer <token>" (else 401); NULL: no token. */
+	const char *token;
+	const char *public_path;
+	/* Host header values accepted (the host part; any port), NULL-ended;
+	 * NULL: any.  Others get 403 (DNS rebinding). */
+	const char *const *hosts;
 };
 
 struct cp_http_req;
@@ -31,6 +46,10 @@ void cp_http_stop(struct cp_http *h);
 
 const char *cp_http_method(const struct cp_http_req *r);
 const char *cp_http_path(const struct cp_http_req *r);
+/* A request header, NULL when absent. */
+const char *cp_http_header(const struct cp_http_req *r, const char *name);
+/* The connecting process's uid on a unix socket, -1 on TCP. */
+long cp_http_peer_uid(const struct cp_http_req *r);
 /* A query parameter, NULL when absent. */
 const char *cp_http_query(const struct cp_http_req *r, const char *key);
 /* The request body (NUL-terminated), len its size; "" when none. */

@@ -1,0 +1,73 @@
+/* serve-int.h - what lib/serve's files share: the server's state, target
+ * resolution, the handlers. */
+#ifndef CPROF_SERVE_INT_H
+#define CPROF_SERVE_INT_H
+
+#include <pthread.h>
+
+#include "http/http.h"
+#include "serve/serve.h"
+#include "session/session.h"
+
+#define CP_SERVE_MAX_KEPT 256
+
+/* A session of the API (api.c). */
+struct cp_serve_sess {
+	char id[17];
+	struct cp_session *s;
+	char target[80]; /* "process 12" or "target web" */
+	long duration, freq;
+	uint64_t created_ns, done_ns;
+	char *folded; /* made once, when first asked for */
+	size_t folded_len;
+	int readers;  /* streams of folded in flight */
+};
+
+struct cp_server {
+	struct cp_serve_config cfg;
+	struct cp_http *http;
+	char url[300];
+	uint64_t started_ns;
+	/* Go's rule: one profile of a target at a time (server.c) */
+	pthread_mutex_t busy_lock;
+	pid_t busy[1024];
+	/* sessions (api.c) */
+	pthread_mutex_t sess_lock;
+	struct cp_serve_sess *sessions[CP_SERVE_MAX_KEPT];
+	uint64_t total_sessions, total_profiles, total_requests;
+	int profiles_running; /* /debug/pprof requests sampling now (atomic) */
+};
+
+/* The processes a request names. */
+struct cp_serve_pids {
+	pid_t pids[CP_SESSION_MAX_PIDS];
+	int n;
+	char key[80]; /* "process 12", "target web" */
+};
+/* A configured target by name (name != NULL, namelen bytes) or a pid,
+ * each process checked against the allow lists and, over a unix socket,
+ * the caller's uid (peer_uid, -1 on TCP).  0, or an HTTP status with msg. */
+int cp_serve_resolve(const struct cp_server *s, const char *name, size_t namelen, pid_t pid,
+		     long peer_uid, struct cp_serve_pids *out, char *msg, size_t msgsz);
+
+/* Claim every process of p for one profile (Go's rule); false when one is
+ * being profiled already.  Release when done. */
+bool cp_serve_claim(struct cp_server *s, const struct cp_serve_pids *p);
+void cp_serve_release(struct cp_server *s, const struct cp_serve_pids *p);
+
+/* Start a session on p, or reply with the error and return NULL. */
+struct cp_session *cp_serve_session_start(struct cp_server *s, struct cp_http_req *r,
+					  const struct cp_serve_pids *p, long seconds, long freq);
+
+/* JSON replies: the object is consumed. */
+struct json_t;
+void cp_serve_reply_json(struct cp_http_req *r, unsigned status, struct json_t *j);
+
+/* Handlers.  pprof: rest is the path after the /debug/pprof prefix
+ * ("/profile"), target the /t/NAME/ part (NULL, 0 when none). */
+void cp_serve_pprof(struct cp_server *s, struct cp_http_req *r, const char *rest,
+		    const char *target, size_t tlen);
+void cp_serve_api(struct cp_server *s, struct cp_http_req *r, const char *rest);
+void cp_serve_api_free(struct cp_server *s);
+
+#endif

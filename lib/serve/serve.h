@@ -1,0 +1,127 @@
+/* serve.h - cprof serve: pprof HTTP endpoints and on-demand profiling
+ * sessions for processes on this machine.
+ *
+ * config.c   the settings (INI through libinih, one key table that also
+ *            prints --print-config), checked before the server starts
+ * request.c  the requests' parameters (query strings, session JSON),
+ *            validated into plain structs: what the fuzz harnesses feed
+ * targets.c  which processes a request names (pid=, /t/NAME/ prefixes
+ *            from the config) and whether it may have them
+ * server.c   the server: routing, Go's one-profile-per-target rule
+ * pprof.c    /debug/pprof/... (profile, flamegraph, index)
+ * api.c      /api/v1/... (sessions, status)
+ *
+ * HTTP is lib/http's (libmicrohttpd), sampling lib/session's. */
+#ifndef CPROF_SERVE_H
+#define CPROF_SERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "core/core.h"
+
+/* A named target of /t/NAME/debug/pprof/...: the process in a pidfile,
+ * or every process whose command line matches a regular expression
+ * (POSIX extended, as pgrep -f). */
+struct cp_serve_target {
+	char *name;
+	char *pidfile;
+	char *cmdline;
+};
+
+struct cp_serve_config {
+	/* [server] */
+	char *listen;            /* HOST:PORT, [V6]:PORT or unix:/path */
+	char *token_file;        /* bearer token (first line), "" none */
+	char *tls_cert, *tls_key; /* PEM files, "" none */
+	char *tls_client_ca;     /* PEM: client certificates must chain to it */
+	char *allowed_hosts;     /* Host header values besides the loopback names */
+	long max_connections;
+	long max_request_bytes;  /* request body */
+	long max_headers;
+	long request_timeout_seconds;
+	/* [limits] */
+	long max_concurrent_sessions;
+	long max_session_duration_seconds;
+	long max_frequency_hz;
+	long default_seconds;    /* pprof's seconds= default (Go: 30) */
+	long default_frequency_hz;
+	long chunk_size_bytes;
+	long keep_finished_seconds;
+	/* [targets] */
+	char *allow_uids;        /* comma-separated; "" any */
+	char *allow_names;       /* process names (comm); "" any */
+	struct cp_serve_target *targets;
+	int ntargets;
+};
+
+/* Defaults (every string allocated, so free works on any config). */
+void cp_serve_config_init(struct cp_serve_config *c);
+void cp_serve_config_release(struct cp_serve_config *c);
+/* dst (uninitialized) = a deep copy of src. */
+void cp_serve_config_copy(struct cp_serve_config *dst, const struct cp_serve_config *src);
+/* Read INI text (name: for messages) over c.  Unknown sections or keys and
+ * bad values are errors naming the file, line and key. */
+int cp_serve_config_parse(struct cp_serve_config *c, const char *text, const char *name,
+			  struct cp_error *err);
+int cp_serve_config_load(struct cp_serve_config *c, const char *path, struct cp_error *err);
+/* Every key with its value, as an INI file that reads back the same. */
+void cp_serve_config_print(FILE *out, const struct cp_serve_config *c);
+/* Set one [server]/[limits]/[targets] key by name (a command-line flag
+ * over the file). */
+int cp_serve_config_set(struct cp_serve_config *c, const char *key, const char *value,
+			struct cp_error *err);
+
+/* The listen address, parsed. */
+struct cp_serve_listen {
+	enum { CP_LISTEN_INET, CP_LISTEN_INET6, CP_LISTEN_UNIX } kind;
+	char host[256]; /* address, or the socket's path */
+	uint16_t port;
+	bool loopback;
+};
+int cp_serve_parse_listen(const char *s, struct cp_serve_listen *out, struct cp_error *err);
+
+/* ---- requests (request.c) ------------------------------------------------ */
+
+/* A query parameter by name, NULL when absent. */
+typedef const char *(*cp_serve_query_fn)(void *arg, const char *key);
+
+/* /debug/pprof/profile and flamegraph: pid (0 when the path names the
+ * target), seconds, frequency; width for SVGs. */
+struct cp_serve_profile_req {
+	pid_t pid;
+	long seconds, frequency, width;
+	bool seconds_over; /* seconds above the maximum: Go's 400 with X-Go-Pprof */
+};
+/* 0, or 400 with msg filled. */
+int cp_serve_parse_profile_query(const struct cp_serve_config *c, cp_serve_query_fn q, void *arg,
+				 bool need_pid, struct cp_serve_profile_req *out, char *msg,
+				 size_t msgsz);
+
+/* POST /api/v1/sessions: {"pid": P | "target": "NAME", "duration": S,
+ * "frequency": F}; no other keys. */
+struct cp_serve_session_req {
+	pid_t pid;
+	char target[64];
+	long duration, frequency;
+};
+int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *body, size_t len,
+				struct cp_serve_session_req *out, char *msg, size_t msgsz);
+
+/* A session id as the API hands them out: 16 lowercase hex digits. */
+bool cp_serve_valid_id(const char *s, size_t len);
+
+/* ---- the server (server.c) ----------------------------------------------- */
+
+struct cp_server;
+/* Check the config (security rules included: a non-loopback address, or a
+ * server running as root, needs a token or client certificates) and start
+ * listening.  The token and certificate files are read here. */
+struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_error *err);
+/* Where it listens, for the log line: "http://127.0.0.1:6060". */
+const char *cp_server_url(const struct cp_server *s);
+void cp_server_stop(struct cp_server *s);
+
+#endif
