@@ -31,6 +31,9 @@
 #   heap          bench/heap.sh: cprof heap against heaptrack (full mode on
 #                 alloc_heavy and alloc_threads), sampled mode on
 #                 alloc_heavy and CPython, target RSS, bytes per event
+#   serve         bench/serve.sh: cprof serve's request -> first sample,
+#                 GET /health under wrk (alone and with 64 profiles
+#                 pending), Go's rule over 8 targets, the server's RSS
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -255,6 +258,9 @@ fi
 
 # ---- j. cprof heap against heaptrack: full and sampled mode -------------------------
 "$CPROF_TOP/bench/heap.sh" "$BUILD" || { echo "FAIL: bench/heap.sh exited with $?"; failed=1; }
+
+# ---- k. cprof serve under load --------------------------------------------------------
+"$CPROF_TOP/bench/serve.sh" "$BUILD" || { echo "FAIL: bench/serve.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

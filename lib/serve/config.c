@@ -1,6 +1,7 @@
 /* config.c - cprof serve's settings: one table of keys drives the INI
  * reader (libinih), --print-config and the command-line overrides. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -65,6 +66,15 @@ static const struct key keys[] = {
 	  "only processes of these names (comm, comma-separated; empty: any)"),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* libinih reads a line into INI_MAX_LINE bytes and parses what does not
+ * fit as another line (a continuation of the value when it starts with a
+ * blank), and cuts section names to 49 bytes (its MAX_SECTION - 1): such
+ * lines are refused rather than read wrong.  So is a value whose
+ * "key = value" line would not fit, so that what --print-config prints
+ * reads back. */
+#define LINE_MAX_BYTES (INI_MAX_LINE - 3)
+#define SECTION_MAX_BYTES 49
 
 static char **str_at(struct cp_serve_config *c, const struct key *k)
 {
@@ -149,7 +159,7 @@ void cp_serve_config_copy(struct cp_serve_config *dst, const struct cp_serve_con
 
 static bool valid_name(const char *s)
 {
-	if (!*s || strlen(s) > 63)
+	if (!*s || strlen(s) > SECTION_MAX_BYTES - 7) /* "target." */
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
@@ -167,11 +177,16 @@ static int on_key(void *user, const char *section, const char *name, const char 
 {
 	struct parse_state *ps = user;
 	struct cp_serve_config *c = ps->c;
+	if (strlen(name) + 3 + strlen(value) > LINE_MAX_BYTES) {
+		snprintf(ps->msg, sizeof(ps->msg), "%.64s: a value over %d bytes", name,
+			 LINE_MAX_BYTES - 3 - (int)strlen(name));
+		return 0;
+	}
 	if (!strncmp(section, "target.", 7)) {
 		const char *tname = section + 7;
 		if (!valid_name(tname)) {
 			snprintf(ps->msg, sizeof(ps->msg),
-				 "[%.64s]: a target name is 1-63 letters, digits, '-', '_' or '.'",
+				 "[%.64s]: a target name is 1-42 letters, digits, '-', '_' or '.'",
 				 section);
 			return 0;
 		}
@@ -233,9 +248,33 @@ static int check(struct cp_serve_config *c, const char *name, struct cp_error *e
 	return 0;
 }
 
+static int check_lines(const char *text, const char *name, struct cp_error *err)
+{
+	int line = 1;
+	for (const char *p = text; *p; line++) {
+		size_t n = strcspn(p, "\n");
+		if (n > LINE_MAX_BYTES)
+			return cp_error_set(err, CP_E_USAGE, "%s:%d: a line over %d bytes", name, line,
+					    LINE_MAX_BYTES);
+		const char *s = p;
+		if (line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
+			s += 3; /* a UTF-8 BOM, which libinih skips */
+		while (s < p + n && isspace((unsigned char)*s))
+			s++;
+		if (s < p + n && *s == '[' && strcspn(s + 1, "]\n") > SECTION_MAX_BYTES)
+			return cp_error_set(err, CP_E_USAGE, "%s:%d: a section name over %d bytes",
+					    name, line, SECTION_MAX_BYTES);
+		p += n + (p[n] == '\n');
+	}
+	return 0;
+}
+
 int cp_serve_config_parse(struct cp_serve_config *c, const char *text, const char *name,
 			  struct cp_error *err)
 {
+	int rc = check_lines(text, name, err);
+	if (rc)
+		return rc;
 	struct parse_state ps = { .c = c };
 	int line = ini_parse_string(text, on_key, &ps);
 	if (line > 0)
@@ -292,7 +331,8 @@ void cp_serve_config_print(FILE *out, const struct cp_serve_config *c)
 		fprintf(out, "# %s (default: %s)\n", k->help, *k->dflt ? k->dflt : "none");
 		if (k->kind == K_STR) {
 			const char *v = *(char *const *)((const char *)c + k->off);
-			fprintf(out, "%s =%s%s\n", k->name, *v ? " " : "", v);
+			/* "key = ;x" would read as an inline comment: "key =;x" */
+			fprintf(out, "%s =%s%s\n", k->name, *v && *v != ';' ? " " : "", v);
 		}
 		else {
 			fprintf(out, "%s = %ld\n", k->name, *(const long *)((const char *)c + k->off));
@@ -305,10 +345,11 @@ void cp_serve_config_print(FILE *out, const struct cp_serve_config *c)
 	      out);
 	for (int i = 0; i < c->ntargets; i++) {
 		fprintf(out, "\n[target.%s]\n", c->targets[i].name);
-		if (c->targets[i].pidfile)
-			fprintf(out, "pidfile = %s\n", c->targets[i].pidfile);
-		if (c->targets[i].cmdline)
-			fprintf(out, "cmdline = %s\n", c->targets[i].cmdline);
+		const char *pf = c->targets[i].pidfile, *cl = c->targets[i].cmdline;
+		if (pf)
+			fprintf(out, "pidfile =%s%s\n", *pf && *pf != ';' ? " " : "", pf);
+		if (cl)
+			fprintf(out, "cmdline =%s%s\n", *cl && *cl != ';' ? " " : "", cl);
 	}
 }
 

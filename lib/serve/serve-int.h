@@ -27,6 +27,7 @@ struct cp_server {
 	struct cp_serve_config cfg;
 	struct cp_http *http;
 	char url[300];
+	char *cache_dir; /* the symbol cache sessions share (cp_cache_dir), NULL none */
 	uint64_t started_ns;
 	/* Go's rule: one profile of a target at a time (server.c) */
 	pthread_mutex_t busy_lock;

@@ -2,6 +2,7 @@
  * listens, routing, Go's one-profile-per-target rule, starting sessions. */
 #include <errno.h>
 #include <jansson.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,11 @@ struct cp_session *cp_serve_session_start(struct cp_server *s, struct cp_http_re
 {
 	struct cp_session_opts o = { .npids = p->n,
 				     .duration_ns = (uint64_t)seconds * 1000000000ull,
-				     .freq = (int)freq };
+				     .freq = (int)freq,
+				     .cache_dir = s->cache_dir };
 	memcpy(o.pids, p->pids, sizeof(pid_t) * (size_t)p->n);
 	struct cp_error err = { 0 };
 	struct cp_session *ss = cp_session_start(&o, &err);
-	(void)s;
 	if (!ss)
 		cp_http_reply_error(r,
 				    err.code == CP_E_NOENT ? 404 :
@@ -137,6 +138,27 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 	struct cp_serve_listen l;
 	if (cp_serve_parse_listen(c->listen, &l, err))
 		return NULL;
+	if (c->default_frequency_hz > c->max_frequency_hz ||
+	    c->default_seconds > c->max_session_duration_seconds) {
+		cp_error_set(err, CP_E_USAGE,
+			     "default_frequency_hz (%ld) or default_seconds (%ld) is over its maximum "
+			     "(max_frequency_hz %ld, max_session_duration_seconds %ld)",
+			     c->default_frequency_hz, c->default_seconds, c->max_frequency_hz,
+			     c->max_session_duration_seconds);
+		return NULL;
+	}
+	for (int i = 0; i < c->ntargets; i++) {
+		regex_t re;
+		if (c->targets[i].cmdline &&
+		    regcomp(&re, c->targets[i].cmdline, REG_EXTENDED | REG_NOSUB)) {
+			cp_error_set(err, CP_E_USAGE,
+				     "[target.%s] cmdline '%s' is not a regular expression (POSIX "
+				     "extended)", c->targets[i].name, c->targets[i].cmdline);
+			return NULL;
+		}
+		if (c->targets[i].cmdline)
+			regfree(&re);
+	}
 	bool tls = *c->tls_cert || *c->tls_key;
 	if (tls && (!*c->tls_cert || !*c->tls_key)) {
 		cp_error_set(err, CP_E_USAGE, "tls_cert and tls_key go together");
@@ -167,6 +189,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 	pthread_mutex_init(&s->busy_lock, NULL);
 	pthread_mutex_init(&s->sess_lock, NULL);
 	s->started_ns = cp_now_ns();
+	s->cache_dir = cp_cache_dir();
 
 	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL, *hostbuf = NULL;
 	const char **extra = NULL, **hosts = NULL;
@@ -236,6 +259,7 @@ fail:
 	free(extra);
 	free(hosts);
 	cp_serve_config_release(&s->cfg);
+	free(s->cache_dir);
 	free(s);
 	return NULL;
 }
@@ -252,5 +276,6 @@ void cp_server_stop(struct cp_server *s)
 	cp_http_stop(s->http);
 	cp_serve_api_free(s);
 	cp_serve_config_release(&s->cfg);
+	free(s->cache_dir);
 	free(s);
 }

@@ -63,6 +63,10 @@ static void *run(void *arg)
 	struct cp_profile *p = NULL;
 	if (!failed && cp_recorder_finish(s->rec, -1, &err) == 0)
 		p = cp_recorder_cut(s->rec, 0);
+	/* the profile stands alone: the counters, their buffers and the
+	 * symbol tables go now, not when the finished session is forgotten */
+	cp_recorder_free(s->rec);
+	s->rec = NULL;
 	pthread_mutex_lock(&s->lock);
 	s->profile = p;
 	s->state = p ? CP_SESSION_DONE : CP_SESSION_FAILED;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cprof serve over HTTPS with client certificates (mTLS), read by real
-# clients: go tool pprof (-tls_cert/-tls_key/-tls_ca), and scrapes shaped
+# clients: go tool pprof (against a server run as a user on loopback: it
+# sends neither a token nor a client certificate), and scrapes shaped
 # like Parca's and Grafana Alloy's (a path_prefix per configured target,
 # their headers, a client timeout of seconds + 2); flame graphs; the
 # endpoints Go has and cprof does not.
