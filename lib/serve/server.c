@@ -194,12 +194,12 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL, *hostbuf = NULL;
 	const char **extra = NULL, **hosts = NULL;
 	if (*c->token_file && !(token = read_secret(c->token_file, "token_file", true, err)))
-		goto fail;
+		goto out;
 	if (tls && (!(cert = read_secret(c->tls_cert, "tls_cert", false, err)) ||
 		    !(key = read_secret(c->tls_key, "tls_key", false, err))))
-		goto fail;
+		goto out;
 	if (*c->tls_client_ca && !(ca = read_secret(c->tls_client_ca, "tls_client_ca", false, err)))
-		goto fail;
+		goto out;
 	/* the Host header: on loopback only the loopback names (and
 	 * allowed_hosts), elsewhere allowed_hosts when given */
 	extra = split(c->allowed_hosts, &hostbuf);
@@ -234,7 +234,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 	};
 	s->http = cp_http_start(&ho, route, s, err);
 	if (!s->http)
-		goto fail;
+		goto out;
 	uint16_t port = cp_http_port(s->http);
 	if (l.kind == CP_LISTEN_UNIX)
 		snprintf(s->url, sizeof(s->url), "unix:%s", l.host);
@@ -242,6 +242,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 		snprintf(s->url, sizeof(s->url), "%s://%s%s%s:%u", tls ? "https" : "http",
 			 l.kind == CP_LISTEN_INET6 ? "[" : "", l.host,
 			 l.kind == CP_LISTEN_INET6 ? "]" : "", (unsigned)port);
+out: /* the secrets are copied into the server: freed on both paths */
 	free(token);
 	free(cert);
 	free(key);
@@ -249,15 +250,8 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 	free(hostbuf);
 	free(extra);
 	free(hosts);
-	return s;
-fail:
-	free(token);
-	free(cert);
-	free(key);
-	free(ca);
-	free(hostbuf);
-	free(extra);
-	free(hosts);
+	if (s->http)
+		return s;
 	cp_serve_config_release(&s->cfg);
 	free(s->cache_dir);
 	free(s);
