@@ -1,12 +1,15 @@
 /* serve.c - `cprof serve`: pprof HTTP endpoints and profiling sessions
- * for the processes on this machine.  The options and the config file
- * here; the server is lib/serve's. */
+ * for the processes on this machine, and with a command, for the program
+ * it runs (CPU and heap).  The options, the config file and the main
+ * thread's wait here; the server is lib/serve's. */
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "common.h"
@@ -15,6 +18,7 @@
 
 static const char *const usage[] = {
 	"cprof serve [--config FILE] [--listen HOST:PORT | unix:/path] [options]",
+	"cprof serve [options] [--] <command> [<args>...]",
 	"cprof serve --print-config",
 	NULL,
 };
@@ -23,7 +27,7 @@ static const char *config_file;
 static bool print_config;
 /* flags over the file: NULL when not given */
 static const char *listen_arg, *token_file, *tls_cert, *tls_key, *tls_ca, *max_sessions,
-	*max_seconds, *max_frequency, *chunk_size, *keep;
+	*max_seconds, *max_frequency, *chunk_size, *keep, *heap_sample;
 
 static const struct cp_option options[] = {
 	CP_OPT_STR_('c', "config", "FILE", "read settings from an INI file (see --print-config)",
@@ -52,12 +56,16 @@ static const struct cp_option options[] = {
 		    &chunk_size, NULL),
 	CP_OPT_STR_(0, "keep", "SECONDS", "how long finished sessions are kept (default 600)",
 		    &keep, NULL),
+	CP_OPT_STR_(0, "heap-sample", "SIZE",
+		    "with a command: sample one allocation per SIZE bytes on average (K, M "
+		    "suffixes; default 512K, Go's rate)",
+		    &heap_sample, NULL),
 	CP_OPT_END_,
 };
 
 static int apply_flags(struct cp_serve_config *c)
 {
-	const struct {
+	struct {
 		const char *flag, *key, *value;
 	} set[] = {
 		{ "--listen", "listen", listen_arg },
@@ -70,7 +78,19 @@ static int apply_flags(struct cp_serve_config *c)
 		{ "--max-frequency", "max_frequency_hz", max_frequency },
 		{ "--chunk-size", "chunk_size_bytes", chunk_size },
 		{ "--keep", "keep_finished_seconds", keep },
+		{ "--heap-sample", "heap_sample_bytes", heap_sample },
 	};
+	char bytes[32];
+	uint64_t v;
+	if (heap_sample) { /* a size with a suffix, as cprof heap --sample */
+		if (cmd_parse_size(heap_sample, &v) || !v || v > (1u << 30)) {
+			cp_die_usage("serve", usage, options,
+				     "--heap-sample: '%s' is not a size from 1 byte to 1G", heap_sample);
+			return 2;
+		}
+		snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)v);
+		set[10].value = bytes;
+	}
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
 		struct cp_error err;
 		if (set[i].value && cp_serve_config_set(c, set[i].key, set[i].value, &err)) {
@@ -84,11 +104,11 @@ static int apply_flags(struct cp_serve_config *c)
 int cmd_serve(int argc, char **argv)
 {
 	int first;
-	int rc = cp_opt_parse("serve", usage, options, argc, argv, false, &first);
+	int rc = cp_opt_parse("serve", usage, options, argc, argv, true, &first);
 	if (rc)
 		return rc < 0 ? 0 : rc;
-	if (first < argc) {
-		cp_die_usage("serve", usage, options, "unexpected argument '%s'", argv[first]);
+	if (first < argc && print_config) {
+		cp_die_usage("serve", usage, options, "--print-config takes no command");
 		return 2;
 	}
 	struct cp_serve_config c;
@@ -112,20 +132,53 @@ int cmd_serve(int argc, char **argv)
 	mallopt(M_ARENA_MAX, 2);
 	/* the server's threads take no signals: the main thread waits for them */
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sampling_block_signals(&set);
 	signal(SIGPIPE, SIG_IGN);
-	struct cp_server *s = cp_server_start(&c, &err);
+	struct cp_serve_app *app = NULL;
+	char *cache = NULL;
+	if (first < argc) {
+		/* the program first, held before its exec: a server that cannot
+		 * start leaves nothing running */
+		cache = cp_cache_dir();
+		app = cp_serve_app_spawn(argv + first, (uint64_t)c.heap_sample_bytes, cache, &err);
+		if (!app) {
+			cmd_error("serve", "%s", err.msg);
+			cp_serve_config_release(&c);
+			free(cache);
+			return err.code == CP_E_NOENT || err.code == CP_E_PERM ? 127 : 1;
+		}
+	}
+	struct cp_server *s = cp_server_start(&c, app, &err);
+	long sample_bytes = c.heap_sample_bytes;
 	cp_serve_config_release(&c);
 	if (!s) {
 		cmd_error("serve", "%s", err.msg);
+		cp_serve_app_free(app);
+		free(cache);
 		return err.code == CP_E_USAGE ? 2 : 1;
 	}
 	fprintf(stderr, "cprof serve: listening on %s\n", cp_server_url(s));
-	int sig;
-	sigwait(&set, &sig);
+	if (!app) {
+		int sig;
+		while (!sigwait(&set, &sig) && sig == SIGUSR2) /* --every's signal: not ours */
+			;
+		cp_server_stop(s);
+		return 0;
+	}
+	fprintf(stderr, "cprof serve: running %s as process %d (heap: one sample per %ld bytes)\n",
+		argv[first], (int)cp_serve_app_pid(app), sample_bytes);
+	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct cp_error rerr = { 0 };
+	rc = cp_serve_app_run(app, sigfd, &rerr);
+	if (rerr.msg[0])
+		cmd_error("serve", "%s", rerr.msg);
+	else
+		fprintf(stderr, "cprof serve: process %d exited (status %d); stopping\n",
+			(int)cp_serve_app_pid(app), rc);
 	cp_server_stop(s);
-	return 0;
+	cp_serve_app_free(app);
+	if (sigfd >= 0)
+		close(sigfd);
+	free(cache);
+	return rc;
 }

@@ -47,6 +47,10 @@ struct cp_heap_opts {
 	pid_t attach;              /* a running process to attach to (cp_heap_attach), 0 none */
 	double debuginfod_timeout; /* as cp_record_opts */
 	const char *cache_dir;     /* as cp_record_opts */
+	/* No data file (output is ignored): the caller takes the running
+	 * totals as profiles, cp_heap_totals() and cp_heap_profile()
+	 * (cprof serve -- command).  No time buckets, no peak. */
+	bool live;
 };
 void cp_heap_opts_init(struct cp_heap_opts *o);
 
@@ -103,6 +107,25 @@ struct cp_heap_stats {
 	bool started;               /* a process loaded the interposer */
 };
 void cp_heap_stats(const struct cp_heap *h, struct cp_heap_stats *st);
+
+/* Live mode (opts.live): every (stack, thread)'s running totals since the
+ * start, as Go's heap profile counts them: alloc_objects, alloc_space,
+ * inuse_objects, inuse_space (sampled mode: the estimates), 4 per site in
+ * a row.  Sites only ever get added, so two takes can be subtracted. */
+struct cp_heap_totals {
+	int64_t *v;
+	size_t n;    /* sites */
+	uint64_t ns; /* when, CLOCK_MONOTONIC */
+};
+void cp_heap_totals(const struct cp_heap *h, struct cp_heap_totals *t);
+void cp_heap_totals_release(struct cp_heap_totals *t);
+/* The profile of now (minus base when not NULL: what happened between the
+ * two takes, Go's heap?seconds=N), symbolized and self-contained, with
+ * the value types of the file (peak and temp are 0) and inuse_space as the
+ * default.  The caller frees it.  Not thread-safe against the other calls
+ * on h: the caller serializes them. */
+struct cp_profile *cp_heap_profile(struct cp_heap *h, const struct cp_heap_totals *now,
+				   const struct cp_heap_totals *base);
 void cp_heap_free(struct cp_heap *h);
 
 #endif

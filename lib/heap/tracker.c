@@ -81,7 +81,8 @@ struct cp_heap *cp_heap_new(const struct cp_heap_opts *o, struct cp_error *err)
 	}
 	struct cp_record_opts ro;
 	cp_record_opts_init(&ro);
-	ro.output = o->output;
+	ro.output = o->live ? NULL : o->output;
+	ro.periodic = o->live;
 	ro.command_line = o->command_line;
 	ro.code_max = 0;
 	ro.debuginfod_timeout = o->debuginfod_timeout;
@@ -143,7 +144,7 @@ static struct heap_site *site_of(struct cp_heap *h, uint32_t stack, const struct
 
 static void mark_dirty(struct cp_heap *h, struct heap_site *s, uint32_t idx)
 {
-	if (s->dirty)
+	if (s->dirty || h->opts.live)
 		return;
 	s->dirty = true;
 	s->next_dirty = h->dirty_head;
@@ -223,7 +224,7 @@ static int flush_bucket(struct cp_heap *h, struct cp_error *err)
 
 static int to_bucket(struct cp_heap *h, uint64_t ts, struct cp_error *err)
 {
-	if (ts < h->bucket_end)
+	if (ts < h->bucket_end || h->opts.live)
 		return 0;
 	int rc = flush_bucket(h, err);
 	if (++h->nbuckets % BUCKETS_PER_DOUBLING == 0)
@@ -591,6 +592,8 @@ int cp_heap_finish(struct cp_heap *h, int exit_status, struct cp_error *err)
 				    "the program never loaded libcprof-heap.so, so no allocation "
 				    "was seen (a static binary started by a script, or an allocator "
 				    "other than malloc?)");
+	if (h->opts.live) /* no file: the caller has taken what it wanted */
+		return cp_recorder_finish(h->rec, exit_status, err);
 	if ((rc = flush_bucket(h, err)))
 		return rc;
 	/* what every site held at the peak, at the time of the peak */
@@ -637,6 +640,60 @@ void cp_heap_stats(const struct cp_heap *h, struct cp_heap_stats *st)
 	cp_recorder_stats(h->rec, &rs);
 	st->bytes = rs.bytes;
 	st->started = h->started;
+}
+
+/* ---- live mode ------------------------------------------------------------- */
+
+static const int totals_of[4] = { HV_ALLOC_N, HV_ALLOC_B, HV_INUSE_N, HV_INUSE_B };
+
+void cp_heap_totals(const struct cp_heap *h, struct cp_heap_totals *t)
+{
+	t->n = h->sites.n;
+	t->ns = cp_now_ns();
+	t->v = cp_xmalloc((t->n + 1) * 4 * sizeof(*t->v));
+	for (size_t i = 0; i < t->n; i++)
+		for (int k = 0; k < 4; k++)
+			t->v[4 * i + k] = llround(h->sites.v[i].acc[totals_of[k]]);
+}
+
+void cp_heap_totals_release(struct cp_heap_totals *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+struct cp_profile *cp_heap_profile(struct cp_heap *h, const struct cp_heap_totals *now,
+				   const struct cp_heap_totals *base)
+{
+	size_t n = now->n <= h->sites.n ? now->n : h->sites.n, k = 0;
+	struct cp_profile_sample *ss = cp_xcalloc(n + 1, sizeof(*ss));
+	int64_t *vals = cp_xcalloc((n + 1) * HV_N, sizeof(*vals));
+	for (size_t i = 0; i < n; i++) {
+		int64_t *v = vals + k * HV_N;
+		bool any = false;
+		for (int j = 0; j < 4; j++) {
+			int64_t b = base && i < base->n ? base->v[4 * i + j] : 0;
+			v[totals_of[j]] = now->v[4 * i + j] - b;
+			any |= v[totals_of[j]] != 0;
+		}
+		if (!any)
+			continue;
+		const struct heap_site *s = &h->sites.v[i];
+		ss[k++] = (struct cp_profile_sample){ .stack = s->stack, .pid = s->pid,
+						      .tid = s->tid, .comm = s->comm,
+						      .flags = CP_SAMPLE_COMPLETE };
+	}
+	struct cp_profile *p = cp_recorder_snapshot(h->rec, ss, vals, k);
+	free(ss);
+	free(vals);
+	p->meta.default_type = cp_profile_intern(p, "inuse_space");
+	if (base) {
+		uint64_t offset = cp_realtime_ns() - cp_now_ns();
+		p->meta.time_nanos = base->ns + offset;
+		p->meta.duration_nanos = now->ns - base->ns;
+	}
+	return p;
 }
 
 void cp_heap_free(struct cp_heap *h)

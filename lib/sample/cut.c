@@ -15,15 +15,35 @@
 
 #include "sample/record-int.h"
 
-struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns)
+/* Symbolize the locations that appeared since the last call and store
+ * the code of newly sampled functions. */
+static void symbolize_new(struct cp_recorder *r)
 {
-	uint64_t t0 = cp_now_ns();
-	uint32_t new_locs = (uint32_t)r->model->locations.n - r->symbolized;
 	struct cp_profile *m = r->model;
 	rec_open_late_modules(r);
 	cp_sample_symbolize_from(m, r->symz, r->map_modules.v, false, r->symbolized);
 	r->symbolized = (uint32_t)m->locations.n;
 	rec_store_code(r);
+}
+
+struct cp_profile *cp_recorder_snapshot(struct cp_recorder *r,
+					const struct cp_profile_sample *samples,
+					const int64_t *values, size_t n)
+{
+	symbolize_new(r);
+	struct cp_profile *p = cp_profile_subset(r->model, samples, values, n);
+	p->meta.time_nanos = r->start_ns + (cp_realtime_ns() - cp_now_ns());
+	p->meta.duration_nanos = cp_now_ns() - r->start_ns;
+	p->meta.exit_status = r->finished ? r->exit_status : -1;
+	return p;
+}
+
+struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns)
+{
+	uint64_t t0 = cp_now_ns();
+	uint32_t new_locs = (uint32_t)r->model->locations.n - r->symbolized;
+	struct cp_profile *m = r->model;
+	symbolize_new(r);
 
 	uint64_t now = cp_now_ns();
 	if (!boundary_ns || boundary_ns > now)

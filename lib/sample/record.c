@@ -655,7 +655,7 @@ int cp_recorder_start_external(struct cp_recorder *r, const char *sampler, const
 	p->meta.sampler = cp_profile_intern(p, sampler);
 	p->meta.event = cp_profile_intern(p, event);
 	r->st.event = p->meta.event;
-	if (!r->writer) {
+	if (!r->writer && !r->opts.periodic) {
 		r->writer = cp_data_writer_open(r->opts.output, r->model, err);
 		if (!r->writer)
 			return err ? err->code : CP_E_IO;
@@ -701,6 +701,9 @@ void cp_recorder_forget_process(struct cp_recorder *r, uint32_t pid)
 int cp_recorder_add_sample(struct cp_recorder *r, const struct cp_profile_sample *s,
 			   const int64_t *values, struct cp_error *err)
 {
+	if (!r->writer)
+		return cp_error_set(err, CP_E_USAGE,
+				    "no data file: a session without one takes snapshots");
 	r->st.samples++;
 	return cp_data_writer_add_sample(r->writer, s, values, err);
 }

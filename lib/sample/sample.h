@@ -254,6 +254,16 @@ uint32_t cp_recorder_user_stack(struct cp_recorder *r, uint32_t pid, const uint6
 void cp_recorder_forget_process(struct cp_recorder *r, uint32_t pid);
 int cp_recorder_add_sample(struct cp_recorder *r, const struct cp_profile_sample *s,
 			   const int64_t *values, struct cp_error *err);
+/* With opts.periodic, an external session writes no file (start_external
+ * opens none, add_sample is refused): the caller keeps its own values and
+ * makes profiles of them with this.  The locations that appeared since
+ * the last call are symbolized (each once per run), and the samples
+ * (values: one per value type of the model, each sample's in a row) leave
+ * as a self-contained profile that the caller frees: meta.time_nanos the
+ * session's start, duration_nanos the time since. */
+struct cp_profile *cp_recorder_snapshot(struct cp_recorder *r,
+					const struct cp_profile_sample *samples,
+					const int64_t *values, size_t n);
 
 /* ---- symbolization of a model ------------------------------------------- */
 

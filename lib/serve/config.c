@@ -60,6 +60,9 @@ static const struct key keys[] = {
 	  "pieces of a session's streamed result"),
 	L("limits", "keep_finished_seconds", keep_finished_seconds, 1, 7 * 86400, "600",
 	  "how long a finished session's result is kept"),
+	L("limits", "heap_sample_bytes", heap_sample_bytes, 1, 1L << 30, "524288",
+	  "cprof serve -- command: one allocation sampled per this many bytes on average "
+	  "(Go's MemProfileRate)"),
 	S("targets", "allow_uids", allow_uids, "",
 	  "only processes of these user ids (comma-separated; empty: any)"),
 	S("targets", "allow_names", allow_names, "",

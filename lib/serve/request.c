@@ -54,6 +54,48 @@ int cp_serve_parse_profile_query(const struct cp_serve_config *c, cp_serve_query
 	return 0;
 }
 
+int cp_serve_parse_heap_query(const struct cp_serve_config *c, cp_serve_query_fn q, void *arg,
+			      struct cp_serve_heap_req *out, char *msg, size_t msgsz)
+{
+	memset(out, 0, sizeof(*out));
+	long v;
+	if (number(q(arg, "seconds"), 0, 1L << 40, 0, &out->seconds)) {
+		snprintf(msg, msgsz, "seconds: not a number of seconds (0: totals since the start)");
+		return 400;
+	}
+	out->seconds_over = out->seconds > c->max_session_duration_seconds;
+	if (number(q(arg, "gc"), 0, 1L << 40, 0, &v)) {
+		snprintf(msg, msgsz, "gc: not a number");
+		return 400;
+	}
+	if (number(q(arg, "debug"), 0, 1L << 40, 0, &v)) {
+		snprintf(msg, msgsz, "debug: not a number");
+		return 400;
+	}
+	if (v) {
+		snprintf(msg, msgsz, "debug=%ld: cprof serves heap profiles as pprof protobuf only "
+				     "(debug=0; go tool pprof -traces or -raw shows them as text)",
+			 v);
+		return 400;
+	}
+	const char *t = q(arg, "sample_type");
+	static const char *const types[] = { "alloc_objects", "alloc_space", "inuse_objects",
+					     "inuse_space" };
+	for (size_t i = 0; t && i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcmp(t, types[i]))
+			out->sample_type = types[i];
+	if (t && !out->sample_type) {
+		snprintf(msg, msgsz, "sample_type: '%.32s' is not alloc_objects, alloc_space, "
+				     "inuse_objects or inuse_space", t);
+		return 400;
+	}
+	if (number(q(arg, "width"), 100, 100000, 1200, &out->width)) {
+		snprintf(msg, msgsz, "width: 100 to 100000 pixels");
+		return 400;
+	}
+	return 0;
+}
+
 int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *body, size_t len,
 				struct cp_serve_session_req *out, char *msg, size_t msgsz)
 {

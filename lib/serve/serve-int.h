@@ -37,7 +37,14 @@ struct cp_server {
 	struct cp_serve_sess *sessions[CP_SERVE_MAX_KEPT];
 	uint64_t total_sessions, total_profiles, total_requests;
 	int profiles_running; /* /debug/pprof requests sampling now (atomic) */
+	struct cp_serve_app *app; /* cprof serve -- command, NULL none */
 };
+
+/* The program's heap profile (app.c): its running totals, or with
+ * seconds > 0 what happened in the next seconds (cut short when it
+ * exits).  NULL with err when it has not loaded the interposer. */
+struct cp_profile;
+struct cp_profile *cp_serve_app_heap(struct cp_serve_app *a, long seconds, struct cp_error *err);
 
 /* The processes a request names. */
 struct cp_serve_pids {

@@ -10,6 +10,8 @@
  * server.c   the server: routing, Go's one-profile-per-target rule
  * pprof.c    /debug/pprof/... (profile, flamegraph, index)
  * api.c      /api/v1/... (sessions, status)
+ * app.c      cprof serve -- command: the program it runs, with the heap
+ *            interposer (sampled), for /debug/pprof/heap and allocs
  *
  * HTTP is lib/http's (libmicrohttpd), sampling lib/session's. */
 #ifndef CPROF_SERVE_H
@@ -50,6 +52,7 @@ struct cp_serve_config {
 	long default_frequency_hz;
 	long chunk_size_bytes;
 	long keep_finished_seconds;
+	long heap_sample_bytes;  /* cprof serve -- command: mean bytes between samples */
 	/* [targets] */
 	char *allow_uids;        /* comma-separated; "" any */
 	char *allow_names;       /* process names (comm); "" any */
@@ -100,6 +103,19 @@ int cp_serve_parse_profile_query(const struct cp_serve_config *c, cp_serve_query
 				 bool need_pid, struct cp_serve_profile_req *out, char *msg,
 				 size_t msgsz);
 
+/* /debug/pprof/heap, allocs and heap/flamegraph: seconds (0: the
+ * running totals; N: what happened in the next N seconds, Go's delta
+ * profile), Go's gc (accepted, nothing to collect) and debug (0 only: the
+ * legacy text format is not made), sample_type (the flame graph's value:
+ * NULL for the endpoint's default), width. */
+struct cp_serve_heap_req {
+	long seconds, width;
+	bool seconds_over;
+	const char *sample_type; /* a static string */
+};
+int cp_serve_parse_heap_query(const struct cp_serve_config *c, cp_serve_query_fn q, void *arg,
+			      struct cp_serve_heap_req *out, char *msg, size_t msgsz);
+
 /* POST /api/v1/sessions: {"pid": P | "target": "NAME", "duration": S,
  * "frequency": F}; no other keys. */
 struct cp_serve_session_req {
@@ -115,11 +131,33 @@ bool cp_serve_valid_id(const char *s, size_t len);
 
 /* ---- the server (server.c) ----------------------------------------------- */
 
+/* ---- the program cprof serve runs (app.c) ----------------------------- */
+
+struct cp_serve_app;
+/* Start argv with libcprof-heap.so preloaded, sampling one allocation per
+ * sample_interval bytes on average (Go's MemProfileRate scheme), held
+ * before its exec until cp_serve_app_run().  cache_dir: the symbol cache
+ * (NULL none).  CP_E_NOENT / CP_E_PERM when it cannot be run,
+ * CP_E_UNSUPPORTED when nothing can be preloaded into it (static). */
+struct cp_serve_app *cp_serve_app_spawn(char **argv, uint64_t sample_interval,
+					const char *cache_dir, struct cp_error *err);
+pid_t cp_serve_app_pid(const struct cp_serve_app *a);
+/* Let it exec and read its allocation records until it exits; signals
+ * read from sigfd (sent by another process) are passed on to it.
+ * Returns its exit code as a shell reports it (127: it could not be run,
+ * err says why). */
+int cp_serve_app_run(struct cp_serve_app *a, int sigfd, struct cp_error *err);
+/* A program never released is killed (it is still cprof's fork). */
+void cp_serve_app_free(struct cp_serve_app *a);
+
 struct cp_server;
 /* Check the config (security rules included: a non-loopback address, or a
  * server running as root, needs a token or client certificates) and start
- * listening.  The token and certificate files are read here. */
-struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_error *err);
+ * listening.  The token and certificate files are read here.  app (NULL
+ * none): the program whose heap profiles are served, and the process of
+ * CPU profiles that name none; it must outlive the server. */
+struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_serve_app *app,
+				  struct cp_error *err);
 /* Where it listens, for the log line: "http://127.0.0.1:6060". */
 const char *cp_server_url(const struct cp_server *s);
 void cp_server_stop(struct cp_server *s);

@@ -74,7 +74,11 @@ static void route(struct cp_http_req *r, void *arg)
 	__atomic_add_fetch(&s->total_requests, 1, __ATOMIC_RELAXED);
 	if (!strncmp(path, "/api/v1/", 8) || !strcmp(path, "/api/v1"))
 		return cp_serve_api(s, r, path + 7);
-	if (strcmp(cp_http_method(r), "GET") && strcmp(cp_http_method(r), "HEAD"))
+	/* the one POST outside the API: pprof's symbol lookups */
+	size_t plen = strlen(path);
+	bool symbol = plen >= 19 && !strcmp(path + plen - 19, "/debug/pprof/symbol");
+	if (strcmp(cp_http_method(r), "GET") && strcmp(cp_http_method(r), "HEAD") &&
+	    (!symbol || strcmp(cp_http_method(r), "POST")))
 		return cp_http_reply_error(r, 405, "method %.16s: only GET here", cp_http_method(r));
 	if (!strcmp(path, "/health"))
 		return cp_http_reply(r, 200, "application/json", "{\"status\":\"ok\"}\n", 16, NULL);
@@ -133,7 +137,8 @@ static const char **split(const char *list, char **buf)
 	return v;
 }
 
-struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_error *err)
+struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_serve_app *app,
+				  struct cp_error *err)
 {
 	struct cp_serve_listen l;
 	if (cp_serve_parse_listen(c->listen, &l, err))
@@ -189,6 +194,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_err
 	pthread_mutex_init(&s->busy_lock, NULL);
 	pthread_mutex_init(&s->sess_lock, NULL);
 	s->started_ns = cp_now_ns();
+	s->app = app;
 	s->cache_dir = cp_cache_dir();
 
 	char *token = NULL, *cert = NULL, *key = NULL, *ca = NULL, *hostbuf = NULL;

@@ -1,5 +1,6 @@
 /* fuzz_serve_query.c - libFuzzer harness for the query strings of cprof
- * serve's /debug/pprof/profile and flamegraph (lib/serve/request.c): any
+ * serve's /debug/pprof/profile, flamegraph, heap, allocs and
+ * heap/flamegraph (lib/serve/request.c): any
  * parameters must give a request within the limits or a 400 with a
  * message, never a crash, leak or out-of-bounds read.
  * Seeds: tests/fuzz/corpus/serve_query/.
@@ -103,6 +104,26 @@ static void profile_query(const struct cp_serve_config *c, struct query *q, bool
 		CHECK(out.pid == 0);
 }
 
+static void heap_query(const struct cp_serve_config *c, struct query *q)
+{
+	struct cp_serve_heap_req out;
+	char msg[300];
+	memset(msg, 0, sizeof(msg));
+	int rc = cp_serve_parse_heap_query(c, lookup, q, &out, msg, sizeof(msg));
+	if (rc) {
+		CHECK(rc == 400);
+		check_msg(msg, sizeof(msg));
+		return;
+	}
+	CHECK(out.seconds >= 0);
+	CHECK(out.seconds_over == (out.seconds > c->max_session_duration_seconds));
+	CHECK(out.width >= 100 && out.width <= 100000);
+	const char *t = lookup(q, "sample_type");
+	CHECK(!t == !out.sample_type);
+	if (t)
+		CHECK(!strcmp(t, out.sample_type));
+}
+
 static void listen_addr(const char *s)
 {
 	struct cp_serve_listen l;
@@ -131,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	split(data, size, &q);
 	profile_query(&cfg, &q, true);
 	profile_query(&cfg, &q, false);
+	heap_query(&cfg, &q);
 	for (size_t i = 0; i < q.n; i++) {
 		free(q.v[i].key);
 		free(q.v[i].value);
