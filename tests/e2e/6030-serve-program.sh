@@ -54,6 +54,18 @@ curl -s -D hdr -o /dev/null "$U/debug/pprof/allocs"
 grep -qi '^Content-Disposition: attachment; filename="allocs"' hdr &&
 	ok "allocs: Go's Content-Disposition" || not_ok "allocs headers" "$(cat hdr)"
 
+# Parca's and Alloy's memory scrapes: /debug/pprof/allocs at the root, their headers
+c1=$(curl -s -o parca.pb.gz -w '%{http_code}' -m 15 -H 'User-Agent: parca/v0.22.0' -H 'Accept: */*' \
+	-H 'X-Prometheus-Scrape-Timeout-Seconds: 10' "$U/debug/pprof/allocs")
+c2=$(curl -s -o alloy.pb.gz -w '%{http_code}' -m 15 -H 'User-Agent: Alloy/v1.4.2' \
+	-H 'X-Prometheus-Scrape-Timeout-Seconds: 10' "$U/debug/pprof/allocs")
+go tool pprof -top parca.pb.gz >parca.txt 2>&1
+go tool pprof -top -sample_index=inuse_space alloy.pb.gz >alloy.txt 2>&1
+if [ "$c1" = 200 ] && [ "$c2" = 200 ] && grep -q '^Type: alloc_space' parca.txt &&
+	grep -q 'hold_big' alloy.txt; then
+	ok "Parca- and Alloy-shaped scrapes of /debug/pprof/allocs read by go tool pprof"
+else not_ok "memory scrapes: $c1 $c2" "$(head -12 parca.txt)"; fi
+
 # heap?seconds=1: Go's delta profile: the churn, none of the live set made before
 go tool pprof -top -sample_index=alloc_space "$U/debug/pprof/heap?seconds=1" >delta.txt 2>&1
 if grep -q 'churn' delta.txt && ! grep -q 'hold_' delta.txt && grep -q '^Duration: 1' delta.txt; then

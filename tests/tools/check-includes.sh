@@ -36,7 +36,7 @@ declare -A deps=(
 	[preload]=""
 	[session]="core profile sample proc"
 	[http]="core"
-	[serve]="core profile format http session proc"
+	[serve]="core profile format http session proc heap"
 )
 
 bad=0
