@@ -57,7 +57,7 @@ static const struct cp_option options[] = {
 	CP_OPT_STR_(0, "keep", "SECONDS", "how long finished sessions are kept (default 600)",
 		    &keep, NULL),
 	CP_OPT_STR_(0, "heap-sample", "SIZE",
-		    "with a command: sample one allocation per SIZE bytes on average (K, M "
+		    "with a command: sample one allocation per SIZE bytes on average (K, M, G "
 		    "suffixes; default 512K, Go's rate)",
 		    &heap_sample, NULL),
 	CP_OPT_END_,
@@ -109,6 +109,11 @@ int cmd_serve(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (first < argc && print_config) {
 		cp_die_usage("serve", usage, options, "--print-config takes no command");
+		return 2;
+	}
+	if (heap_sample && first >= argc && !print_config) {
+		cp_die_usage("serve", usage, options,
+			     "--heap-sample goes with a command (cprof serve -- ./app)");
 		return 2;
 	}
 	struct cp_serve_config c;

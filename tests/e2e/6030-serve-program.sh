@@ -167,7 +167,15 @@ else not_ok "after SIGKILL of the server the program is '$state'"; fi
 rc1=$?
 "$CPROF" serve -l 127.0.0.1:0 -- "$FIXTURES/alloc_static" 2>e2.err
 rc2=$?
+"$CPROF" serve --heap-sample 64K 2>e3.err
+rc3=$?
+"$CPROF" serve --heap-sample 2X -- "$SVC" "$T/u/stop" 2>e4.err
+rc4=$?
 if [ $rc1 = 127 ] && [ "$(wc -l <e1.err)" = 1 ] && grep -q "cannot run" e1.err &&
 	[ $rc2 = 1 ] && grep -q 'statically linked' e2.err; then
 	ok "no such program: 127; a static one: 1, each in one line"
 else not_ok "bad programs: $rc1 $rc2" "$(cat e1.err e2.err)"; fi
+if [ $rc3 = 2 ] && grep -q 'goes with a command' e3.err && [ $rc4 = 2 ] &&
+	grep -q "'2X' is not a size" e4.err; then
+	ok "--heap-sample without a command, or not a size: usage errors (2)"
+else not_ok "--heap-sample errors: $rc3 $rc4" "$(head -1 e3.err; head -1 e4.err)"; fi
