@@ -106,3 +106,32 @@ echo "#      server RSS after the 64 profiles: $(rss_kb) kB"
 peak=$(sort -n "$T/rss" | tail -1)
 echo "serve  64 profile?seconds=12 over 8 targets: $n200 x 200 (want 8, one per target), $n500 x 500 (want 56, Go's rule); correct profiles (hot_sixty 60 +-5) $good of $n200:$shares $(verdict "$n200 == 8 && $n500 == 56 && $good == $n200")"
 echo "serve  server RSS peak during the run: $(calc %.1f "${peak:-0} / 1024") MiB (it starts no process; bar <= 64 MiB) $(verdict "${peak:-0} <= 65536")"
+
+# cprof serve -- command: the program's cost under the server (sampled
+# heap, 512K), against the program alone and against cprof heap --sample
+# 512K, medians of 3; and GET /debug/pprof/heap on a running program
+kill $srv "${apps[@]}" 2>/dev/null
+wait 2>/dev/null
+wall() { local t0; t0=$(now); "$@" >/dev/null 2>&1; calc %.4f "$(now) - $t0"; }
+for _ in 1 2 3; do
+	wall "$FX/alloc_heavy" 500000 >>"$T/bare"
+	wall "$CPROF" serve -l 127.0.0.1:0 --token-file "$T/tok" -- "$FX/alloc_heavy" 500000 >>"$T/served"
+	wall "$CPROF" heap -q --sample 512K -o "$T/h.data" -- "$FX/alloc_heavy" 500000 >>"$T/heapcmd"
+done
+b=$(median <"$T/bare") s=$(median <"$T/served") h=$(median <"$T/heapcmd")
+echo "serve  cprof serve -- alloc_heavy 500000 (heap sampled every 512K): $(calc %.3f "$s / $b")x the program alone ($(calc %.2f "$b") s), cprof heap --sample 512K $(calc %.3f "$h / $b")x (no bar: the same interposer)"
+"$CPROF" serve -l 127.0.0.1:0 --token-file "$T/tok" -- "$FX/heap_service" "$T/stop" 2>"$T/app.err" &
+srv=$!
+for _ in $(seq 500); do grep -q ' as process ' "$T/app.err" && break; sleep 0.01; done
+U=http://127.0.0.1:$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/app.err")
+for _ in $(seq 500); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "${A[@]}" "$U/debug/pprof/heap")" = 200 ] && break
+	sleep 0.01
+done
+for _ in $(seq 50); do
+	curl -s -o /dev/null -w '%{time_total}\n' "${A[@]}" "$U/debug/pprof/heap" >>"$T/heapreq"
+done
+touch "$T/stop"
+wait $srv
+p95=$(sort -g "$T/heapreq" | awk '{ v[NR] = $1 } END { print v[int(NR * 0.95 + 0.5)] * 1000 }')
+echo "serve  GET /debug/pprof/heap of a running program: median $(calc %.1f "$(median <"$T/heapreq") * 1000") ms, p95 $(calc %.1f "$p95") ms over 50 (no bar)"

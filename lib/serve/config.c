@@ -262,11 +262,22 @@ static int check_lines(const char *text, const char *name, struct cp_error *err)
 		const char *s = p;
 		if (line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3))
 			s += 3; /* a UTF-8 BOM, which libinih skips */
+		const char *bol = s;
 		while (s < p + n && isspace((unsigned char)*s))
 			s++;
 		if (s < p + n && *s == '[' && strcspn(s + 1, "]\n") > SECTION_MAX_BYTES)
 			return cp_error_set(err, CP_E_USAGE, "%s:%d: a section name over %d bytes",
 					    name, line, SECTION_MAX_BYTES);
+		/* libinih reads an indented line as more of the value above (and
+		 * then the value is that line alone, its ';' no comment): a
+		 * key indented under its section would silently become another
+		 * key's value */
+		if (s > bol && s < p + n && *s != '[' && *s != ';' && *s != '#')
+			return cp_error_set(err, CP_E_USAGE,
+					    "%s:%d: an indented line (in this format indentation "
+					    "continues the value above); start keys at the beginning "
+					    "of the line",
+					    name, line);
 		p += n + (p[n] == '\n');
 	}
 	return 0;

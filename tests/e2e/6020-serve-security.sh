@@ -32,11 +32,13 @@ printf '[target.web]\n' >d.ini
 printf '[target.web]\ncolour = red\n' >e.ini
 printf '[target.web]\ncmdline = (unclosed\n' >f.ini
 printf '[limits]\nmax_frequency_hz = 50\n' >g.ini
+printf '[server]\nlisten = 127.0.0.1:0\n  token_file = /etc/t ;x\n' >h.ini
 bad=
 for f in a.ini:"a.ini:3: \[server\]: unknown key 'bogus'" b.ini:"b.ini:2: max_frequency_hz: '0' is not a number from 1" \
 	c.ini:"c.ini:2: unknown section \[nope\]" e.ini:"e.ini:2: \[target.web\]: unknown key 'colour'" \
 	/nonexistent.ini:"config /nonexistent.ini" f.ini:"cmdline '(unclosed' is not a regular expression" \
-	g.ini:"default_frequency_hz (100) or default_seconds (30) is over its maximum"; do
+	g.ini:"default_frequency_hz (100) or default_seconds (30) is over its maximum" \
+	h.ini:"h.ini:3: an indented line"; do
 	"$CPROF" serve --config "${f%%:*}" >o 2>err
 	r=$?
 	{ [ $r = 2 ] || [ $r = 1 ]; } && one_line err "${f#*:}" || bad="$bad [${f%%:*}: $r $(cat err)]"
