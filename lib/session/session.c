@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -37,6 +38,33 @@ static bool all_gone(const struct cp_session *s)
 	return true;
 }
 
+/* Sessions that end together symbolize one after another beyond one per
+ * CPU: symbolizing is CPU-bound, so more at once would finish no sooner
+ * and hold every one's symbol tables in memory at the same time. */
+static pthread_mutex_t symbolizing_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t symbolizing_cv = PTHREAD_COND_INITIALIZER;
+static long symbolizing;
+
+static void symbolize_slot(bool take)
+{
+	static long max;
+	pthread_mutex_lock(&symbolizing_lock);
+	if (!max) {
+		max = sysconf(_SC_NPROCESSORS_ONLN);
+		if (max < 1)
+			max = 1;
+	}
+	if (take) {
+		while (symbolizing >= max)
+			pthread_cond_wait(&symbolizing_cv, &symbolizing_lock);
+		symbolizing++;
+	} else {
+		symbolizing--;
+		pthread_cond_signal(&symbolizing_cv);
+	}
+	pthread_mutex_unlock(&symbolizing_lock);
+}
+
 static void *run(void *arg)
 {
 	struct cp_session *s = arg;
@@ -61,8 +89,13 @@ static void *run(void *arg)
 			break;
 	}
 	struct cp_profile *p = NULL;
-	if (!failed && cp_recorder_finish(s->rec, -1, &err) == 0)
+	if (!failed && cp_recorder_finish(s->rec, -1, &err) == 0) {
+		symbolize_slot(true);
 		p = cp_recorder_cut(s->rec, 0);
+		cp_recorder_free(s->rec);
+		s->rec = NULL;
+		symbolize_slot(false);
+	}
 	/* the profile stands alone: the counters, their buffers and the
 	 * symbol tables go now, not when the finished session is forgotten */
 	cp_recorder_free(s->rec);
