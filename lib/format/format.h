@@ -347,6 +347,15 @@ int cp_flame_parse_palette(const char *s, enum cp_flame_palette *out, struct cp_
 int cp_format_flame_write(FILE *out, struct cp_view *v, struct cp_view *base,
 			  const struct cp_flame_opts *o, const char *what, struct cp_error *err);
 
+/* The view's call tree as flame-graph JSON (flamejson.c, the store's
+ * profile.json): {"name":"root","value":TOTAL,"hidden":N,"children":[...]},
+ * each node {"name","value","self"[,"module"]} with its "children" when
+ * it has any, children by value then name; nodes under min_percent % of
+ * the total are left out with their subtrees ("hidden" counts them), the
+ * remaining values exact.  json: jansson. */
+int cp_format_flame_json_write(FILE *out, struct cp_view *v, double min_percent, const char *what,
+			       struct cp_error *err);
+
 /* ---- annotate (annotate.c) ------------------------------------------------
  *
  * One function's machine code, as stored in the recording (struct

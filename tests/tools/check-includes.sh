@@ -36,6 +36,7 @@ declare -A deps=(
 	[preload]=""
 	[session]="core profile sample proc"
 	[http]="core"
+	[store]="core"
 	[serve]="core profile format http session proc heap"
 )
 
