@@ -456,7 +456,7 @@ static long sq_check(struct cp_store *s, cp_store_problem_fn fn, void *arg, stru
 		if (!cp_store_valid_id(e->d_name) || row_exists(q, e->d_name))
 			continue;
 		char line[160];
-		snprintf(line, sizeof(line), "%s: no index row (files without a profile)",
+		snprintf(line, sizeof(line), "%.16s: no index row (files without a profile)",
 			 e->d_name);
 		fn(line, arg);
 		problems++;

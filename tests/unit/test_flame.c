@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "format/format.h"
 #include "profile/profile.h"
 
@@ -727,6 +729,46 @@ static void test_labels(void **state)
 	cp_profile_free(x.p);
 }
 
+/* the store's profile.json: the tree with exact values, pruned below a share */
+static json_t *child(json_t *node, size_t i, const char *name, json_int_t value)
+{
+	json_t *c = json_array_get(json_object_get(node, "children"), i);
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c, "name")), name);
+	assert_int_equal(json_integer_value(json_object_get(c, "value")), value);
+	return c;
+}
+
+static void test_json(void **state)
+{
+	(void)state;
+	struct prof x;
+	build_basic(&x);
+	struct cp_error err = { 0 };
+	struct cp_view *v = cp_view_new(x.p, NULL, &err);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(cp_format_flame_json_write(f, v, 10, "test", &err), 0);
+	fclose(f);
+	json_error_t je;
+	json_t *root = json_loads(buf, 0, &je);
+	assert_non_null(root);
+	assert_int_equal(json_integer_value(json_object_get(root, "value")), 15);
+	assert_int_equal(json_integer_value(json_object_get(root, "hidden")), 1); /* mid: 1 of 15 */
+	json_t *m = child(root, 0, "main", 11);
+	child(root, 1, "start", 4);
+	json_t *a = child(m, 0, "alpha", 7);
+	assert_int_equal(json_integer_value(json_object_get(a, "self")), 2);
+	child(a, 0, "c", 5);
+	child(m, 1, "zeta", 3);
+	assert_int_equal(json_array_size(json_object_get(m, "children")), 2);
+	json_decref(root);
+	free(buf);
+	cp_view_free(v);
+	cp_profile_free(x.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,7 +777,7 @@ int main(void)
 		cmocka_unit_test(test_inverted_reverse), cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_escaping),         cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_palettes),         cmocka_unit_test(test_countname_and_empty),
-		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_labels),           cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
