@@ -15,6 +15,7 @@
 #include "common.h"
 #include "core/core.h"
 #include "serve/serve.h"
+#include "store/store.h"
 
 static const char *const usage[] = {
 	"cprof serve [--config FILE] [--listen HOST:PORT | unix:/path] [options]",
@@ -24,10 +25,10 @@ static const char *const usage[] = {
 };
 
 static const char *config_file;
-static bool print_config;
+static bool print_config, check;
 /* flags over the file: NULL when not given */
 static const char *listen_arg, *token_file, *tls_cert, *tls_key, *tls_ca, *max_sessions,
-	*max_seconds, *max_frequency, *chunk_size, *keep, *heap_sample;
+	*max_seconds, *max_frequency, *chunk_size, *keep, *heap_sample, *data_dir;
 
 static const struct cp_option options[] = {
 	CP_OPT_STR_('c', "config", "FILE", "read settings from an INI file (see --print-config)",
@@ -56,6 +57,12 @@ static const struct cp_option options[] = {
 		    &chunk_size, NULL),
 	CP_OPT_STR_(0, "keep", "SECONDS", "how long finished sessions are kept (default 600)",
 		    &keep, NULL),
+	CP_OPT_STR_(0, "data", "DIR",
+		    "keep profiles in the store in DIR (created if missing): /api/v1/profiles",
+		    &data_dir, "dir"),
+	CP_OPT_FLAG_(0, "check", "with --data: check every stored profile against its "
+		     "checksums, print what is damaged or missing and exit (1 if anything is)",
+		     &check),
 	CP_OPT_STR_(0, "heap-sample", "SIZE",
 		    "with a command: sample one allocation per SIZE bytes on average (K, M, G "
 		    "suffixes; default 512K, Go's rate)",
@@ -79,6 +86,7 @@ static int apply_flags(struct cp_serve_config *c)
 		{ "--chunk-size", "chunk_size_bytes", chunk_size },
 		{ "--keep", "keep_finished_seconds", keep },
 		{ "--heap-sample", "heap_sample_bytes", heap_sample },
+		{ "--data", "data_dir", data_dir },
 	};
 	char bytes[32];
 	uint64_t v;
@@ -89,7 +97,7 @@ static int apply_flags(struct cp_serve_config *c)
 			return 2;
 		}
 		snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)v);
-		set[10].value = bytes;
+		set[10].value = bytes; /* --heap-sample's row */
 	}
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
 		struct cp_error err;
@@ -99,6 +107,41 @@ static int apply_flags(struct cp_serve_config *c)
 		}
 	}
 	return 0;
+}
+
+static void print_problem(const char *line, void *arg)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+/* --check: the store's blobs against the index, and files no row names. */
+static int run_check(struct cp_serve_config *c)
+{
+	struct cp_error err;
+	if (!*c->data_dir) {
+		cmd_error("serve", "--check needs --data DIR (or data_dir in the config)");
+		cp_serve_config_release(c);
+		return 2;
+	}
+	struct cp_store *st = cp_store_open(c->data_dir, &err);
+	if (!st) {
+		cmd_error("serve", "%s", err.msg);
+		cp_serve_config_release(c);
+		return 1;
+	}
+	long n = cp_store_check(st, print_problem, NULL, &err);
+	struct cp_store_stats sts = { 0 };
+	cp_store_stats(st, &sts, &err);
+	if (n < 0)
+		cmd_error("serve", "%s", err.msg);
+	else
+		fprintf(stderr, "cprof serve: %s: %lld profiles, %lld bytes checked, %ld problem%s\n",
+			c->data_dir, (long long)sts.profiles, (long long)sts.bytes, n,
+			n == 1 ? "" : "s");
+	cp_store_close(st);
+	cp_serve_config_release(c);
+	return n == 0 ? 0 : 1;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -131,6 +174,8 @@ int cmd_serve(int argc, char **argv)
 		cp_serve_config_release(&c);
 		return rc;
 	}
+	if (check)
+		return run_check(&c);
 	/* a thread per connection would each get a malloc arena of its own,
 	 * which keeps what a finished profile freed: two arenas keep the
 	 * server's memory near what it uses */

@@ -23,7 +23,8 @@ struct cp_http {
 	cp_http_handler fn;
 	void *arg;
 	uint16_t port;
-	size_t max_body;
+	size_t max_body, max_upload;
+	char *upload_prefix;
 	unsigned max_headers;
 	bool tls, client_certs;
 	char *token;
@@ -43,7 +44,7 @@ struct cp_http_req {
 /* per request: the body as it arrives */
 struct body {
 	char *p;
-	size_t len;
+	size_t len, limit;
 	bool too_big;
 };
 
@@ -149,12 +150,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct cp_http *h = cls;
 	(void)version;
 	if (!*state) { /* the headers: come back for the body */
-		*state = cp_xcalloc(1, sizeof(struct body));
+		struct body *b = cp_xcalloc(1, sizeof(struct body));
+		b->limit = h->upload_prefix && !strncmp(url, h->upload_prefix, strlen(h->upload_prefix)) ?
+				   h->max_upload :
+				   h->max_body;
+		*state = b;
 		return MHD_YES;
 	}
 	struct body *b = *state;
 	if (*data_size) {
-		if (b->len + *data_size > h->max_body) {
+		if (b->len + *data_size > b->limit) {
 			b->too_big = true;
 		} else {
 			b->p = cp_xrealloc(b->p, b->len + *data_size + 1);
@@ -168,7 +173,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct cp_http_req r = { .c = c, .method = method, .path = url,
 				 .body = b->p ? b->p : "", .body_len = b->len };
 	if (b->too_big)
-		cp_http_reply_error(&r, 413, "request body over %zu bytes", h->max_body);
+		cp_http_reply_error(&r, 413, "request body over %zu bytes", b->limit);
 	else if (admit(h, &r))
 		h->fn(&r, h->arg);
 	if (!r.replied)
@@ -244,6 +249,7 @@ static void free_h(struct cp_http *h)
 	free(h->hosts);
 	free(h->token);
 	free(h->public_path);
+	free(h->upload_prefix);
 	free(h->unix_path);
 	free(h);
 }
@@ -274,6 +280,8 @@ struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, 
 	h->fn = fn;
 	h->arg = arg;
 	h->max_body = o->max_body ? o->max_body : 65536;
+	h->upload_prefix = o->upload_prefix ? cp_xstrdup(o->upload_prefix) : NULL;
+	h->max_upload = o->max_upload > h->max_body ? o->max_upload : h->max_body;
 	h->max_headers = o->max_headers ? o->max_headers : 64;
 	h->tls = o->cert_pem != NULL;
 	h->client_certs = o->cert_pem && o->ca_pem;

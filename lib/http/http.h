@@ -20,6 +20,10 @@ struct cp_http_opts {
 	unsigned max_conns;   /* concurrent connections */
 	unsigned timeout_s;   /* idle connection timeout */
 	size_t max_body;      /* larger request bodies get 413 (default 64 KiB) */
+	/* Bodies to paths under upload_prefix (NULL none) may be up to
+	 * max_upload bytes instead (profile uploads). */
+	const char *upload_prefix;
+	size_t max_upload;
 	unsigned max_headers; /* more header fields get 431 (default 64) */
 	/* HTTPS: PEM texts (not paths), NULL for plain HTTP; with ca_pem a
 	 * client must present a certificate it signed (else 403). */

@@ -94,6 +94,41 @@ static int read_as(enum cp_input_format f, const struct input_buf *b, const char
 	return cp_error_set(err, CP_E_USAGE, "no reader for this input format");
 }
 
+/* The format of b: from, or detected; CP_INPUT_UNKNOWN after setting err. */
+static enum cp_input_format pick(const struct input_buf *b, enum cp_input_format from,
+				 const char *name, struct cp_error *err)
+{
+	if (from != CP_INPUT_UNKNOWN)
+		return from;
+	if (!b->len) {
+		cp_error_set(err, CP_E_FORMAT, "'%s' is empty: no profile to read", name);
+		return CP_INPUT_UNKNOWN;
+	}
+	enum cp_input_format f = cp_data_sniff(b->p, b->len) ? CP_INPUT_CPROF :
+							      cp_format_detect(b->p, b->len);
+	if (f == CP_INPUT_UNKNOWN)
+		cp_error_set(err, CP_E_FORMAT,
+			     "cannot tell the format of '%s': not a cprof recording, pprof profile, "
+			     "perf script output or folded stacks (use --from to name it)",
+			     name);
+	return f;
+}
+
+int cp_input_read_mem(const void *data, size_t len, const char *name, enum cp_input_format from,
+		      struct cp_profile **out, struct cp_input_info *info, struct cp_error *err)
+{
+	*out = NULL;
+	struct input_buf b = { .p = (char *)data, .len = len };
+	enum cp_input_format f = pick(&b, from, name, err);
+	if (f == CP_INPUT_UNKNOWN)
+		return CP_E_FORMAT;
+	if (info) {
+		info->format = f;
+		info->bytes = len;
+	}
+	return read_as(f, &b, name, out, err);
+}
+
 int cp_input_read(const char *path, enum cp_input_format from, struct cp_profile **out,
 		  struct cp_input_info *info, struct cp_error *err)
 {
@@ -103,25 +138,10 @@ int cp_input_read(const char *path, enum cp_input_format from, struct cp_profile
 	int rc = load(path, name, &b, err);
 	if (rc < 0)
 		return rc;
-	enum cp_input_format f = from;
+	enum cp_input_format f = pick(&b, from, name, err);
 	if (f == CP_INPUT_UNKNOWN) {
-		if (!b.len) {
-			buf_release(&b);
-			return cp_error_set(err, CP_E_FORMAT, "'%s' is empty: no profile to read",
-					    name);
-		}
-		if (cp_data_sniff(b.p, b.len))
-			f = CP_INPUT_CPROF;
-		else
-			f = cp_format_detect(b.p, b.len);
-		if (f == CP_INPUT_UNKNOWN) {
-			buf_release(&b);
-			return cp_error_set(err, CP_E_FORMAT,
-					    "cannot tell the format of '%s': not a cprof recording, "
-					    "pprof profile, perf script output or folded stacks "
-					    "(use --from to name it)",
-					    name);
-		}
+		buf_release(&b);
+		return CP_E_FORMAT;
 	}
 	if (info) {
 		info->format = f;

@@ -29,5 +29,8 @@ struct cp_input_info {
  * cp_data_read does. */
 int cp_input_read(const char *path, enum cp_input_format from, struct cp_profile **out,
 		  struct cp_input_info *info, struct cp_error *err);
+/* The same for bytes in memory (an upload); name is for messages. */
+int cp_input_read_mem(const void *data, size_t len, const char *name, enum cp_input_format from,
+		      struct cp_profile **out, struct cp_input_info *info, struct cp_error *err);
 
 #endif

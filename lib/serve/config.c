@@ -63,6 +63,15 @@ static const struct key keys[] = {
 	L("limits", "heap_sample_bytes", heap_sample_bytes, 1, 1L << 30, "524288",
 	  "cprof serve -- command: one allocation sampled per this many bytes on average "
 	  "(Go's MemProfileRate)"),
+	S("store", "data_dir", data_dir, "",
+	  "keep profiles here: the store (SQLite index + files) and /api/v1/profiles "
+	  "(empty: none)"),
+	L("store", "retention_days", retention_days, 0, 36500, "0",
+	  "remove stored profiles older than this (0: keep)"),
+	L("store", "retention_bytes", retention_bytes, 0, 1L << 50, "0",
+	  "remove the oldest stored profiles beyond this many bytes (0: no limit)"),
+	L("store", "max_upload_bytes", max_upload_bytes, 65536, 1L << 30, "33554432",
+	  "largest profile upload (413 beyond)"),
 	S("targets", "allow_uids", allow_uids, "",
 	  "only processes of these user ids (comma-separated; empty: any)"),
 	S("targets", "allow_names", allow_names, "",
@@ -225,8 +234,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		known_section |= !strcmp(keys[i].section, section);
 	if (!known_section) {
 		snprintf(ps->msg, sizeof(ps->msg),
-			 "unknown section [%.64s] (there are [server], [limits], [targets] and "
-			 "[target.NAME])",
+			 "unknown section [%.64s] (there are [server], [limits], [store], [targets] "
+			 "and [target.NAME])",
 			 section);
 		return 0;
 	}

@@ -38,7 +38,17 @@ struct cp_server {
 	uint64_t total_sessions, total_profiles, total_requests;
 	int profiles_running; /* /debug/pprof requests sampling now (atomic) */
 	struct cp_serve_app *app; /* cprof serve -- command, NULL none */
+	struct cp_store *store;   /* --data, NULL none */
 };
+
+/* /api/v1/profiles (profiles.c); rest: the path after it. */
+void cp_serve_profiles(struct cp_server *s, struct cp_http_req *r, const char *rest);
+/* Store p under service and labels (canonical), its time range from the
+ * profile unless from_ns/until_ns are given; row filled. */
+struct cp_store_row;
+int cp_serve_store_profile(struct cp_server *s, struct cp_profile *p, const char *service,
+			   const char *labels, int64_t from_ns, int64_t until_ns,
+			   struct cp_store_row *row, struct cp_error *err);
 
 /* The program's heap profile (app.c): its running totals, or with
  * seconds > 0 what happened in the next seconds (cut short when it

@@ -53,6 +53,9 @@ struct cp_serve_config {
 	long chunk_size_bytes;
 	long keep_finished_seconds;
 	long heap_sample_bytes;  /* cprof serve -- command: mean bytes between samples */
+	/* [store] */
+	char *data_dir;          /* "" none */
+	long retention_days, retention_bytes, max_upload_bytes;
 	/* [targets] */
 	char *allow_uids;        /* comma-separated; "" any */
 	char *allow_names;       /* process names (comm); "" any */
@@ -125,6 +128,10 @@ struct cp_serve_session_req {
 };
 int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *body, size_t len,
 				struct cp_serve_session_req *out, char *msg, size_t msgsz);
+
+/* A time in a query: unix seconds, "now" or "-N" with s, m, h or d
+ * (before now_ns), as wall-clock ns.  0, or -1 when it is none of them. */
+int cp_serve_parse_time(const char *s, int64_t now_ns, int64_t *out);
 
 /* A session id as the API hands them out: 16 lowercase hex digits. */
 bool cp_serve_valid_id(const char *s, size_t len);

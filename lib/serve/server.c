@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "serve/serve-int.h"
+#include "store/store.h"
 
 bool cp_serve_claim(struct cp_server *s, const struct cp_serve_pids *p)
 {
@@ -237,7 +238,11 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		.token = token,
 		.public_path = "/health",
 		.hosts = hosts,
+		.upload_prefix = *c->data_dir ? "/api/v1/profiles" : NULL,
+		.max_upload = (size_t)c->max_upload_bytes,
 	};
+	if (*c->data_dir && !(s->store = cp_store_open(c->data_dir, err)))
+		goto out;
 	s->http = cp_http_start(&ho, route, s, err);
 	if (!s->http)
 		goto out;
@@ -258,6 +263,7 @@ out: /* the secrets are copied into the server: freed on both paths */
 	free(hosts);
 	if (s->http)
 		return s;
+	cp_store_close(s->store);
 	cp_serve_config_release(&s->cfg);
 	free(s->cache_dir);
 	free(s);
@@ -275,6 +281,7 @@ void cp_server_stop(struct cp_server *s)
 		return;
 	cp_http_stop(s->http);
 	cp_serve_api_free(s);
+	cp_store_close(s->store);
 	cp_serve_config_release(&s->cfg);
 	free(s->cache_dir);
 	free(s);

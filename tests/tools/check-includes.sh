@@ -37,7 +37,7 @@ declare -A deps=(
 	[session]="core profile sample proc"
 	[http]="core"
 	[store]="core"
-	[serve]="core profile format http session proc heap"
+	[serve]="core profile format http session proc heap input store"
 )
 
 bad=0

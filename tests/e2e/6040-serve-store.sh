@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# cprof serve --data: the profile store.  Recordings and pprof uploads are
+# stored, listed by service, labels and time, read back as pprof (go tool
+# pprof), flame-graph JSON and SVG; bad uploads get 4xx; --check names
+# exactly the damaged and the missing blob.  The server runs as an
+# ordinary user on loopback.
+. "$(dirname "$0")/lib.sh"
+skip_unless_perf "cprof serve --data" || exit 0
+cd "$T" || exit 1
+chmod 755 "$T"
+mkdir u && chown 65534:65534 u
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+export GOCACHE=$T/gocache GOPATH=$T/gopath
+
+"$CPROF" record -q -F 999 -o cs.data -- "$FIXTURES/cpu_split_fp" 300 ||
+	{ not_ok "cprof record cpu_split failed"; exit 0; }
+"$CPROF" convert -i cs.data --to pprof -o cs.pb.gz
+printf '[store]\ndata_dir = %s/u/store\nmax_upload_bytes = 65536\n' "$T" >serve.ini
+"${NOBODY[@]}" env HOME="$T/u" "$CPROF" serve -l 127.0.0.1:0 -c serve.ini 2>serve.err &
+srv=$!
+trap 'kill $srv $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+port() { PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' serve.err); [ -n "$PORT" ]; }
+wait_until 10 port || { not_ok "server did not start" "$(cat serve.err)"; exit 0; }
+U=http://127.0.0.1:$PORT/api/v1/profiles
+
+up() { # FILE QUERY: prints the id
+	curl -s -o up.json -w '%{http_code}' --data-binary @"$1" "$U?$2" >up.code
+	sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' up.json
+}
+a=$(up cs.data 'service=web&labels=env%3Dprod,region%3Deu')
+b=$(up cs.pb.gz 'service=web&labels=env%3Ddev')
+c=$(up cs.pb.gz 'service=db')
+[ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && ok "three uploads (a recording, two pprof) stored: $a $b $c" ||
+	not_ok "uploads" "$(cat up.code up.json)"
+count() { curl -s "$U?$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["profiles"]))'; }
+n1=$(count service=web) n2=$(count 'labels=env%3Dprod') n3=$(count '') n4=$(count 'service=web&labels=region%3Deu,env%3Dprod')
+n5=$(count 'from=-1h&until=now') n6=$(count 'until=1000')
+if [ "$n1" = 2 ] && [ "$n2" = 1 ] && [ "$n3" = 3 ] && [ "$n4" = 1 ] && [ "$n5" = 3 ] && [ "$n6" = 0 ]; then
+	ok "list: by service 2, label 1, all 3, two labels 1, the last hour 3, before 1970+1000 s 0"
+else not_ok "list counts: $n1 $n2 $n3 $n4 $n5 $n6"; fi
+
+# read back: pprof through go tool pprof, the SVG, the JSON tree
+go tool pprof -top "$U/$a/profile.pb.gz" >top.txt 2>&1
+s=$(awk '$NF == "hot_sixty" { sub("%", "", $2); print $2; exit }' top.txt)
+within "${s:-0}" 60 5 && ok "go tool pprof URL/ID/profile.pb.gz: hot_sixty $s%" ||
+	not_ok "stored pprof: hot_sixty '$s'" "$(head -12 top.txt)"
+curl -s -o f.svg "$U/$b/flame.svg?width=1600"
+flame_info f.svg >f.info 2>&1 && s=$(flame_share hot_sixty f.info) &&
+	within "$s" 60 5 && ok "flame.svg well-formed, hot_sixty $s%" || not_ok "flame.svg" "$(head -5 f.info)"
+curl -s "$U/$c/profile.json" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+def find(n, name):
+    if n.get("name") == name: return n["value"]
+    return sum(find(k, name) for k in n.get("children", []))
+share = 100.0 * find(t, "hot_sixty") / t["value"]
+print("%.1f" % share)' >share.txt 2>&1
+s=$(cat share.txt)
+within "${s:-0}" 60 5 && ok "profile.json: a tree, hot_sixty $s% of the root" || not_ok "profile.json: $s"
+r=$(curl -s "$U/$a")
+echo "$r" | grep -q '"labels":"env=prod,region=eu"' && echo "$r" | grep -q '"sample_type":"cpu"' &&
+	ok "a profile's row: canonical labels, sample type" || not_ok "row: $r"
+
+# bad input: 4xx with a one-line JSON error
+bad() { # WANT [curl args...]
+	local want=$1 c
+	shift
+	c=$(curl -s -o out -w '%{http_code}' "$@")
+	[ "$c" = "$want" ] && [ "$(wc -l <out)" = 1 ] && grep -q '^{"error":"' out && return 0
+	echo "# $*: $c $(head -c 200 out)"
+	return 1
+}
+head -c 70000 /dev/zero >big
+printf 'not a profile\x01\x02' >junk
+n=0
+bad 400 --data-binary @junk "$U?service=web" || n=$((n + 1))
+bad 400 --data-binary @cs.pb.gz "$U" || n=$((n + 1))
+bad 400 --data-binary @cs.pb.gz "$U?service=a/b" || n=$((n + 1))
+bad 400 --data-binary @cs.pb.gz "$U?service=web&labels=a%3D1,a%3D2" || n=$((n + 1))
+bad 413 --data-binary @big "$U?service=web" || n=$((n + 1))
+bad 404 "$U/0123456789abcdef" || n=$((n + 1))
+bad 404 "$U/..%2f..%2fetc%2fpasswd" || n=$((n + 1))
+bad 404 "$U/$a/../../index.sqlite" || n=$((n + 1))
+bad 400 "$U?from=yesterday" || n=$((n + 1))
+bad 405 -X DELETE "$U/$a" || n=$((n + 1))
+[ $n = 0 ] && [ "$(count '')" = 3 ] && ok "bad uploads and paths: 4xx, one-line JSON; the store unchanged" ||
+	not_ok "bad input: $n wrong"
+
+# --check: damage one blob, remove another; exactly those two are named
+kill $srv
+wait $srv 2>/dev/null
+"$CPROF" serve -c serve.ini --check >check0.out 2>check0.err
+rc0=$?
+printf 'X' | dd of="u/store/$a/profile.pb.gz" bs=1 seek=10 conv=notrunc 2>/dev/null
+rm "u/store/$b/profile.json"
+"$CPROF" serve -c serve.ini --check >check.out 2>check.err
+rc=$?
+if [ $rc0 = 0 ] && [ $rc = 1 ] && [ "$(wc -l <check.out)" = 2 ] &&
+	grep -qx "$a: profile.pb.gz: checksum mismatch" check.out &&
+	grep -qx "$b: profile.json: missing" check.out && grep -q '2 problems' check.err; then
+	ok "--check: clean store 0; then exactly the damaged and the missing blob, exit 1"
+else not_ok "--check: $rc0 $rc" "$(cat check.out check.err)"; fi
+"$CPROF" serve --check 2>nc.err
+[ $? = 2 ] && grep -q 'needs --data' nc.err && ok "--check without a store: usage error" ||
+	not_ok "--check without --data" "$(cat nc.err)"
