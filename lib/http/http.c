@@ -24,7 +24,7 @@ struct cp_http {
 	void *arg;
 	uint16_t port;
 	size_t max_body, max_upload;
-	char *upload_prefix;
+	char **upload_prefixes;
 	unsigned max_headers;
 	bool tls, client_certs;
 	char *token;
@@ -151,9 +151,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)version;
 	if (!*state) { /* the headers: come back for the body */
 		struct body *b = cp_xcalloc(1, sizeof(struct body));
-		b->limit = h->upload_prefix && !strncmp(url, h->upload_prefix, strlen(h->upload_prefix)) ?
-				   h->max_upload :
-				   h->max_body;
+		b->limit = h->max_body;
+		for (size_t i = 0; h->upload_prefixes && h->upload_prefixes[i]; i++)
+			if (!strncmp(url, h->upload_prefixes[i], strlen(h->upload_prefixes[i])))
+				b->limit = h->max_upload;
 		*state = b;
 		return MHD_YES;
 	}
@@ -249,7 +250,9 @@ static void free_h(struct cp_http *h)
 	free(h->hosts);
 	free(h->token);
 	free(h->public_path);
-	free(h->upload_prefix);
+	for (size_t i = 0; h->upload_prefixes && h->upload_prefixes[i]; i++)
+		free(h->upload_prefixes[i]);
+	free(h->upload_prefixes);
 	free(h->unix_path);
 	free(h);
 }
@@ -280,7 +283,14 @@ struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, 
 	h->fn = fn;
 	h->arg = arg;
 	h->max_body = o->max_body ? o->max_body : 65536;
-	h->upload_prefix = o->upload_prefix ? cp_xstrdup(o->upload_prefix) : NULL;
+	size_t nu = 0;
+	while (o->upload_prefixes && o->upload_prefixes[nu])
+		nu++;
+	if (nu) {
+		h->upload_prefixes = cp_xcalloc(nu + 1, sizeof(char *));
+		for (size_t i = 0; i < nu; i++)
+			h->upload_prefixes[i] = cp_xstrdup(o->upload_prefixes[i]);
+	}
 	h->max_upload = o->max_upload > h->max_body ? o->max_upload : h->max_body;
 	h->max_headers = o->max_headers ? o->max_headers : 64;
 	h->tls = o->cert_pem != NULL;
@@ -462,4 +472,61 @@ void cp_http_reply_error(struct cp_http_req *r, unsigned status, const char *fmt
 	free(line);
 	free(text);
 	json_decref(j);
+}
+
+/* ---- multipart/form-data and urlencoded bodies ---------------------------- */
+
+struct form {
+	const char *want;
+	char *data;
+	size_t len, max;
+	bool found, too_big;
+};
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *filename, const char *content_type,
+				  const char *transfer_encoding, const char *data, uint64_t off,
+				  size_t size)
+{
+	struct form *f = cls;
+	(void)kind, (void)filename, (void)content_type, (void)transfer_encoding;
+	if (!key || strcmp(key, f->want))
+		return MHD_YES;
+	if (f->found && off == 0 && f->len) /* a second field of that name: the first counts */
+		return MHD_YES;
+	f->found = true;
+	if (off != f->len || f->len + size > f->max) {
+		f->too_big = f->len + size > f->max;
+		return f->too_big ? MHD_NO : MHD_YES;
+	}
+	f->data = cp_xrealloc(f->data, f->len + size + 1);
+	memcpy(f->data + f->len, data, size);
+	f->len += size;
+	f->data[f->len] = '\0';
+	return MHD_YES;
+}
+
+int cp_http_form_field(struct cp_http_req *r, const char *name, char **data, size_t *len,
+		       struct cp_error *err)
+{
+	*data = NULL;
+	*len = 0;
+	struct form f = { .want = name, .max = r->body_len };
+	struct MHD_PostProcessor *pp = MHD_create_post_processor(r->c, 65536, form_field, &f);
+	if (!pp)
+		return cp_error_set(err, CP_E_USAGE,
+				    "body: not multipart/form-data or a urlencoded form (Content-Type)");
+	enum MHD_Result ok = MHD_post_process(pp, r->body, r->body_len);
+	MHD_destroy_post_processor(pp);
+	if (ok != MHD_YES && !f.too_big) {
+		free(f.data);
+		return cp_error_set(err, CP_E_FORMAT, "body: a malformed form");
+	}
+	if (!f.found) {
+		free(f.data);
+		return cp_error_set(err, CP_E_NOENT, "body: no form field '%s'", name);
+	}
+	*data = f.data ? f.data : cp_xstrdup("");
+	*len = f.len;
+	return 0;
 }

@@ -20,9 +20,9 @@ struct cp_http_opts {
 	unsigned max_conns;   /* concurrent connections */
 	unsigned timeout_s;   /* idle connection timeout */
 	size_t max_body;      /* larger request bodies get 413 (default 64 KiB) */
-	/* Bodies to paths under upload_prefix (NULL none) may be up to
-	 * max_upload bytes instead (profile uploads). */
-	const char *upload_prefix;
+	/* Bodies to paths under these prefixes (NULL-ended; NULL none) may
+	 * be up to max_upload bytes instead (profile uploads). */
+	const char *const *upload_prefixes;
 	size_t max_upload;
 	unsigned max_headers; /* more header fields get 431 (default 64) */
 	/* HTTPS: PEM texts (not paths), NULL for plain HTTP; with ca_pem a
@@ -58,6 +58,12 @@ long cp_http_peer_uid(const struct cp_http_req *r);
 const char *cp_http_query(const struct cp_http_req *r, const char *key);
 /* The request body (NUL-terminated), len its size; "" when none. */
 const char *cp_http_body(const struct cp_http_req *r, size_t *len);
+/* One field of a multipart/form-data (or urlencoded) body, through
+ * libmicrohttpd's post processor: a malloc'ed copy (NUL-terminated) in
+ * *data.  CP_E_USAGE when the body is no form, CP_E_FORMAT when it is
+ * malformed, CP_E_NOENT when the field is not there. */
+int cp_http_form_field(struct cp_http_req *r, const char *name, char **data, size_t *len,
+		       struct cp_error *err);
 /* Reply: status, content type, body (copied), extra headers as name,
  * value pairs ending in NULL (nullable). */
 void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, const void *body,

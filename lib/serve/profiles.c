@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "format/format.h"
 #include "input/input.h"
@@ -143,17 +144,23 @@ static unsigned status_of(int code)
 									     500;
 }
 
+static bool valid_service(const char *s, size_t n)
+{
+	if (!n || n >= 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] == '-' || s[i] == '_' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
+	return true;
+}
+
 static void upload(struct cp_server *s, struct cp_http_req *r)
 {
 	const char *service = cp_http_query(r, "service");
-	if (!service || !*service || strlen(service) >= 128)
-		return cp_http_reply_error(r, 400, "service: a name of 1 to 127 bytes is needed "
-						   "(?service=web)");
-	for (const char *c = service; *c; c++)
-		if (!(*c == '-' || *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') ||
-		      (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-			return cp_http_reply_error(r, 400,
-						   "service: letters, digits, '-', '_' and '.' only");
+	if (!service || !valid_service(service, strlen(service)))
+		return cp_http_reply_error(r, 400, "service: 1 to 127 letters, digits, '-', '_' "
+						   "or '.' (?service=web)");
 	const char *labels = cp_http_query(r, "labels");
 	char canon[512];
 	struct cp_error err = { 0 };
@@ -176,6 +183,84 @@ static void upload(struct cp_server *s, struct cp_http_req *r)
 	if (rc)
 		return cp_http_reply_error(r, rc == CP_E_USAGE ? 400 : 500, "%s", err.msg);
 	cp_serve_reply_json(r, 201, row_json(&row));
+}
+
+/* Pyroscope's profile types, the last part of its application names
+ * ("web.cpu"): the service is what comes before. */
+static const char *const pyroscope_types[] = {
+	"cpu", "wall", "itimer", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space",
+	"goroutines", "mutex_count", "mutex_duration", "block_count", "block_duration",
+	"lock_count", "lock_duration", "exceptions",
+};
+
+void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r)
+{
+	if (!s->store)
+		return cp_http_reply_error(r, 404, "this server keeps no profiles (cprof serve "
+						   "--data DIR)");
+	if (strcmp(cp_http_method(r), "POST"))
+		return cp_http_reply_error(r, 405, "method %.16s: only POST here",
+					   cp_http_method(r));
+	/* name=APP.TYPE{k=v,...} */
+	const char *name = cp_http_query(r, "name");
+	if (!name || !*name)
+		return cp_http_reply_error(r, 400, "name: the application is needed "
+						   "(name=web.cpu{env=prod})");
+	size_t base = strcspn(name, "{");
+	char labels[512] = "";
+	struct cp_error err = { 0 };
+	if (name[base] && cp_store_canon_labels(name + base, labels, sizeof(labels), &err))
+		return cp_http_reply_error(r, 400, "name: %s", err.msg);
+	size_t n = base;
+	const char *dot = memrchr(name, '.', base);
+	for (size_t i = 0; dot && i < sizeof(pyroscope_types) / sizeof(pyroscope_types[0]); i++)
+		if ((size_t)(name + base - dot - 1) == strlen(pyroscope_types[i]) &&
+		    !memcmp(dot + 1, pyroscope_types[i], strlen(pyroscope_types[i])))
+			n = (size_t)(dot - name);
+	if (!valid_service(name, n))
+		return cp_http_reply_error(r, 400, "name: the application '%.*s' is not 1 to 127 "
+						   "letters, digits, '-', '_' or '.'",
+					   (int)(n < 64 ? n : 64), name);
+	char service[128];
+	memcpy(service, name, n);
+	service[n] = '\0';
+	int64_t now = (int64_t)cp_realtime_ns(), from = 0, until = 0;
+	const char *fs = cp_http_query(r, "from"), *us = cp_http_query(r, "until");
+	if ((fs && cp_serve_parse_time(fs, now, &from)) || (us && cp_serve_parse_time(us, now, &until)))
+		return cp_http_reply_error(r, 400, "from, until: unix seconds");
+	const char *ct = cp_http_header(r, "Content-Type");
+	bool form = ct && !strncasecmp(ct, "multipart/form-data", 19);
+	const char *format = cp_http_query(r, "format");
+	if (!format)
+		format = form ? "pprof" : "folded";
+	enum cp_input_format in = !strcmp(format, "folded") ? CP_INPUT_FOLDED :
+				  !strcmp(format, "pprof")  ? CP_INPUT_PPROF :
+							      CP_INPUT_UNKNOWN;
+	if (in == CP_INPUT_UNKNOWN)
+		return cp_http_reply_error(r, 400, "format: '%.32s' is not read here (folded or "
+						   "pprof)", format);
+	char *field = NULL;
+	size_t len = 0;
+	const char *body = cp_http_body(r, &len);
+	if (form) {
+		int rc = cp_http_form_field(r, "profile", &field, &len, &err);
+		if (rc)
+			return cp_http_reply_error(r, 400, "%s", err.msg);
+		body = field;
+	}
+	struct cp_profile *p = NULL;
+	int rc = cp_input_read_mem(body ? body : "", len, "the upload", in, &p, NULL, &err);
+	free(field);
+	if (rc)
+		return cp_http_reply_error(r, status_of(rc), "%s", err.msg);
+	if (!until && from)
+		until = now;
+	struct cp_store_row row;
+	rc = cp_serve_store_profile(s, p, service, labels, from, until, &row, &err);
+	cp_profile_free(p);
+	if (rc)
+		return cp_http_reply_error(r, rc == CP_E_USAGE ? 400 : 500, "%s", err.msg);
+	cp_serve_reply_json(r, 200, row_json(&row));
 }
 
 struct list_arg {

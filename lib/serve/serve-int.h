@@ -43,6 +43,8 @@ struct cp_server {
 
 /* /api/v1/profiles (profiles.c); rest: the path after it. */
 void cp_serve_profiles(struct cp_server *s, struct cp_http_req *r, const char *rest);
+/* POST /ingest, Pyroscope's HTTP API (profiles.c). */
+void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r);
 /* Store p under service and labels (canonical), its time range from the
  * profile unless from_ns/until_ns are given; row filled. */
 struct cp_store_row;

@@ -75,6 +75,8 @@ static void route(struct cp_http_req *r, void *arg)
 	__atomic_add_fetch(&s->total_requests, 1, __ATOMIC_RELAXED);
 	if (!strncmp(path, "/api/v1/", 8) || !strcmp(path, "/api/v1"))
 		return cp_serve_api(s, r, path + 7);
+	if (!strcmp(path, "/ingest"))
+		return cp_serve_ingest(s, r);
 	/* the one POST outside the API: pprof's symbol lookups */
 	size_t plen = strlen(path);
 	bool symbol = plen >= 19 && !strcmp(path + plen - 19, "/debug/pprof/symbol");
@@ -224,6 +226,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		for (size_t i = 0; i < n; i++)
 			hosts[k++] = extra[i];
 	}
+	static const char *const uploads[] = { "/api/v1/profiles", "/ingest", NULL };
 	struct cp_http_opts ho = {
 		.host = l.host,
 		.port = l.port,
@@ -238,7 +241,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		.token = token,
 		.public_path = "/health",
 		.hosts = hosts,
-		.upload_prefix = *c->data_dir ? "/api/v1/profiles" : NULL,
+		.upload_prefixes = *c->data_dir ? uploads : NULL,
 		.max_upload = (size_t)c->max_upload_bytes,
 	};
 	if (*c->data_dir && !(s->store = cp_store_open(c->data_dir, err)))

@@ -61,6 +61,24 @@ r=$(curl -s "$U/$a")
 echo "$r" | grep -q '"labels":"env=prod,region=eu"' && echo "$r" | grep -q '"sample_type":"cpu"' &&
 	ok "a profile's row: canonical labels, sample type" || not_ok "row: $r"
 
+# Pyroscope's ingest API: folded text as in its documentation, a pprof
+# form upload, and the official Node.js client pushing every second
+printf 'foo;bar 100\nfoo;baz 200\n' >f.txt
+c1=$(curl -s -o i1.json -w '%{http_code}' --data-binary @f.txt \
+	"http://127.0.0.1:$PORT/ingest?name=pyro.app.cpu%7Benv%3Dstaging,region%3Dus-west-1%7D&from=1700000000&until=1700000010&format=folded&sampleRate=100&spyName=custom&units=samples&aggregationType=sum")
+c2=$(curl -s -o i2.json -w '%{http_code}' -F profile=@cs.pb.gz \
+	"http://127.0.0.1:$PORT/ingest?name=pyro.app.cpu&from=1700000020&until=1700000030")
+n=$(count 'service=pyro.app&labels=region%3Dus-west-1')
+t=$(curl -s "$U/$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' i1.json)" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+if [ "$c1" = 200 ] && [ "$c2" = 200 ] && [ "$n" = 1 ] && [ "$t" = 300 ] && [ "$(count service=pyro.app)" = 2 ]; then
+	ok "Pyroscope /ingest: folded (name=app.cpu{labels}, total 300) and a pprof form, listed"
+else not_ok "ingest: $c1 $c2, labelled $n, total '$t'" "$(cat i1.json i2.json)"; fi
+if (cd "$CPROF_TOP/tests/node" && timeout 60 node pyroscope-push.js "http://127.0.0.1:$PORT" "" nodeapp) >node.out 2>&1; then
+	np=$(count service=nodeapp)
+	[ "${np:-0}" -ge 2 ] && ok "@pyroscope/nodejs pushed $np profiles to /ingest, stored under service nodeapp" ||
+		not_ok "@pyroscope/nodejs: $np profiles" "$(cat node.out)"
+else not_ok "@pyroscope/nodejs client failed" "$(tail -5 node.out)"; fi
+
 # bad input: 4xx with a one-line JSON error
 bad() { # WANT [curl args...]
 	local want=$1 c
@@ -83,7 +101,12 @@ bad 404 "$U/..%2f..%2fetc%2fpasswd" || n=$((n + 1))
 bad 404 "$U/$a/../../index.sqlite" || n=$((n + 1))
 bad 400 "$U?from=yesterday" || n=$((n + 1))
 bad 405 -X DELETE "$U/$a" || n=$((n + 1))
-[ $n = 0 ] && [ "$(count '')" = 3 ] && ok "bad uploads and paths: 4xx, one-line JSON; the store unchanged" ||
+bad 400 --data-binary @f.txt "http://127.0.0.1:$PORT/ingest?name=a%7Bb%7D" || n=$((n + 1))
+bad 400 --data-binary @f.txt "http://127.0.0.1:$PORT/ingest?name=app.cpu&format=jfr" || n=$((n + 1))
+bad 400 -F nope=@f.txt "http://127.0.0.1:$PORT/ingest?name=app.cpu" || n=$((n + 1))
+bad 405 "http://127.0.0.1:$PORT/ingest?name=app.cpu" || n=$((n + 1))
+total=$(count '')
+[ $n = 0 ] && [ "$(count service=web)" = 2 ] && ok "bad uploads and paths: 4xx, one-line JSON; the store unchanged ($total profiles)" ||
 	not_ok "bad input: $n wrong"
 
 # --check: damage one blob, remove another; exactly those two are named
