@@ -255,6 +255,12 @@ struct cp_profile *cp_profile_subset(const struct cp_profile *src,
 				     const struct cp_profile_sample *samples, const int64_t *values,
 				     size_t n);
 
+/* Add every sample of src to dst (the definitions they use added to
+ * dst's, shared where equal).  An empty dst (no value types) takes src's
+ * value types and meta; otherwise the value types must be the same
+ * (CP_E_USAGE), and dst's time range grows to cover src's. */
+int cp_profile_merge(struct cp_profile *dst, const struct cp_profile *src, struct cp_error *err);
+
 /* Display name of a location's frame when it has no symbol:
  * "module+0xADDR" (module basename), written into buf. */
 const char *cp_profile_unknown_name(const struct cp_profile *p, uint32_t loc, char *buf,

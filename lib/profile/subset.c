@@ -97,42 +97,101 @@ static void copy_code(struct remap *R)
 	CP_VEC_FREE(rows);
 }
 
-struct cp_profile *cp_profile_subset(const struct cp_profile *src,
-				     const struct cp_profile_sample *samples, const int64_t *values,
-				     size_t n)
+static void remap_init(struct remap *R, const struct cp_profile *src, struct cp_profile *dst)
 {
-	struct remap R = { .src = src, .dst = cp_profile_new() };
-	R.map = cp_xmalloc((src->mappings.n + 1) * sizeof(uint32_t));
-	R.fn = cp_xmalloc((src->functions.n + 1) * sizeof(uint32_t));
-	R.loc = cp_xmalloc((src->locations.n + 1) * sizeof(uint32_t));
-	memset(R.map, 0xff, (src->mappings.n + 1) * sizeof(uint32_t));
-	memset(R.fn, 0xff, (src->functions.n + 1) * sizeof(uint32_t));
-	memset(R.loc, 0xff, (src->locations.n + 1) * sizeof(uint32_t));
-	copy_meta(&R);
-	for (size_t i = 0; i < src->value_types.n; i++)
-		cp_profile_add_value_type(R.dst, src->value_types.v[i].type,
-					  src->value_types.v[i].unit);
+	*R = (struct remap){ .src = src, .dst = dst };
+	R->map = cp_xmalloc((src->mappings.n + 1) * sizeof(uint32_t));
+	R->fn = cp_xmalloc((src->functions.n + 1) * sizeof(uint32_t));
+	R->loc = cp_xmalloc((src->locations.n + 1) * sizeof(uint32_t));
+	memset(R->map, 0xff, (src->mappings.n + 1) * sizeof(uint32_t));
+	memset(R->fn, 0xff, (src->functions.n + 1) * sizeof(uint32_t));
+	memset(R->loc, 0xff, (src->locations.n + 1) * sizeof(uint32_t));
+}
+
+static void remap_release(struct remap *R)
+{
+	free(R->map);
+	free(R->fn);
+	free(R->loc);
+	CP_VEC_FREE(R->lines);
+	CP_VEC_FREE(R->locs);
+}
+
+/* Add n samples of R->src (values in rows of src's value count) to R->dst. */
+static void append(struct remap *R, const struct cp_profile_sample *samples, const int64_t *values,
+		   size_t n)
+{
+	const struct cp_profile *src = R->src;
 	size_t nv = src->value_types.n;
 	for (size_t i = 0; i < n; i++) {
 		struct cp_profile_sample s = samples[i];
 		if (s.stack < src->stacks.n) {
 			uint32_t len;
 			const uint32_t *locs = cp_profile_stack_locs(src, s.stack, &len);
-			R.locs.n = 0;
-			CP_VEC_RESERVE(R.locs, len);
+			R->locs.n = 0;
+			CP_VEC_RESERVE(R->locs, len);
 			for (uint32_t j = 0; j < len; j++)
-				R.locs.v[j] = loc_of(&R, locs[j]);
-			s.stack = cp_profile_add_stack(R.dst, R.locs.v, len);
+				R->locs.v[j] = loc_of(R, locs[j]);
+			s.stack = cp_profile_add_stack(R->dst, R->locs.v, len);
 		}
-		s.comm = str(&R, s.comm);
-		s.syscall = str(&R, s.syscall);
-		cp_profile_add_sample(R.dst, &s, values + i * nv);
+		s.comm = str(R, s.comm);
+		s.syscall = str(R, s.syscall);
+		cp_profile_add_sample(R->dst, &s, values + i * nv);
 	}
-	copy_code(&R);
-	free(R.map);
-	free(R.fn);
-	free(R.loc);
-	CP_VEC_FREE(R.lines);
-	CP_VEC_FREE(R.locs);
+	copy_code(R);
+}
+
+struct cp_profile *cp_profile_subset(const struct cp_profile *src,
+				     const struct cp_profile_sample *samples, const int64_t *values,
+				     size_t n)
+{
+	struct remap R;
+	remap_init(&R, src, cp_profile_new());
+	copy_meta(&R);
+	for (size_t i = 0; i < src->value_types.n; i++)
+		cp_profile_add_value_type(R.dst, src->value_types.v[i].type,
+					  src->value_types.v[i].unit);
+	append(&R, samples, values, n);
+	remap_release(&R);
 	return R.dst;
+}
+
+int cp_profile_merge(struct cp_profile *dst, const struct cp_profile *src, struct cp_error *err)
+{
+	bool empty = !dst->value_types.n;
+	if (!empty) {
+		bool same = dst->value_types.n == src->value_types.n;
+		for (size_t i = 0; same && i < src->value_types.n; i++)
+			same = !strcmp(dst->value_types.v[i].type, src->value_types.v[i].type) &&
+			       !strcmp(dst->value_types.v[i].unit, src->value_types.v[i].unit);
+		if (!same)
+			return cp_error_set(err, CP_E_USAGE,
+					    "profiles of different types cannot be merged (%s/%s "
+					    "and %s/%s)",
+					    dst->value_types.v[0].type, dst->value_types.v[0].unit,
+					    src->value_types.n ? src->value_types.v[0].type : "none",
+					    src->value_types.n ? src->value_types.v[0].unit : "none");
+	}
+	struct remap R;
+	remap_init(&R, src, dst);
+	if (empty) {
+		copy_meta(&R);
+		for (size_t i = 0; i < src->value_types.n; i++)
+			cp_profile_add_value_type(dst, src->value_types.v[i].type,
+						  src->value_types.v[i].unit);
+	} else {
+		/* the time covered: from the earliest start to the latest end */
+		struct cp_profile_meta *d = &dst->meta;
+		const struct cp_profile_meta *s = &src->meta;
+		uint64_t end = d->time_nanos + d->duration_nanos, send = s->time_nanos + s->duration_nanos;
+		if (s->time_nanos && (!d->time_nanos || s->time_nanos < d->time_nanos))
+			d->time_nanos = s->time_nanos;
+		if (send > end)
+			end = send;
+		d->duration_nanos = end > d->time_nanos ? end - d->time_nanos : 0;
+		d->lost_samples += s->lost_samples;
+	}
+	append(&R, src->samples.v, src->values.v, src->samples.n);
+	remap_release(&R);
+	return 0;
 }

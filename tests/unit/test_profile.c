@@ -302,6 +302,57 @@ static void test_subset(void **state)
 	cp_profile_free(p);
 }
 
+/* cp_profile_merge: every sample of each, definitions shared where
+ * equal, the time range of both; other value types refused */
+static struct cp_profile *one_sample(const char *leaf, int64_t cpu, uint64_t t0, uint64_t dur)
+{
+	struct cp_profile *p = cp_profile_new();
+	p->meta.time_nanos = t0;
+	p->meta.duration_nanos = dur;
+	cp_profile_add_value_type(p, "samples", "count");
+	cp_profile_add_value_type(p, "cpu", "nanoseconds");
+	struct cp_profile_mapping m = { .path = "/bin/app", .build_id = "ab" };
+	uint32_t map = cp_profile_add_mapping(p, &m);
+	uint32_t fmain = cp_profile_add_function(p, "main", "main", "app.c", 3);
+	uint32_t fleaf = cp_profile_add_function(p, leaf, leaf, "app.c", 9);
+	struct cp_profile_line lm = { fmain, 4, false }, ll = { fleaf, 10, false };
+	uint32_t locs[2] = { cp_profile_add_location(p, map, 0x1100 + strlen(leaf), &ll, 1),
+			     cp_profile_add_location(p, map, 0x1010, &lm, 1) };
+	struct cp_profile_sample smp = { .stack = cp_profile_add_stack(p, locs, 2), .pid = 7,
+					 .tid = 7, .comm = cp_profile_intern(p, "app") };
+	int64_t v[2] = { 1, cpu };
+	cp_profile_add_sample(p, &smp, v);
+	return p;
+}
+
+static void test_merge(void **state)
+{
+	(void)state;
+	struct cp_profile *a = one_sample("hot", 1000, 100, 50);
+	struct cp_profile *b = one_sample("cold", 300, 120, 80);
+	struct cp_profile *m = cp_profile_new();
+	struct cp_error err = { 0 };
+	assert_int_equal(cp_profile_merge(m, a, &err), 0);
+	assert_int_equal(cp_profile_merge(m, b, &err), 0);
+	assert_int_equal(cp_profile_merge(m, a, &err), 0);
+	assert_int_equal(m->samples.n, 3);
+	int64_t cpu = 0;
+	for (size_t i = 0; i < m->samples.n; i++)
+		cpu += cp_profile_sample_values(m, i)[1];
+	assert_int_equal(cpu, 2300);
+	assert_int_equal(m->meta.time_nanos, 100);
+	assert_int_equal(m->meta.duration_nanos, 100); /* 100 .. 200 */
+	assert_int_equal(m->value_types.n, 2);
+	struct cp_profile *h = cp_profile_new();
+	cp_profile_add_value_type(h, "inuse_space", "bytes");
+	assert_int_equal(cp_profile_merge(m, h, &err), CP_E_USAGE);
+	assert_non_null(strstr(err.msg, "different types"));
+	cp_profile_free(h);
+	cp_profile_free(a);
+	cp_profile_free(b);
+	cp_profile_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_subset),
+		cmocka_unit_test(test_merge),
 	};
 	return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }
