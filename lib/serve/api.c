@@ -326,6 +326,8 @@ void cp_serve_api(struct cp_server *s, struct cp_http_req *r, const char *rest)
 		return sessions(s, r, rest + 9);
 	if (!strncmp(rest, "/profiles", 9) && (rest[9] == '\0' || rest[9] == '/'))
 		return cp_serve_profiles(s, r, rest + 9);
+	if (!strcmp(rest, "/merge") || !strcmp(rest, "/diff"))
+		return cp_serve_merge(s, r, !strcmp(rest, "/diff"));
 	if (!strcmp(rest, "/status")) {
 		if (strcmp(cp_http_method(r), "GET"))
 			return cp_http_reply_error(r, 405, "method %s: only GET here",
@@ -333,7 +335,7 @@ void cp_serve_api(struct cp_server *s, struct cp_http_req *r, const char *rest)
 		return status(s, r);
 	}
 	cp_http_reply_error(r, 404, "no such endpoint '/api/v1%.64s' (there are /sessions, "
-				    "/profiles, /status)", rest);
+				    "/profiles, /merge, /diff, /status)", rest);
 }
 
 void cp_serve_api_free(struct cp_server *s)

@@ -359,6 +359,259 @@ static void one(struct cp_server *s, struct cp_http_req *r, const char *rest)
 	cp_profile_free(p);
 }
 
+/* ---- merge and diff ---------------------------------------------------------- */
+
+struct merge_arg {
+	struct cp_server *s;
+	struct cp_profile *m;
+	char type[64]; /* the first row's sample type: rows of others are skipped */
+	long merged, skipped;
+	struct cp_error err;
+	int rc;
+};
+
+static int merge_row(const struct cp_store_row *row, void *arg)
+{
+	struct merge_arg *a = arg;
+	if (!a->type[0])
+		snprintf(a->type, sizeof(a->type), "%s", row->sample_type);
+	if (strcmp(a->type, row->sample_type)) {
+		a->skipped++;
+		return 0;
+	}
+	void *data = NULL;
+	size_t len = 0;
+	struct cp_profile *p = NULL;
+	int rc = cp_store_read(a->s->store, row->id, CP_STORE_PPROF, &data, &len, &a->err);
+	if (!rc)
+		rc = cp_input_read_mem(data, len, row->id, CP_INPUT_PPROF, &p, NULL, &a->err);
+	free(data);
+	if (!rc)
+		rc = cp_profile_merge(a->m, p, &a->err);
+	cp_profile_free(p);
+	if (rc)
+		return a->rc = rc;
+	a->merged++;
+	return 0;
+}
+
+/* The stored profiles of a query merged into one; NULL with a reply sent
+ * when there is none or one cannot be read. */
+static struct cp_profile *merged(struct cp_server *s, struct cp_http_req *r,
+				 const struct cp_store_query *q, const char *sample_type,
+				 long *count)
+{
+	struct merge_arg a = { .s = s, .m = cp_profile_new() };
+	if (sample_type)
+		snprintf(a.type, sizeof(a.type), "%s", sample_type);
+	struct cp_store_query qq = *q;
+	if (!qq.limit)
+		qq.limit = 1000;
+	int rc = cp_store_list(s->store, &qq, merge_row, &a, &a.err);
+	if (rc || !a.merged) {
+		if (rc)
+			cp_http_reply_error(r, a.rc == CP_E_USAGE || rc == CP_E_USAGE ? 400 : 500, "%s",
+					    a.err.msg);
+		else
+			cp_http_reply_error(r, 404, "no stored profile matches%s",
+					    a.skipped ? " with that sample type" : "");
+		cp_profile_free(a.m);
+		return NULL;
+	}
+	*count = a.merged;
+	return a.m;
+}
+
+/* A query from the request's service, labels, from, until and limit; false
+ * after replying 400. */
+static bool query_of(struct cp_http_req *r, struct cp_store_query *q, const char *from_key,
+		     const char *until_key)
+{
+	int64_t now = (int64_t)cp_realtime_ns();
+	memset(q, 0, sizeof(*q));
+	q->service = cp_http_query(r, "service");
+	q->labels = cp_http_query(r, "labels");
+	const char *fs = from_key ? cp_http_query(r, from_key) : NULL,
+		   *us = until_key ? cp_http_query(r, until_key) : NULL,
+		   *ls = cp_http_query(r, "limit");
+	if ((fs && cp_serve_parse_time(fs, now, &q->from_ns)) ||
+	    (us && cp_serve_parse_time(us, now, &q->until_ns))) {
+		cp_http_reply_error(r, 400, "from, until: unix seconds, 'now' or -N[smhd]");
+		return false;
+	}
+	if (ls && cp_parse_long(ls, 1, 10000, &q->limit)) {
+		cp_http_reply_error(r, 400, "limit: 1 to 10000");
+		return false;
+	}
+	return true;
+}
+
+/* "A..B": two times (unix seconds, now, -N[smhd]). */
+static bool range_of(const char *s, int64_t *from, int64_t *until)
+{
+	const char *dots = s ? strstr(s, "..") : NULL;
+	if (!dots || dots - s > 32)
+		return false;
+	char a[40];
+	memcpy(a, s, (size_t)(dots - s));
+	a[dots - s] = '\0';
+	int64_t now = (int64_t)cp_realtime_ns();
+	return !cp_serve_parse_time(a, now, from) && !cp_serve_parse_time(dots + 2, now, until) &&
+	       *from < *until;
+}
+
+static void reply_profile(struct cp_http_req *r, struct cp_profile *p, const char *format,
+			  const char *title)
+{
+	struct cp_error err = { 0 };
+	struct cp_view *v = cp_view_new(p, NULL, &err);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = v ? open_memstream(&buf, &len) : NULL;
+	int rc = CP_E_FAIL;
+	const char *ctype = "application/octet-stream";
+	if (f && !strcmp(format, "pprof")) {
+		struct cp_pprof_heap_columns cols;
+		struct cp_pprof_opts po, *pop = NULL;
+		struct cp_error herr;
+		if (cp_format_heap_check(p, &herr) == 0 &&
+		    cp_format_pprof_heap_opts(p, false, NULL, &cols, &po, &herr) == 0)
+			pop = &po;
+		rc = cp_format_pprof_write(f, v, pop, "merged profile", &err);
+	} else if (f && !strcmp(format, "folded")) {
+		struct cp_folded_opts fo = { .weights = true };
+		rc = cp_format_folded_write(f, v, &fo, "merged profile", &err);
+		ctype = "text/plain; charset=utf-8";
+	} else if (f && !strcmp(format, "json")) {
+		rc = cp_format_flame_json_write(f, v, JSON_MIN_PERCENT, "merged profile", &err);
+		ctype = "application/json";
+	} else if (f) {
+		struct cp_flame_opts fo = { .title = title, .minwidth = -1 };
+		rc = cp_format_flame_write(f, v, NULL, &fo, "merged profile", &err);
+		ctype = "image/svg+xml";
+	}
+	if (f)
+		fclose(f);
+	if (!rc)
+		cp_http_reply(r, 200, ctype, buf, len, NULL);
+	else
+		cp_http_reply_error(r, 500, "%s", err.msg[0] ? err.msg : "out of memory");
+	free(buf);
+	cp_view_free(v);
+}
+
+static void merge(struct cp_server *s, struct cp_http_req *r)
+{
+	const char *format = cp_http_query(r, "format");
+	if (!format)
+		format = "pprof";
+	if (strcmp(format, "pprof") && strcmp(format, "folded") && strcmp(format, "svg") &&
+	    strcmp(format, "json"))
+		return cp_http_reply_error(r, 400, "format: pprof, folded, svg or json");
+	struct cp_store_query q;
+	if (!query_of(r, &q, "from", "until"))
+		return;
+	long n = 0;
+	struct cp_profile *p = merged(s, r, &q, cp_http_query(r, "sample_type"), &n);
+	if (!p)
+		return;
+	char title[200];
+	snprintf(title, sizeof(title), "%.64s: %ld profiles merged", q.service ? q.service : "all",
+		 n);
+	reply_profile(r, p, format, title);
+	cp_profile_free(p);
+}
+
+/* Two ranges (base=A..B, target=C..D) or two profiles (base_id, target_id)
+ * as a differential flame graph, normalized as cprof flame --diff. */
+static void diff(struct cp_server *s, struct cp_http_req *r)
+{
+	struct cp_store_query qb, qt;
+	if (!query_of(r, &qb, NULL, NULL))
+		return;
+	qt = qb;
+	const char *bid = cp_http_query(r, "base_id"), *tid = cp_http_query(r, "target_id");
+	struct cp_profile *pb = NULL, *pt = NULL;
+	long nb = 0, nt = 0;
+	const char *type = cp_http_query(r, "sample_type");
+	if (bid || tid) {
+		struct cp_store_row rb, rt;
+		struct cp_error err = { 0 };
+		if (!bid || !tid || cp_store_get(s->store, bid, &rb, &err) ||
+		    cp_store_get(s->store, tid, &rt, &err))
+			return cp_http_reply_error(r, 404, "base_id and target_id: two stored "
+							   "profiles are needed%s%s",
+						   err.msg[0] ? ": " : "", err.msg);
+		struct merge_arg a = { .s = s, .m = cp_profile_new() };
+		if (merge_row(&rb, &a) || !a.merged) {
+			cp_profile_free(a.m);
+			return cp_http_reply_error(r, 500, "%s", a.err.msg);
+		}
+		pb = a.m;
+		struct merge_arg b = { .s = s, .m = cp_profile_new() };
+		snprintf(b.type, sizeof(b.type), "%s", a.type);
+		if (merge_row(&rt, &b) || !b.merged) {
+			cp_profile_free(pb);
+			cp_profile_free(b.m);
+			return cp_http_reply_error(r, b.skipped ? 400 : 500, "%s",
+						   b.skipped ? "the two profiles have different "
+							       "sample types" : b.err.msg);
+		}
+		pt = b.m;
+		nb = nt = 1;
+	} else {
+		if (!range_of(cp_http_query(r, "base"), &qb.from_ns, &qb.until_ns) ||
+		    !range_of(cp_http_query(r, "target"), &qt.from_ns, &qt.until_ns))
+			return cp_http_reply_error(r, 400, "base, target: two time ranges FROM..UNTIL "
+							   "(unix seconds, now, -N[smhd]), or "
+							   "base_id and target_id");
+		if (!(pb = merged(s, r, &qb, type, &nb)))
+			return;
+		char t[64];
+		uint32_t vi = cp_view_default_value(pb);
+		snprintf(t, sizeof(t), "%s", vi < pb->value_types.n ? pb->value_types.v[vi].type : "");
+		if (!(pt = merged(s, r, &qt, type ? type : t, &nt))) {
+			cp_profile_free(pb);
+			return;
+		}
+	}
+	struct cp_error err = { 0 };
+	struct cp_view *vb = cp_view_new(pb, NULL, &err), *vt = vb ? cp_view_new(pt, NULL, &err) : NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = vt ? open_memstream(&buf, &len) : NULL;
+	int rc = CP_E_FAIL;
+	if (f) {
+		char title[200];
+		snprintf(title, sizeof(title), "%.64s: %ld profiles against %ld", qb.service ? qb.service : "all", nt, nb);
+		struct cp_flame_opts fo = { .title = title, .minwidth = -1, .normalize = true };
+		rc = cp_format_flame_write(f, vt, vb, &fo, "diff", &err);
+		fclose(f);
+	}
+	if (!rc)
+		cp_http_reply(r, 200, "image/svg+xml", buf, len, NULL);
+	else
+		cp_http_reply_error(r, 500, "%s", err.msg[0] ? err.msg : "out of memory");
+	free(buf);
+	cp_view_free(vt);
+	cp_view_free(vb);
+	cp_profile_free(pt);
+	cp_profile_free(pb);
+}
+
+void cp_serve_merge(struct cp_server *s, struct cp_http_req *r, bool is_diff)
+{
+	if (!s->store)
+		return cp_http_reply_error(r, 404, "this server keeps no profiles (cprof serve "
+						   "--data DIR)");
+	if (strcmp(cp_http_method(r), "GET") && strcmp(cp_http_method(r), "HEAD"))
+		return cp_http_reply_error(r, 405, "method %.16s: only GET here",
+					   cp_http_method(r));
+	if (is_diff)
+		return diff(s, r);
+	merge(s, r);
+}
+
 void cp_serve_profiles(struct cp_server *s, struct cp_http_req *r, const char *rest)
 {
 	if (!s->store)

@@ -43,6 +43,8 @@ struct cp_server {
 
 /* /api/v1/profiles (profiles.c); rest: the path after it. */
 void cp_serve_profiles(struct cp_server *s, struct cp_http_req *r, const char *rest);
+/* GET /api/v1/merge and /api/v1/diff (profiles.c). */
+void cp_serve_merge(struct cp_server *s, struct cp_http_req *r, bool is_diff);
 /* POST /ingest, Pyroscope's HTTP API (profiles.c). */
 void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r);
 /* Store p under service and labels (canonical), its time range from the

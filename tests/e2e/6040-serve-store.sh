@@ -33,6 +33,14 @@ c=$(up cs.pb.gz 'service=db')
 [ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && ok "three uploads (a recording, two pprof) stored: $a $b $c" ||
 	not_ok "uploads" "$(cat up.code up.json)"
 count() { curl -s "$U?$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["profiles"]))'; }
+bad() { # WANT [curl args...]: curl answers WANT with a one-line JSON error
+	local want=$1 c
+	shift
+	c=$(curl -s -o out -w '%{http_code}' "$@")
+	[ "$c" = "$want" ] && [ "$(wc -l <out)" = 1 ] && grep -q '^{"error":"' out && return 0
+	echo "# $*: $c $(head -c 200 out)"
+	return 1
+}
 n1=$(count service=web) n2=$(count 'labels=env%3Dprod') n3=$(count '') n4=$(count 'service=web&labels=region%3Deu,env%3Dprod')
 n5=$(count 'from=-1h&until=now') n6=$(count 'until=1000')
 if [ "$n1" = 2 ] && [ "$n2" = 1 ] && [ "$n3" = 3 ] && [ "$n4" = 1 ] && [ "$n5" = 3 ] && [ "$n6" = 0 ]; then
@@ -79,18 +87,31 @@ if (cd "$CPROF_TOP/tests/node" && timeout 60 node pyroscope-push.js "http://127.
 		not_ok "@pyroscope/nodejs: $np profiles" "$(cat node.out)"
 else not_ok "@pyroscope/nodejs client failed" "$(tail -5 node.out)"; fi
 
+n=0
+# merge: the two web profiles as one, read by go tool pprof
+A=http://127.0.0.1:$PORT/api/v1
+go tool pprof -top "$A/merge?service=web&from=-1h&until=now" >merge.txt 2>&1
+s=$(awk '$NF == "hot_sixty" { sub("%", "", $2); print $2; exit }' merge.txt)
+c=$(curl -s -o m.folded -w '%{http_code}' "$A/merge?service=web&format=folded")
+if within "${s:-0}" 60 5 && [ "$c" = 200 ] && grep -q 'hot_sixty' m.folded; then
+	ok "merge of service web: go tool pprof reads it, hot_sixty $s%; folded too"
+else not_ok "merge: hot_sixty '$s', folded $c" "$(head -12 merge.txt)"; fi
+# diff: a range where hot_ten's work doubled, against the one before
+printf 'main;hot_sixty 600\nmain;hot_thirty 300\nmain;hot_ten 100\n' >base.folded
+printf 'main;hot_sixty 600\nmain;hot_thirty 300\nmain;hot_ten 200\n' >new.folded
+curl -s -o /dev/null --data-binary @base.folded "$U?service=split&from=1700000000&until=1700000060"
+curl -s -o /dev/null --data-binary @new.folded "$U?service=split&from=1700000100&until=1700000160"
+c=$(curl -s -o d.svg -w '%{http_code}' "$A/diff?service=split&base=1700000000..1700000060&target=1700000090..1700000200")
+flame_info d.svg >d.info 2>&1
+if [ "$c" = 200 ] && grep -qE 'hot_ten \(before [0-9.]+, after 200, \+[0-9.]+ / \+[0-9.]+%\)	rgb\(255,' d.info &&
+	grep -qE 'hot_sixty \(before .*rgb\([0-9]+,[0-9]+,255\)' d.info; then
+	ok "diff of two ranges: hot_ten marked grown (red), the others shrunk once normalized"
+else not_ok "diff: $c" "$(grep hot_ d.info | head -5)"; fi
+bad 400 "$A/diff?service=split&base=x..y&target=1..2" || n=$((n + 1))
+
 # bad input: 4xx with a one-line JSON error
-bad() { # WANT [curl args...]
-	local want=$1 c
-	shift
-	c=$(curl -s -o out -w '%{http_code}' "$@")
-	[ "$c" = "$want" ] && [ "$(wc -l <out)" = 1 ] && grep -q '^{"error":"' out && return 0
-	echo "# $*: $c $(head -c 200 out)"
-	return 1
-}
 head -c 70000 /dev/zero >big
 printf 'not a profile\x01\x02' >junk
-n=0
 bad 400 --data-binary @junk "$U?service=web" || n=$((n + 1))
 bad 400 --data-binary @cs.pb.gz "$U" || n=$((n + 1))
 bad 400 --data-binary @cs.pb.gz "$U?service=a/b" || n=$((n + 1))
