@@ -23,7 +23,7 @@ libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-de
 libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
-curl openssl"
+curl openssl strace"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk"
 
 want_build=0 want_check=0 want_bench=0

@@ -62,23 +62,31 @@ static int write_all(int dirfd, const char *name, const void *data, size_t len)
 	return close(fd);
 }
 
-/* rm -r of DIR/rel (one level of files below it at most). */
-static void remove_tree(int dirfd, const char *rel)
+/* rm -r of DIR/rel: the store's trees are two levels deep at most
+ * (tmp/ID/FILE), so the recursion is bounded. */
+static void remove_tree_depth(int dirfd, const char *rel, int depth)
 {
 	int fd = openat(dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
 		DIR *d = fdopendir(fd);
 		struct dirent *e;
-		while (d && (e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				if (unlinkat(fd, e->d_name, 0) && errno == EISDIR)
-					unlinkat(fd, e->d_name, AT_REMOVEDIR);
+		while (d && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (unlinkat(fd, e->d_name, 0) && errno == EISDIR && depth > 0)
+				remove_tree_depth(fd, e->d_name, depth - 1);
+		}
 		if (d)
 			closedir(d);
 		else
 			close(fd);
 	}
 	unlinkat(dirfd, rel, AT_REMOVEDIR);
+}
+
+static void remove_tree(int dirfd, const char *rel)
+{
+	remove_tree_depth(dirfd, rel, 2);
 }
 
 static int read_blob(struct sq *q, const char *id, enum cp_store_blob which, void **data,
