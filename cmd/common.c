@@ -2,6 +2,7 @@
  * progress line and summary of record and attach; the input, filters,
  * --sample-type and output files of report, convert and flame. */
 #include "common.h"
+#include "push/push.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -133,6 +134,33 @@ int sampling_check(const char *cmd, const char *const *usage, const struct cp_op
 					   : "--title");
 		return 2;
 	}
+	const char *push_opt = a->service	  ? "--service"
+			       : a->labels	  ? "--labels"
+			       : a->push_token_file ? "--push-token-file"
+			       : a->push_ca	  ? "--push-ca"
+			       : a->spool_dir	  ? "--spool-dir"
+			       : a->spool_max	  ? "--spool-max"
+						  : NULL;
+	if (push_opt && !a->push) {
+		cp_die_usage(cmd, usage, opts, "%s goes with --push", push_opt);
+		return 2;
+	}
+	if (a->push && !a->every) {
+		cp_die_usage(cmd, usage, opts, "--push sends periods: it needs --every");
+		return 2;
+	}
+	if (a->push && !a->service) {
+		cp_die_usage(cmd, usage, opts, "--push needs --service NAME (what the store files "
+					       "the periods under)");
+		return 2;
+	}
+	uint64_t spool_max;
+	if (a->spool_max && (cmd_parse_size(a->spool_max, &spool_max) || spool_max < 4096)) {
+		cp_die_usage(cmd, usage, opts,
+			     "--spool-max: '%s' is not a size of 4K or more (K, M, G suffixes)",
+			     a->spool_max);
+		return 2;
+	}
 	if (a->every && a->output) {
 		cp_die_usage(cmd, usage, opts,
 			     "-o writes one recording; with --every the periods go to --output-dir");
@@ -244,6 +272,50 @@ void sampling_summary(const char *cmd, const struct cp_recorder *rec,
 
 /* ---- continuous recording ---------------------------------------------------- */
 
+static void push_sink(void *arg, const struct cp_profile *p)
+{
+	struct cp_error err = { 0 };
+	if (cp_push_profile(arg, p, &err))
+		cp_log(CP_LOG_WARN, "%s", err.msg);
+}
+
+static int push_start(const struct sampling_args *a, struct periodic *P, struct cp_error *err)
+{
+	char *token = NULL, *spool = NULL;
+	if (a->push_token_file) {
+		token = cp_read_file(a->push_token_file, NULL);
+		if (!token)
+			return cp_error_errno(err, CP_E_USAGE, errno, "--push-token-file %s",
+					      a->push_token_file);
+		token[strcspn(token, "\r\n")] = '\0';
+	}
+	if (a->spool_dir) {
+		spool = cp_xstrdup(a->spool_dir);
+	} else if (a->output_dir) {
+		spool = cp_xasprintf("%s/.spool", a->output_dir);
+	} else {
+		char *cache = cp_cache_dir();
+		spool = cache ? cp_xasprintf("%s/spool/%s", cache, a->service) : NULL;
+		free(cache);
+		if (!spool) {
+			free(token);
+			return cp_error_set(err, CP_E_USAGE,
+					    "--push: no spool directory (give --spool-dir; HOME is "
+					    "not set)");
+		}
+	}
+	uint64_t spool_max = 0;
+	if (a->spool_max)
+		cmd_parse_size(a->spool_max, &spool_max); /* checked before */
+	struct cp_push_opts po = { .url = a->push, .service = a->service, .labels = a->labels,
+				   .token = token, .ca_file = a->push_ca, .spool_dir = spool,
+				   .spool_max = spool_max };
+	P->push = cp_push_new(&po, err);
+	free(token);
+	free(spool);
+	return P->push ? 0 : err->code;
+}
+
 int periodic_start(const char *cmd, const struct sampling_args *a, struct periodic *P)
 {
 	memset(P, 0, sizeof(*P));
@@ -259,9 +331,21 @@ int periodic_start(const char *cmd, const struct sampling_args *a, struct period
 	if (a->formats)
 		cp_period_parse_formats(a->formats, &o.formats, &err); /* checked before */
 	cp_parse_duration(a->every, &P->every_ns);
+	if (a->push) {
+		if (push_start(a, P, &err)) {
+			cmd_error(cmd, "%s", err.msg);
+			return err.code == CP_E_USAGE ? 2 : 1;
+		}
+		o.sink = push_sink;
+		o.sink_arg = P->push;
+		if (!a->output_dir && !a->formats)
+			o.formats = 0; /* only the store, no files here */
+	}
 	P->w = cp_period_writer_new(&o, &err);
 	if (!P->w) {
 		cmd_error(cmd, "%s", err.msg);
+		cp_push_close(P->push, 0, NULL);
+		P->push = NULL;
 		return 1;
 	}
 	P->next_cut = cp_now_ns() + P->every_ns;
@@ -305,6 +389,8 @@ int periodic_finish(const char *cmd, struct periodic *P, struct cp_recorder *rec
 	if (!rec) { /* nothing was recorded: just stop the writer */
 		cp_period_writer_close(P->w, NULL, NULL);
 		P->w = NULL;
+		cp_push_close(P->push, 0, NULL);
+		P->push = NULL;
 		return 0;
 	}
 	cp_period_writer_submit(P->w, cp_recorder_cut(rec, 0));
@@ -318,10 +404,28 @@ int periodic_finish(const char *cmd, struct periodic *P, struct cp_recorder *rec
 	if (st.dropped)
 		cmd_warning(cmd, "%llu period%s dropped unwritten: the disk fell behind",
 			    (unsigned long long)st.dropped, st.dropped == 1 ? "" : "s");
-	if (!a->quiet)
+	if (!a->quiet && (!P->push || a->output_dir || a->formats))
 		fprintf(stderr, "cprof %s: %llu period%s written to %s\n", cmd,
 			(unsigned long long)st.written, st.written == 1 ? "" : "s",
 			a->output_dir ? a->output_dir : ".");
+	if (P->push) {
+		/* what is spooled goes now if the server is there; what is not
+		 * stays in the spool for the next run */
+		struct cp_push_stats ps;
+		cp_push_close(P->push, 10000000000ull, &ps);
+		P->push = NULL;
+		if (ps.dropped || ps.rejected)
+			cmd_warning(cmd, "%llu period%s not sent (%llu over the spool's limit, %llu "
+					 "refused by the server)",
+				    (unsigned long long)(ps.dropped + ps.rejected),
+				    ps.dropped + ps.rejected == 1 ? "" : "s",
+				    (unsigned long long)ps.dropped, (unsigned long long)ps.rejected);
+		if (!a->quiet || ps.pending)
+			fprintf(stderr, "cprof %s: %llu period%s sent to %s%s%llu waiting in the "
+					"spool\n",
+				cmd, (unsigned long long)ps.sent, ps.sent == 1 ? "" : "s", a->push,
+				ps.pending ? "; " : ", ", (unsigned long long)ps.pending);
+	}
 	return rc ? 1 : 0;
 }
 

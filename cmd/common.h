@@ -29,10 +29,12 @@ struct sampling_args {
 	const char *every, *output_dir, *formats, *title;
 	long keep;
 	bool all_cpus, user_only;
+	/* --push: each period to a cprof serve store */
+	const char *push, *service, *labels, *push_token_file, *push_ca, *spool_dir, *spool_max;
 };
 #define SAMPLING_ARGS_INIT                                                                         \
 	{ NULL, NULL, "dwarf", NULL, 999, 0, 0, 0, false, false, NULL, CP_RECORD_DEBUGINFOD_TIMEOUT, \
-	  NULL, NULL, NULL, NULL, 0, false, false }
+	  NULL, NULL, NULL, NULL, 0, false, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* The option-table rows both commands take (in this order). */
 #define SAMPLING_OPTIONS(a)                                                                        \
@@ -83,6 +85,26 @@ struct sampling_args {
 		     &(a).keep, 1, 100000000),                                                     \
 	CP_OPT_STR_(0, "title", "TEXT", "with --every: the flame graphs' title", &(a).title,      \
 		    NULL),                                                                         \
+	CP_OPT_STR_(0, "push", "URL",                                                             \
+		    "with --every: send each period to a cprof serve --data store at URL "        \
+		    "(spooled, retried while the server is away)",                                 \
+		    &(a).push, NULL),                                                              \
+	CP_OPT_STR_(0, "service", "NAME", "with --push: the service the periods are stored under", \
+		    &(a).service, NULL),                                                           \
+	CP_OPT_STR_(0, "labels", "K=V,...", "with --push: labels stored with each period",       \
+		    &(a).labels, NULL),                                                            \
+	CP_OPT_STR_(0, "push-token-file", "FILE",                                                 \
+		    "with --push: send 'Authorization: Bearer TOKEN', the file's first line",     \
+		    &(a).push_token_file, "file"),                                                 \
+	CP_OPT_STR_(0, "push-ca", "FILE", "with --push over https: the server's PEM CA",         \
+		    &(a).push_ca, "file"),                                                         \
+	CP_OPT_STR_(0, "spool-dir", "DIR",                                                        \
+		    "with --push: where periods wait to be sent (default OUTPUT-DIR/.spool, or "  \
+		    "the cache's spool/SERVICE)",                                                  \
+		    &(a).spool_dir, "dir"),                                                        \
+	CP_OPT_STR_(0, "spool-max", "SIZE",                                                       \
+		    "with --push: most bytes waiting; beyond, the oldest go (default 256M)",      \
+		    &(a).spool_max, NULL),                                                         \
 	CP_OPT_FLAG_('q', "quiet", "no progress line, notices or summary", &(a).quiet)
 
 /* argv joined with spaces, for a file's meta (malloc'ed). */
@@ -96,8 +118,10 @@ char *cmd_proc_cmdline(pid_t pid);
 int cmd_parse_size(const char *s, uint64_t *out);
 
 /* Continuous recording (--every): the period writer and the next cut. */
+struct cp_push;
 struct periodic {
 	struct cp_period_writer *w; /* NULL: one recording, no periods */
+	struct cp_push *push;       /* --push, NULL none */
 	uint64_t every_ns, next_cut;
 	bool cut_now; /* SIGUSR2 asked for a cut */
 	uint64_t periods;

@@ -20,7 +20,7 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libdw-dev libelf-dev libunwind-dev libcapstone-dev
 libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-dev
-libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev"
+libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
 curl openssl strace"

@@ -295,6 +295,8 @@ static void write_period(struct cp_period_writer *w, struct cp_profile *p)
 			rotate(w, formats[i].ext);
 	}
 	fsync(w->dirfd);
+	if (w->o.sink)
+		w->o.sink(w->o.sink_arg, p);
 	cp_log(CP_LOG_DEBUG, "period %s written: %.2f ms of CPU, %zu samples", name,
 	       (double)(thread_cpu_ns() - cpu0) / 1e6, p->samples.n);
 	pthread_mutex_lock(&w->mu);
@@ -357,7 +359,7 @@ static void clean_leftovers(struct cp_period_writer *w)
 
 struct cp_period_writer *cp_period_writer_new(const struct cp_period_opts *o, struct cp_error *err)
 {
-	if (!o->dir || !*o->dir || !o->formats) {
+	if (!o->dir || !*o->dir || (!o->formats && !o->sink)) {
 		cp_error_set(err, CP_E_USAGE, "no output directory or no format");
 		return NULL;
 	}

@@ -46,6 +46,11 @@ struct cp_period_opts {
 	unsigned keep;      /* periods kept per format, 0 = all */
 	const char *title;  /* the flame graphs' title, NULL: "cprof: COMMAND" */
 	unsigned max_queue; /* periods waiting to be written; 0 = 4 */
+	/* Called in the writing thread with each period once its files are
+	 * written (--push spools it); NULL none.  formats may be 0 with a
+	 * sink: then no file is written. */
+	void (*sink)(void *arg, const struct cp_profile *p);
+	void *sink_arg;
 };
 
 struct cp_period_stats {

@@ -37,6 +37,7 @@ declare -A deps=(
 	[session]="core profile sample proc"
 	[http]="core"
 	[store]="core"
+	[push]="core profile format"
 	[serve]="core profile format http session proc heap input store"
 )
 
