@@ -44,8 +44,8 @@ int cp_serve_parse_time(const char *s, int64_t now_ns, int64_t *out)
 			}
 		return -1;
 	}
-	long v; /* unix seconds, as Pyroscope's from and until */
-	if (cp_parse_long(s, 0, 1L << 40, &v))
+	long v; /* unix seconds, as Pyroscope's from and until (up to the year 2255) */
+	if (cp_parse_long(s, 0, 9000000000L, &v))
 		return -1;
 	*out = (int64_t)v * 1000000000ll;
 	return 0;
@@ -144,21 +144,10 @@ static unsigned status_of(int code)
 									     500;
 }
 
-static bool valid_service(const char *s, size_t n)
-{
-	if (!n || n >= 128)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] == '-' || s[i] == '_' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return true;
-}
-
 static void upload(struct cp_server *s, struct cp_http_req *r)
 {
 	const char *service = cp_http_query(r, "service");
-	if (!service || !valid_service(service, strlen(service)))
+	if (!service || !cp_serve_valid_service(service, strlen(service)))
 		return cp_http_reply_error(r, 400, "service: 1 to 127 letters, digits, '-', '_' "
 						   "or '.' (?service=web)");
 	const char *labels = cp_http_query(r, "labels");
@@ -185,14 +174,6 @@ static void upload(struct cp_server *s, struct cp_http_req *r)
 	cp_serve_reply_json(r, 201, row_json(&row));
 }
 
-/* Pyroscope's profile types, the last part of its application names
- * ("web.cpu"): the service is what comes before. */
-static const char *const pyroscope_types[] = {
-	"cpu", "wall", "itimer", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space",
-	"goroutines", "mutex_count", "mutex_duration", "block_count", "block_duration",
-	"lock_count", "lock_duration", "exceptions",
-};
-
 void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r)
 {
 	if (!s->store)
@@ -202,28 +183,10 @@ void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r)
 		return cp_http_reply_error(r, 405, "method %.16s: only POST here",
 					   cp_http_method(r));
 	/* name=APP.TYPE{k=v,...} */
-	const char *name = cp_http_query(r, "name");
-	if (!name || !*name)
-		return cp_http_reply_error(r, 400, "name: the application is needed "
-						   "(name=web.cpu{env=prod})");
-	size_t base = strcspn(name, "{");
-	char labels[512] = "";
+	char service[128], labels[512], msg[300];
 	struct cp_error err = { 0 };
-	if (name[base] && cp_store_canon_labels(name + base, labels, sizeof(labels), &err))
-		return cp_http_reply_error(r, 400, "name: %s", err.msg);
-	size_t n = base;
-	const char *dot = memrchr(name, '.', base);
-	for (size_t i = 0; dot && i < sizeof(pyroscope_types) / sizeof(pyroscope_types[0]); i++)
-		if ((size_t)(name + base - dot - 1) == strlen(pyroscope_types[i]) &&
-		    !memcmp(dot + 1, pyroscope_types[i], strlen(pyroscope_types[i])))
-			n = (size_t)(dot - name);
-	if (!valid_service(name, n))
-		return cp_http_reply_error(r, 400, "name: the application '%.*s' is not 1 to 127 "
-						   "letters, digits, '-', '_' or '.'",
-					   (int)(n < 64 ? n : 64), name);
-	char service[128];
-	memcpy(service, name, n);
-	service[n] = '\0';
+	if (cp_serve_parse_app_name(cp_http_query(r, "name"), service, labels, msg, sizeof(msg)))
+		return cp_http_reply_error(r, 400, "%s", msg);
 	int64_t now = (int64_t)cp_realtime_ns(), from = 0, until = 0;
 	const char *fs = cp_http_query(r, "from"), *us = cp_http_query(r, "until");
 	if ((fs && cp_serve_parse_time(fs, now, &from)) || (us && cp_serve_parse_time(us, now, &until)))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "serve/serve.h"
+#include "store/store.h"
 
 static int number(const char *s, long min, long max, long dflt, long *out)
 {
@@ -177,4 +178,54 @@ bool cp_serve_valid_id(const char *s, size_t len)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
+}
+
+/* Pyroscope's profile types, the last part of its application names
+ * ("web.cpu"): the service is what comes before. */
+static const char *const pyroscope_types[] = {
+	"cpu", "wall", "itimer", "alloc_objects", "alloc_space", "inuse_objects", "inuse_space",
+	"goroutines", "mutex_count", "mutex_duration", "block_count", "block_duration",
+	"lock_count", "lock_duration", "exceptions",
+};
+
+bool cp_serve_valid_service(const char *s, size_t n)
+{
+	if (!n || n >= 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] == '-' || s[i] == '_' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+int cp_serve_parse_app_name(const char *name, char service[128], char labels[512], char *msg,
+			    size_t msgsz)
+{
+	if (!name || !*name) {
+		snprintf(msg, msgsz, "name: the application is needed (name=web.cpu{env=prod})");
+		return 400;
+	}
+	size_t base = strcspn(name, "{");
+	struct cp_error err = { 0 };
+	labels[0] = '\0';
+	if (name[base] && cp_store_canon_labels(name + base, labels, 512, &err)) {
+		snprintf(msg, msgsz, "name: %s", err.msg);
+		return 400;
+	}
+	size_t n = base;
+	const char *dot = memrchr(name, '.', base);
+	for (size_t i = 0; dot && i < sizeof(pyroscope_types) / sizeof(pyroscope_types[0]); i++)
+		if ((size_t)(name + base - dot - 1) == strlen(pyroscope_types[i]) &&
+		    !memcmp(dot + 1, pyroscope_types[i], strlen(pyroscope_types[i])))
+			n = (size_t)(dot - name);
+	if (!cp_serve_valid_service(name, n)) {
+		snprintf(msg, msgsz, "name: the application '%.*s' is not 1 to 127 letters, digits, "
+				     "'-', '_' or '.'",
+			 (int)(n < 64 ? n : 64), name);
+		return 400;
+	}
+	memcpy(service, name, n);
+	service[n] = '\0';
+	return 0;
 }

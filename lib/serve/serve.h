@@ -133,6 +133,14 @@ int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *bod
  * (before now_ns), as wall-clock ns.  0, or -1 when it is none of them. */
 int cp_serve_parse_time(const char *s, int64_t now_ns, int64_t *out);
 
+/* A service name: 1 to 127 letters, digits, '-', '_' or '.'. */
+bool cp_serve_valid_service(const char *s, size_t n);
+/* Pyroscope's application name, "APP[.TYPE][{k=v,...}]" (TYPE one of its
+ * profile types, left out): service APP, labels in canonical form.  0, or
+ * 400 with msg. */
+int cp_serve_parse_app_name(const char *name, char service[128], char labels[512], char *msg,
+			    size_t msgsz);
+
 /* A session id as the API hands them out: 16 lowercase hex digits. */
 bool cp_serve_valid_id(const char *s, size_t len);
 

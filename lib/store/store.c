@@ -123,7 +123,15 @@ int cp_store_canon_labels(const char *in, char *out, size_t outsz, struct cp_err
 		l->vlen = (size_t)(in + i - l->v);
 		while (l->vlen && l->v[l->vlen - 1] == ' ')
 			l->vlen--;
-		if (l->v[0] == '"' && l->vlen >= 2 && l->v[l->vlen - 1] == '"') {
+		/* k="v" as Prometheus writes it: quotes and blanks at the ends go
+		 * (all of them, so that the canonical form reads back the same) */
+		for (;;) {
+			while (l->vlen && l->v[0] == ' ')
+				l->v++, l->vlen--;
+			while (l->vlen && l->v[l->vlen - 1] == ' ')
+				l->vlen--;
+			if (l->vlen < 2 || l->v[0] != '"' || l->v[l->vlen - 1] != '"')
+				break;
 			l->v++;
 			l->vlen -= 2;
 		}
