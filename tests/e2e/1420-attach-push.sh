@@ -56,14 +56,14 @@ wait $srv 2>/dev/null
 "$CPROF" attach -q -p $app -d 6 --every 1s --push "http://127.0.0.1:$PORT" --service away \
 	--push-token-file tok --spool-dir "$T/spool2" 2>away.err &
 att=$!
-spooled() { [ "$(find "$T/spool2" -name '*.pb.gz' 2>/dev/null | wc -l)" -ge 3 ]; }
+spooled() { [ "$(find "$T/spool2" -name '[0-9]*.pb.gz' 2>/dev/null | wc -l)" -ge 3 ]; }
 wait_until 15 spooled
-waiting=$(find "$T/spool2" -name '*.pb.gz' | wc -l)
+waiting=$(find "$T/spool2" -name '[0-9]*.pb.gz' | wc -l)
 serve "$PORT" || not_ok "server did not come back on port $PORT" "$(cat serve.err)"
 wait $att
 rc=$?
 n=$(rows away | grep -o '"id":' | wc -l)
-left=$(find "$T/spool2" -name '*.pb.gz' | wc -l)
+left=$(find "$T/spool2" -name '[0-9]*.pb.gz' | wc -l)
 [ $rc = 0 ] && [ "$waiting" -ge 3 ] && [ "$n" -ge 6 ] && [ "$left" = 0 ] &&
 	ok "server away for $waiting periods: all $n arrived once it was back, spool empty" ||
 	not_ok "outage: exit $rc, $waiting spooled, $n stored, $left left" "$(cat away.err)"
@@ -76,12 +76,12 @@ wait $srv 2>/dev/null
 att=$!
 max=0
 while kill -0 $att 2>/dev/null; do
-	b=$(find "$T/spool3" -name '*.pb.gz' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+	b=$(find "$T/spool3" -name '[0-9]*.pb.gz' -printf '%s\n' 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 	[ "$b" -gt "$max" ] && max=$b
 	sleep 0.05
 done
 wait $att
-files=$(find "$T/spool3" -name '*.pb.gz' | wc -l)
+files=$(find "$T/spool3" -name '[0-9]*.pb.gz' | wc -l)
 if [ "$max" -le 8192 ] && [ "$files" -gt 0 ] && grep -q 'over the spool' lim.err; then
 	ok "--spool-max 8K with no server: at most $max bytes spooled, the oldest dropped and said so"
 else not_ok "spool limit: max $max bytes, $files files" "$(tail -3 lim.err)"; fi
