@@ -207,7 +207,7 @@ bench: deps-bench
 	$(Q)bench/run.sh $(O)
 
 # helpers `make bench` runs, linked against the same library as cprof
-bench-tools: $(O)/bench/unwind-compare $(O)/bench/gen-recording
+bench-tools: $(O)/bench/unwind-compare $(O)/bench/gen-recording $(O)/bench/store-fill
 $(O)/bench/%: bench/%.c $(LIBCPROF)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)

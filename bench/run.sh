@@ -34,6 +34,9 @@
 #   serve         bench/serve.sh: cprof serve's request -> first sample,
 #                 GET /health under wrk (alone and with 64 profiles
 #                 pending), Go's rule over 8 targets, the server's RSS
+#   store         bench/store.sh: the list query of a 100k-profile store
+#                 under wrk, RSS, merge of 60 profiles, end of a period to
+#                 listed with --push
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -261,6 +264,7 @@ fi
 
 # ---- k. cprof serve under load --------------------------------------------------------
 "$CPROF_TOP/bench/serve.sh" "$BUILD" || { echo "FAIL: bench/serve.sh exited with $?"; failed=1; }
+"$CPROF_TOP/bench/store.sh" "$BUILD" || { echo "FAIL: bench/store.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

@@ -181,17 +181,9 @@ static enum outcome send_one(struct cp_push *p, CURL *c, const char *name)
 	char *data = cp_read_file(path, &len);
 	if (!data)
 		return GONE; /* dropped from the spool meanwhile */
-	char from[21], until[21];
-	memcpy(from, name, 20);
-	from[20] = '\0';
-	memcpy(until, name + 21, 20);
-	until[20] = '\0';
-	/* the store takes from and until in seconds; ns precision is kept in
-	 * the profile itself */
+	/* the time range is the profile's own (ns), not the name's */
 	char *svc = curl_easy_escape(c, p->service, 0), *lab = curl_easy_escape(c, p->labels, 0);
-	char *url = cp_xasprintf("%s/api/v1/profiles?service=%s&labels=%s&from=%llu&until=%llu",
-				 p->url, svc, lab, strtoull(from, NULL, 10) / 1000000000ull,
-				 (strtoull(until, NULL, 10) + 999999999ull) / 1000000000ull);
+	char *url = cp_xasprintf("%s/api/v1/profiles?service=%s&labels=%s", p->url, svc, lab);
 	curl_free(svc);
 	curl_free(lab);
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");

@@ -10,6 +10,7 @@
 #include "format/format.h"
 #include "profile/profile.h"
 #include "serve/serve-int.h"
+#include "store/store.h"
 
 static void new_id(char *id)
 {
@@ -65,6 +66,14 @@ static json_t *status_json(struct cp_serve_sess *x)
 			      st.first_sample_ns ? (double)st.first_sample_ns / 1e9 : 0.0);
 	if (st.state == CP_SESSION_FAILED)
 		json_object_set_new(j, "error", json_string(st.error));
+	if (x->service[0]) {
+		json_object_set_new(j, "service", json_string(x->service));
+		int stored = __atomic_load_n(&x->stored, __ATOMIC_ACQUIRE);
+		if (stored > 0)
+			json_object_set_new(j, "profile_id", json_string(x->stored_id));
+		else if (stored < 0)
+			json_object_set_new(j, "store_error", json_string(x->store_error));
+	}
 	return j;
 }
 
@@ -81,6 +90,22 @@ static int running(struct cp_server *s)
 	return n;
 }
 
+/* A finished session's profile into the store (the session's thread). */
+static void store_result(void *arg, const struct cp_profile *p)
+{
+	struct cp_serve_sess *x = arg;
+	struct cp_store_row row;
+	struct cp_error err = { 0 };
+	int rc = cp_serve_store_profile(x->server, p, x->service, x->labels, 0, 0, &row, &err);
+	if (rc) {
+		snprintf(x->store_error, sizeof(x->store_error), "%s", err.msg);
+		cp_log(CP_LOG_WARN, "session %s: not stored: %s", x->id, err.msg);
+	} else {
+		memcpy(x->stored_id, row.id, sizeof(x->stored_id));
+	}
+	__atomic_store_n(&x->stored, rc ? -1 : 1, __ATOMIC_RELEASE);
+}
+
 static void create(struct cp_server *s, struct cp_http_req *r)
 {
 	size_t len;
@@ -90,6 +115,9 @@ static void create(struct cp_server *s, struct cp_http_req *r)
 	int rc = cp_serve_parse_session_json(&s->cfg, body, len, &q, msg, sizeof(msg));
 	if (rc)
 		return cp_http_reply_error(r, (unsigned)rc, "%s", msg);
+	if (q.service[0] && !s->store)
+		return cp_http_reply_error(r, 400, "service: this server keeps no profiles (cprof "
+						   "serve --data DIR)");
 	struct cp_serve_pids p;
 	rc = cp_serve_resolve(s, q.target[0] ? q.target : NULL, strlen(q.target), q.pid,
 			      cp_http_peer_uid(r), &p, msg, sizeof(msg));
@@ -110,13 +138,19 @@ static void create(struct cp_server *s, struct cp_http_req *r)
 				 s->cfg.max_concurrent_sessions);
 		return cp_http_reply(r, 429, "application/json", msg, (size_t)n, retry);
 	}
-	struct cp_session *cs = cp_serve_session_start(s, r, &p, q.duration, q.frequency);
-	if (!cs) {
-		pthread_mutex_unlock(&s->sess_lock);
-		return;
-	}
+	/* made first: the session's thread may finish (and store) at once */
 	struct cp_serve_sess *x = cp_xcalloc(1, sizeof(*x));
 	new_id(x->id);
+	x->server = s;
+	memcpy(x->service, q.service, sizeof(x->service));
+	memcpy(x->labels, q.labels, sizeof(x->labels));
+	struct cp_session *cs = cp_serve_session_start(s, r, &p, q.duration, q.frequency,
+						       q.service[0] ? store_result : NULL, x);
+	if (!cs) {
+		pthread_mutex_unlock(&s->sess_lock);
+		free(x);
+		return;
+	}
 	x->s = cs;
 	snprintf(x->target, sizeof(x->target), "%s", p.key);
 	x->duration = q.duration;

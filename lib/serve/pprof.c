@@ -48,7 +48,7 @@ static void profile(struct cp_server *s, struct cp_http_req *r, const char *targ
 				 p.key);
 		return cp_http_reply(r, 500, "text/plain; charset=utf-8", msg, (size_t)n, go);
 	}
-	struct cp_session *ss = cp_serve_session_start(s, r, &p, q.seconds, q.frequency);
+	struct cp_session *ss = cp_serve_session_start(s, r, &p, q.seconds, q.frequency, NULL, NULL);
 	if (!ss) {
 		cp_serve_release(s, &p);
 		return;

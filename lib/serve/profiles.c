@@ -64,7 +64,7 @@ static json_t *row_json(const struct cp_store_row *r)
 
 /* The profile as the store keeps it: pprof (a heap profile in Go's layout)
  * and the flame-graph tree. */
-static int blobs(struct cp_profile *p, char **pb, size_t *pblen, char **json, size_t *jsonlen,
+static int blobs(const struct cp_profile *p, char **pb, size_t *pblen, char **json, size_t *jsonlen,
 		 struct cp_store_row *row, struct cp_error *err)
 {
 	struct cp_view *v = cp_view_new(p, NULL, err);
@@ -97,7 +97,7 @@ static int blobs(struct cp_profile *p, char **pb, size_t *pblen, char **json, si
 	return rc;
 }
 
-int cp_serve_store_profile(struct cp_server *s, struct cp_profile *p, const char *service,
+int cp_serve_store_profile(struct cp_server *s, const struct cp_profile *p, const char *service,
 			   const char *labels, int64_t from_ns, int64_t until_ns,
 			   struct cp_store_row *row, struct cp_error *err)
 {

@@ -126,11 +126,31 @@ int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *bod
 			snprintf(out->target, sizeof(out->target), "%s", t);
 			continue;
 		}
+		if (!strcmp(key, "service") || !strcmp(key, "labels")) {
+			/* keep the result in the store (cprof serve --data) */
+			const char *t = json_string_value(v);
+			struct cp_error err = { 0 };
+			if (!strcmp(key, "service") && (!t || !cp_serve_valid_service(t, strlen(t)))) {
+				snprintf(msg, msgsz, "service: 1 to 127 letters, digits, '-', '_' or '.'");
+				rc = 400;
+				break;
+			}
+			if (!strcmp(key, "labels") &&
+			    (!t || cp_store_canon_labels(t, out->labels, sizeof(out->labels), &err))) {
+				snprintf(msg, msgsz, "%s", t ? err.msg : "labels: a string k=v,... is expected");
+				rc = 400;
+				break;
+			}
+			if (!strcmp(key, "service"))
+				snprintf(out->service, sizeof(out->service), "%s", t);
+			continue;
+		}
 		long *dst = !strcmp(key, "duration")  ? &out->duration :
 			    !strcmp(key, "frequency") ? &out->frequency :
 							NULL;
 		if (!dst && strcmp(key, "pid")) {
-			snprintf(msg, msgsz, "unknown field '%.64s' (pid or target, duration, frequency)",
+			snprintf(msg, msgsz, "unknown field '%.64s' (pid or target, duration, frequency, "
+					     "service, labels)",
 				 key);
 			rc = 400;
 			break;
@@ -155,6 +175,10 @@ int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *bod
 	json_decref(j);
 	if (rc)
 		return rc;
+	if (out->labels[0] && !out->service[0]) {
+		snprintf(msg, msgsz, "labels go with service (the store keeps the result under it)");
+		return 400;
+	}
 	if (!out->pid == !out->target[0]) {
 		snprintf(msg, msgsz, "pid or target: one of them names the process");
 		return 400;

@@ -21,6 +21,11 @@ struct cp_serve_sess {
 	char *folded; /* made once, when first asked for */
 	size_t folded_len;
 	int readers;  /* streams of folded in flight */
+	struct cp_server *server;
+	char service[128], labels[512]; /* keep the result in the store ("" no) */
+	char stored_id[17];  /* set by the session's thread, then stored */
+	int stored;          /* 1 stored, -1 storing failed (atomic) */
+	char store_error[512];
 };
 
 struct cp_server {
@@ -50,7 +55,7 @@ void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r);
 /* Store p under service and labels (canonical), its time range from the
  * profile unless from_ns/until_ns are given; row filled. */
 struct cp_store_row;
-int cp_serve_store_profile(struct cp_server *s, struct cp_profile *p, const char *service,
+int cp_serve_store_profile(struct cp_server *s, const struct cp_profile *p, const char *service,
 			   const char *labels, int64_t from_ns, int64_t until_ns,
 			   struct cp_store_row *row, struct cp_error *err);
 
@@ -79,7 +84,9 @@ void cp_serve_release(struct cp_server *s, const struct cp_serve_pids *p);
 
 /* Start a session on p, or reply with the error and return NULL. */
 struct cp_session *cp_serve_session_start(struct cp_server *s, struct cp_http_req *r,
-					  const struct cp_serve_pids *p, long seconds, long freq);
+					  const struct cp_serve_pids *p, long seconds, long freq,
+					  void (*done)(void *arg, const struct cp_profile *prof),
+					  void *done_arg);
 
 /* JSON replies: the object is consumed. */
 struct json_t;

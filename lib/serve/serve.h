@@ -120,11 +120,13 @@ int cp_serve_parse_heap_query(const struct cp_serve_config *c, cp_serve_query_fn
 			      struct cp_serve_heap_req *out, char *msg, size_t msgsz);
 
 /* POST /api/v1/sessions: {"pid": P | "target": "NAME", "duration": S,
- * "frequency": F}; no other keys. */
+ * "frequency": F, "service": "web", "labels": "k=v,..."}; no other keys
+ * (service: keep the result in the store; labels need it). */
 struct cp_serve_session_req {
 	pid_t pid;
 	char target[64];
 	long duration, frequency;
+	char service[128], labels[512]; /* store the result under these ("" none) */
 };
 int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *body, size_t len,
 				struct cp_serve_session_req *out, char *msg, size_t msgsz);

@@ -40,12 +40,16 @@ void cp_serve_release(struct cp_server *s, const struct cp_serve_pids *p)
 }
 
 struct cp_session *cp_serve_session_start(struct cp_server *s, struct cp_http_req *r,
-					  const struct cp_serve_pids *p, long seconds, long freq)
+					  const struct cp_serve_pids *p, long seconds, long freq,
+					  void (*done)(void *arg, const struct cp_profile *prof),
+					  void *done_arg)
 {
 	struct cp_session_opts o = { .npids = p->n,
 				     .duration_ns = (uint64_t)seconds * 1000000000ull,
 				     .freq = (int)freq,
-				     .cache_dir = s->cache_dir };
+				     .cache_dir = s->cache_dir,
+				     .done = done,
+				     .done_arg = done_arg };
 	memcpy(o.pids, p->pids, sizeof(pid_t) * (size_t)p->n);
 	struct cp_error err = { 0 };
 	struct cp_session *ss = cp_session_start(&o, &err);

@@ -100,6 +100,8 @@ static void *run(void *arg)
 	 * symbol tables go now, not when the finished session is forgotten */
 	cp_recorder_free(s->rec);
 	s->rec = NULL;
+	if (p && s->opts.done)
+		s->opts.done(s->opts.done_arg, p);
 	pthread_mutex_lock(&s->lock);
 	s->profile = p;
 	s->state = p ? CP_SESSION_DONE : CP_SESSION_FAILED;

@@ -25,6 +25,10 @@ struct cp_session_opts {
 	uint64_t duration_ns;
 	int freq;          /* Hz */
 	const char *cache_dir; /* symbol cache, NULL none */
+	/* Called in the job's thread with the finished profile, before the
+	 * job shows as done (cprof serve stores it); NULL none. */
+	void (*done)(void *arg, const struct cp_profile *p);
+	void *done_arg;
 };
 
 enum cp_session_state { CP_SESSION_RUNNING, CP_SESSION_DONE, CP_SESSION_FAILED };

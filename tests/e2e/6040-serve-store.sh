@@ -109,6 +109,22 @@ if [ "$c" = 200 ] && grep -qE 'hot_ten \(before [0-9.]+, after 200, \+[0-9.]+ / 
 else not_ok "diff: $c" "$(grep hot_ d.info | head -5)"; fi
 bad 400 "$A/diff?service=split&base=x..y&target=1..2" || n=$((n + 1))
 
+# a session of the API lands in the store when it names a service
+"${NOBODY[@]}" "$FIXTURES/cpu_split_fp" 1000000 >/dev/null &
+mine=$!
+sid=$(curl -s -d "{\"pid\":$mine,\"duration\":2,\"frequency\":499,\"service\":\"sess\",\"labels\":\"via=api\"}" \
+	"$A/sessions" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+landed() { curl -s "$A/sessions/$sid" | grep -q '"profile_id":"'; }
+if [ -n "$sid" ] && wait_until 20 landed; then
+	pid_=$(curl -s "$A/sessions/$sid" | sed -n 's/.*"profile_id":"\([0-9a-f]*\)".*/\1/p')
+	go tool pprof -top "$U/$pid_/profile.pb.gz" >sess.txt 2>&1
+	s=$(awk '$NF == "hot_sixty" { sub("%", "", $2); print $2; exit }' sess.txt)
+	[ "$(count 'service=sess&labels=via%3Dapi')" = 1 ] && within "${s:-0}" 60 5 &&
+		ok "a session with a service lands in the store ($pid_), hot_sixty $s%" ||
+		not_ok "session in the store: hot_sixty '$s'" "$(head -8 sess.txt)"
+else not_ok "session $sid never showed a profile_id" "$(curl -s "$A/sessions/$sid")"; fi
+kill $mine 2>/dev/null
+
 # bad input: 4xx with a one-line JSON error
 head -c 70000 /dev/zero >big
 printf 'not a profile\x01\x02' >junk
@@ -126,6 +142,8 @@ bad 400 --data-binary @f.txt "http://127.0.0.1:$PORT/ingest?name=a%7Bb%7D" || n=
 bad 400 --data-binary @f.txt "http://127.0.0.1:$PORT/ingest?name=app.cpu&format=jfr" || n=$((n + 1))
 bad 400 -F nope=@f.txt "http://127.0.0.1:$PORT/ingest?name=app.cpu" || n=$((n + 1))
 bad 405 "http://127.0.0.1:$PORT/ingest?name=app.cpu" || n=$((n + 1))
+bad 400 -d '{"pid":1,"duration":1,"service":"a/b"}' "$A/sessions" || n=$((n + 1))
+bad 400 -d '{"pid":1,"duration":1,"labels":"a=1"}' "$A/sessions" || n=$((n + 1))
 total=$(count '')
 [ $n = 0 ] && [ "$(count service=web)" = 2 ] && ok "bad uploads and paths: 4xx, one-line JSON; the store unchanged ($total profiles)" ||
 	not_ok "bad input: $n wrong"
