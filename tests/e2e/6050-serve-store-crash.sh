@@ -77,3 +77,29 @@ listed=$(curl -s "${H[@]}" "$U?service=crash&limit=10000" | grep -o '"id":' | wc
 [ "$missing" = 0 ] && [ "$listed" -ge "$n" ] &&
 	ok "restarted: all $n acknowledged uploads read back (checksums verified), $listed listed" ||
 	not_ok "restart: $missing of $n acknowledged missing, $listed listed"
+
+# retention by bytes: the oldest go, rows and files stay consistent
+kill $srv
+wait $srv 2>/dev/null
+printf '[store]\ndata_dir = %s/ret\nretention_bytes = 8000\n' "$T" >ret.ini
+: >serve.err
+"$CPROF" serve -l 127.0.0.1:0 --token-file tok -c ret.ini 2>serve.err &
+srv=$!
+wait_until 10 port || { not_ok "retention server did not start" "$(cat serve.err)"; exit 0; }
+U=http://127.0.0.1:$PORT/api/v1/profiles
+first=
+for i in $(seq 40); do
+	id=$(curl -s "${H[@]}" --data-binary @p.folded "$U?service=ret&labels=n%3D$i" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+	[ -z "$first" ] && first=$id
+done
+kill $srv
+wait $srv 2>/dev/null
+"$CPROF" serve -c ret.ini --check >rc.out 2>rc.err
+crc=$?
+bytes=$(sed -n 's/.* profiles, \([0-9]*\) bytes checked.*/\1/p' rc.err)
+kept=$(sed -n 's/.*: \([0-9]*\) profiles,.*/\1/p' rc.err)
+dirs=$(find "$T/ret" -mindepth 1 -maxdepth 1 -name '[0-9a-f]*' -type d | wc -l)
+[ $crc = 0 ] && [ "${bytes:-99999}" -le 8000 ] && [ "${kept:-0}" -gt 0 ] && [ "$kept" -lt 40 ] &&
+	[ "$dirs" = "$kept" ] && [ ! -e "$T/ret/$first" ] &&
+	ok "retention_bytes 8000 after 40 uploads: $kept kept ($bytes bytes), the oldest gone, files match rows" ||
+	not_ok "retention: check $crc, $kept kept, $bytes bytes, $dirs dirs" "$(cat rc.out rc.err)"
