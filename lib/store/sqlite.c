@@ -22,6 +22,7 @@ struct sq {
 	int dirfd, lockfd;
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	int64_t max_span; /* the longest until_ns - from_ns stored (lock held) */
 };
 
 static const char *const blob_name[] = { "profile.pb.gz", "profile.json" };
@@ -202,6 +203,8 @@ static int sq_put(struct cp_store *s, struct cp_store_row *row, const void *pb, 
 	}
 	int out = rc == SQLITE_DONE ? 0 : db_error(q, err, "insert");
 	sqlite3_finalize(st);
+	if (!out && row->until_ns - row->from_ns > q->max_span)
+		q->max_span = row->until_ns - row->from_ns;
 	pthread_mutex_unlock(&q->lock);
 	if (out)
 		remove_tree(q->dirfd, row->id);
@@ -215,8 +218,11 @@ static int sq_list(struct cp_store *s, const struct cp_store_query *qq, cp_store
 	char sql[1024] = "SELECT " COLUMNS " FROM profiles WHERE 1";
 	if (qq->service && *qq->service)
 		strcat(sql, " AND service = ?1");
+	/* rows overlapping [from, ...): until_ns > from, and so (no profile
+	 * being longer than max_span) from_ns > from - max_span, which the
+	 * index on (service, from_ns) narrows to the rows near the range */
 	if (qq->from_ns)
-		strcat(sql, " AND until_ns > ?2");
+		strcat(sql, " AND until_ns > ?2 AND from_ns > ?5");
 	if (qq->until_ns)
 		strcat(sql, " AND from_ns < ?3");
 	/* each wanted label as ",k=v," inside ",labels," */
@@ -236,6 +242,7 @@ static int sq_list(struct cp_store *s, const struct cp_store_query *qq, cp_store
 		sqlite3_bind_int64(st, 2, qq->from_ns);
 		sqlite3_bind_int64(st, 3, qq->until_ns);
 		sqlite3_bind_int64(st, 4, qq->limit);
+		sqlite3_bind_int64(st, 5, qq->from_ns - q->max_span - 1);
 		strcpy(labels, qq->labels ? qq->labels : "");
 		int i = 0;
 		for (char *save = NULL, *t = strtok_r(labels, ",", &save); t && i < 16;
@@ -580,6 +587,12 @@ struct cp_store *store_sqlite_open(const char *dir, struct cp_error *err)
 		goto fail;
 	}
 	remove_orphans(q);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(q->db, "SELECT COALESCE(MAX(until_ns - from_ns), 0) FROM profiles",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		q->max_span = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
 	return &q->base;
 fail:
 	sq_close(&q->base);
