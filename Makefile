@@ -134,6 +134,26 @@ $(O)/lib/proc/syscall.o: $(O)/gen/syscalls.h
 	$(Q)mv $@.tmp $@
 $(O)/lib/format/flame.o: $(O)/gen/flame_js.h
 
+# the web pages of cprof serve (web/), as C string literals lib/serve/ui.c
+# serves
+%/gen/web_index_html.h: web/index.html
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp
+	$(Q)mv $@.tmp $@
+%/gen/web_app_js.h: web/app.js
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp
+	$(Q)mv $@.tmp $@
+%/gen/web_app_css.h: web/app.css
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp
+	$(Q)mv $@.tmp $@
+WEB_GEN = gen/web_index_html.h gen/web_app_js.h gen/web_app_css.h
+$(O)/lib/serve/ui.o: $(addprefix $(O)/,$(WEB_GEN))
+
 # ---- test fixtures: tiny programs with known profiles ---------------------
 include tests/fixtures/fixtures.mk
 
@@ -173,6 +193,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_O)/%)
 FUZZ_LIB_SRCS := $(LIB_SRCS)
 $(FUZZ_O)/lib/proc/syscall.o: $(FUZZ_O)/gen/syscalls.h
 $(FUZZ_O)/lib/format/flame.o: $(FUZZ_O)/gen/flame_js.h
+$(FUZZ_O)/lib/serve/ui.o: $(addprefix $(FUZZ_O)/,$(WEB_GEN))
 $(FUZZ_O)/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)

@@ -7,9 +7,11 @@
 #   check   build, plus every tool the tests run: clang and libFuzzer (the
 #           fuzz harnesses), cmocka, binutils and elfutils, rustc (Rust
 #           demangling), go (go tool pprof reads our pprof), node and the
-#           npm tools in tests/node (speedscope's schema), a debuginfod
-#           server, xz (MiniDebugInfo), iproute2 (a private loopback for
-#           test servers), tmux, python3...
+#           npm tools in tests/node (speedscope's schema, the Pyroscope
+#           Node.js client, puppeteer-core), chromium (the web pages), a
+#           debuginfod server, xz (MiniDebugInfo), iproute2 (a private
+#           loopback for test servers), strace (the store's write order),
+#           tmux, python3...
 #   bench   build, plus the tools `make bench` measures cprof against
 #           (perf, GNU time, go, tmux, addr2line)
 #
@@ -23,7 +25,7 @@ libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-de
 libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
-curl openssl strace"
+curl openssl strace chromium"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk"
 
 want_build=0 want_check=0 want_bench=0

@@ -28,7 +28,7 @@ struct cp_http {
 	unsigned max_headers;
 	bool tls, client_certs;
 	char *token;
-	char *public_path;
+	char **public_paths;
 	char **hosts; /* NULL: any */
 	char *unix_path;
 };
@@ -130,7 +130,10 @@ static bool admit(struct cp_http *h, struct cp_http_req *r)
 					    "tls_client_ca is required");
 		return false;
 	}
-	if (h->token && !(h->public_path && !strcmp(r->path, h->public_path))) {
+	bool public = false;
+	for (size_t i = 0; h->public_paths && h->public_paths[i]; i++)
+		public |= !strcmp(r->path, h->public_paths[i]);
+	if (h->token && !public) {
 		const char *a = cp_http_header(r, "Authorization");
 		if (!a || strncasecmp(a, "Bearer ", 7) || !same_token(a + 7, h->token)) {
 			static const char *const hdr[] = { "WWW-Authenticate", "Bearer", NULL };
@@ -249,7 +252,9 @@ static void free_h(struct cp_http *h)
 		free(h->hosts[i]);
 	free(h->hosts);
 	free(h->token);
-	free(h->public_path);
+	for (size_t i = 0; h->public_paths && h->public_paths[i]; i++)
+		free(h->public_paths[i]);
+	free(h->public_paths);
 	for (size_t i = 0; h->upload_prefixes && h->upload_prefixes[i]; i++)
 		free(h->upload_prefixes[i]);
 	free(h->upload_prefixes);
@@ -296,7 +301,14 @@ struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, 
 	h->tls = o->cert_pem != NULL;
 	h->client_certs = o->cert_pem && o->ca_pem;
 	h->token = o->token ? cp_xstrdup(o->token) : NULL;
-	h->public_path = o->public_path ? cp_xstrdup(o->public_path) : NULL;
+	size_t np = 0;
+	while (o->public_paths && o->public_paths[np])
+		np++;
+	if (np) {
+		h->public_paths = cp_xcalloc(np + 1, sizeof(char *));
+		for (size_t i = 0; i < np; i++)
+			h->public_paths[i] = cp_xstrdup(o->public_paths[i]);
+	}
 	h->hosts = o->hosts ? dup_list(o->hosts) : NULL;
 	h->unix_path = o->unix_path ? cp_xstrdup(o->unix_path) : NULL;
 	struct MHD_OptionItem opts[] = {

@@ -28,10 +28,11 @@ struct cp_http_opts {
 	/* HTTPS: PEM texts (not paths), NULL for plain HTTP; with ca_pem a
 	 * client must present a certificate it signed (else 403). */
 	const char *cert_pem, *key_pem, *ca_pem;
-	/* Every request but those for public_path must carry
-	 * "Authorization: Bearer <token>" (else 401); NULL: no token. */
+	/* Every request but those for the public_paths (exact paths,
+	 * NULL-ended) must carry "Authorization: Bearer <token>" (else 401);
+	 * NULL token: none needed. */
 	const char *token;
-	const char *public_path;
+	const char *const *public_paths;
 	/* Host header values accepted (the host part; any port), NULL-ended;
 	 * NULL: any.  Others get 403 (DNS rebinding). */
 	const char *const *hosts;

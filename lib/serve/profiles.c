@@ -538,6 +538,13 @@ static void diff(struct cp_server *s, struct cp_http_req *r)
 			return;
 		}
 	}
+	long width = 1200;
+	const char *ws = cp_http_query(r, "width");
+	if (ws && cp_parse_long(ws, 100, 100000, &width)) {
+		cp_profile_free(pt);
+		cp_profile_free(pb);
+		return cp_http_reply_error(r, 400, "width: 100 to 100000 pixels");
+	}
 	struct cp_error err = { 0 };
 	struct cp_view *vb = cp_view_new(pb, NULL, &err), *vt = vb ? cp_view_new(pt, NULL, &err) : NULL;
 	char *buf = NULL;
@@ -547,7 +554,8 @@ static void diff(struct cp_server *s, struct cp_http_req *r)
 	if (f) {
 		char title[200];
 		snprintf(title, sizeof(title), "%.64s: %ld profiles against %ld", qb.service ? qb.service : "all", nt, nb);
-		struct cp_flame_opts fo = { .title = title, .minwidth = -1, .normalize = true };
+		struct cp_flame_opts fo = { .title = title, .width = (unsigned)width, .minwidth = -1,
+					    .normalize = true };
 		rc = cp_format_flame_write(f, vt, vb, &fo, "diff", &err);
 		fclose(f);
 	}

@@ -89,6 +89,8 @@ static void route(struct cp_http_req *r, void *arg)
 		return cp_http_reply_error(r, 405, "method %.16s: only GET here", cp_http_method(r));
 	if (!strcmp(path, "/health"))
 		return cp_http_reply(r, 200, "application/json", "{\"status\":\"ok\"}\n", 16, NULL);
+	if (cp_serve_ui(r, path))
+		return;
 	const char *target = NULL;
 	size_t tlen = 0;
 	if (!strncmp(path, "/t/", 3)) {
@@ -231,6 +233,10 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 			hosts[k++] = extra[i];
 	}
 	static const char *const uploads[] = { "/api/v1/profiles", "/ingest", NULL };
+	/* /health, and the web pages (no data in them: the script asks for
+	 * the token) */
+	static const char *const public[] = { "/health", "/", "/ui/", "/ui/app.js", "/ui/app.css",
+					      NULL };
 	struct cp_http_opts ho = {
 		.host = l.host,
 		.port = l.port,
@@ -243,7 +249,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		.key_pem = key,
 		.ca_pem = ca,
 		.token = token,
-		.public_path = "/health",
+		.public_paths = public,
 		.hosts = hosts,
 		.upload_prefixes = *c->data_dir ? uploads : NULL,
 		.max_upload = (size_t)c->max_upload_bytes,
