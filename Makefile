@@ -36,7 +36,7 @@ msg = @printf '  %-6s %s\n' $(1) $(2)
 endif
 
 PKGS := libdw libelf libunwind libunwind-generic libunwind-ptrace libzstd capstone zlib ncursesw liblzma \
-	libdebuginfod libmicrohttpd gnutls jansson inih sqlite3 libcurl
+	libdebuginfod libmicrohttpd gnutls jansson inih sqlite3 libcurl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # The goals that install what they need first (scripts/deps.sh) or need

@@ -28,7 +28,7 @@ static const char *config_file;
 static bool print_config, check;
 /* flags over the file: NULL when not given */
 static const char *listen_arg, *token_file, *tls_cert, *tls_key, *tls_ca, *max_sessions,
-	*max_seconds, *max_frequency, *chunk_size, *keep, *heap_sample, *data_dir;
+	*max_seconds, *max_frequency, *chunk_size, *keep, *heap_sample, *data_dir, *db_url;
 
 static const struct cp_option options[] = {
 	CP_OPT_STR_('c', "config", "FILE", "read settings from an INI file (see --print-config)",
@@ -60,7 +60,11 @@ static const struct cp_option options[] = {
 	CP_OPT_STR_(0, "data", "DIR",
 		    "keep profiles in the store in DIR (created if missing): /api/v1/profiles",
 		    &data_dir, "dir"),
-	CP_OPT_FLAG_(0, "check", "with --data: check every stored profile against its "
+	CP_OPT_STR_(0, "db", "URL",
+		    "keep the store in PostgreSQL (postgresql://USER@HOST:PORT/DB) instead of a "
+		    "directory: servers given the same URL share it",
+		    &db_url, NULL),
+	CP_OPT_FLAG_(0, "check", "with --data or --db: check every stored profile against its "
 		     "checksums, print what is damaged or missing and exit (1 if anything is)",
 		     &check),
 	CP_OPT_STR_(0, "heap-sample", "SIZE",
@@ -87,6 +91,7 @@ static int apply_flags(struct cp_serve_config *c)
 		{ "--keep", "keep_finished_seconds", keep },
 		{ "--heap-sample", "heap_sample_bytes", heap_sample },
 		{ "--data", "data_dir", data_dir },
+		{ "--db", "db", db_url },
 	};
 	char bytes[32];
 	uint64_t v;
@@ -119,12 +124,14 @@ static void print_problem(const char *line, void *arg)
 static int run_check(struct cp_serve_config *c)
 {
 	struct cp_error err;
-	if (!*c->data_dir) {
-		cmd_error("serve", "--check needs --data DIR (or data_dir in the config)");
+	const char *where = *c->db_url ? c->db_url : c->data_dir;
+	if (!*where) {
+		cmd_error("serve", "--check needs --data DIR or --db URL (or data_dir, db in the "
+				   "config)");
 		cp_serve_config_release(c);
 		return 2;
 	}
-	struct cp_store *st = cp_store_open(c->data_dir, &err);
+	struct cp_store *st = cp_store_open(where, &err);
 	if (!st) {
 		cmd_error("serve", "%s", err.msg);
 		cp_serve_config_release(c);
@@ -137,7 +144,7 @@ static int run_check(struct cp_serve_config *c)
 		cmd_error("serve", "%s", err.msg);
 	else
 		fprintf(stderr, "cprof serve: %s: %lld profiles, %lld bytes checked, %ld problem%s\n",
-			c->data_dir, (long long)sts.profiles, (long long)sts.bytes, n,
+			*c->db_url ? "the database" : c->data_dir, (long long)sts.profiles, (long long)sts.bytes, n,
 			n == 1 ? "" : "s");
 	cp_store_close(st);
 	cp_serve_config_release(c);

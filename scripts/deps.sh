@@ -22,10 +22,10 @@ set -eu
 
 BUILD_PKGS="build-essential pkg-config libdw-dev libelf-dev libunwind-dev libcapstone-dev
 libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-dev
-libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev"
+libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev libpq-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
-curl openssl strace chromium"
+curl openssl strace chromium postgresql"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk"
 
 want_build=0 want_check=0 want_bench=0
@@ -77,6 +77,13 @@ if [ -n "$missing" ]; then
 	}
 	echo "deps: installing:$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
+	# the store's tests start PostgreSQL clusters of their own in temporary
+	# directories: Debian's package must not create and start one
+	case " $missing " in *" postgresql "*)
+		$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+		echo "create_main_cluster = false" |
+			$SUDO tee /etc/postgresql-common/createcluster.d/cprof-no-cluster.conf >/dev/null
+	esac
 	$SUDO apt-get update -qq
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

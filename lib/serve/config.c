@@ -66,6 +66,9 @@ static const struct key keys[] = {
 	S("store", "data_dir", data_dir, "",
 	  "keep profiles here: the store (SQLite index + files) and /api/v1/profiles "
 	  "(empty: none)"),
+	S("store", "db", db_url, "",
+	  "postgresql://USER@HOST:PORT/DB: the store in PostgreSQL instead of data_dir, shared "
+	  "by every server given the same URL"),
 	L("store", "retention_days", retention_days, 0, 36500, "0",
 	  "remove stored profiles older than this (0: keep)"),
 	L("store", "retention_bytes", retention_bytes, 0, 1L << 50, "0",

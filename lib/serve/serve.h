@@ -55,6 +55,7 @@ struct cp_serve_config {
 	long heap_sample_bytes;  /* cprof serve -- command: mean bytes between samples */
 	/* [store] */
 	char *data_dir;          /* "" none */
+	char *db_url;            /* postgresql://...: the store there instead, "" none */
 	long retention_days, retention_bytes, max_upload_bytes;
 	/* [targets] */
 	char *allow_uids;        /* comma-separated; "" any */

@@ -251,10 +251,15 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		.token = token,
 		.public_paths = public,
 		.hosts = hosts,
-		.upload_prefixes = *c->data_dir ? uploads : NULL,
+		.upload_prefixes = *c->data_dir || *c->db_url ? uploads : NULL,
 		.max_upload = (size_t)c->max_upload_bytes,
 	};
-	if (*c->data_dir && !(s->store = cp_store_open(c->data_dir, err)))
+	if (*c->data_dir && *c->db_url) {
+		cp_error_set(err, CP_E_USAGE, "data_dir and db: one store or the other");
+		goto out;
+	}
+	const char *where = *c->db_url ? c->db_url : c->data_dir;
+	if (*where && !(s->store = cp_store_open(where, err)))
 		goto out;
 	s->http = cp_http_start(&ho, route, s, err);
 	if (!s->http)

@@ -40,5 +40,7 @@ void store_new_id(char out[CP_STORE_ID_LEN + 1]);
 
 /* sqlite.c */
 struct cp_store *store_sqlite_open(const char *dir, struct cp_error *err);
+/* pg.c: a postgresql:// URL (libpq's connection URI) */
+struct cp_store *store_pg_open(const char *url, struct cp_error *err);
 
 #endif

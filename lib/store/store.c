@@ -14,6 +14,8 @@ struct cp_store *cp_store_open(const char *dir, struct cp_error *err)
 		cp_error_set(err, CP_E_USAGE, "store: no data directory given");
 		return NULL;
 	}
+	if (!strncmp(dir, "postgresql://", 13) || !strncmp(dir, "postgres://", 11))
+		return store_pg_open(dir, err);
 	return store_sqlite_open(dir, err);
 }
 

@@ -57,7 +57,10 @@ struct cp_store;
 
 /* Open (creating it when missing) the store at dir.  Leftovers of an
  * interrupted write are removed here.  CP_E_IO / CP_E_FORMAT with the
- * path when the directory or the index cannot be used. */
+ * path when the directory or the index cannot be used.  A
+ * postgresql://USER@HOST:PORT/DB URL opens the PostgreSQL backend
+ * instead (pg.c): rows and blobs in one table (created when missing),
+ * shared by every server that opens it. */
 struct cp_store *cp_store_open(const char *dir, struct cp_error *err);
 void cp_store_close(struct cp_store *s);
 
