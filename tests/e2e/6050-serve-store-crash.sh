@@ -5,7 +5,7 @@
 # the middle of 200 concurrent uploads comes back with every acknowledged
 # upload readable and --check clean.
 . "$(dirname "$0")/lib.sh"
-command -v strace >/dev/null || { skip "store write order" "no strace (make deps-check installs it)"; exit 0; }
+command -v strace >/dev/null || { not_ok "store write order: no strace (make deps-check installs it)"; exit 0; }
 cd "$T" || exit 1
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >tok
 H=(-H "Authorization: Bearer $(cat tok)")

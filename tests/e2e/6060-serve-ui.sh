@@ -8,9 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 skip_unless_perf "web pages" || exit 0
 CHROMIUM=$(command -v chromium || true)
-[ -n "$CHROMIUM" ] || { skip "web pages" "no chromium (make deps-check installs it)"; exit 0; }
+[ -n "$CHROMIUM" ] || { not_ok "web pages: no chromium (make deps-check installs it)"; exit 0; }
 [ -d "$CPROF_TOP/tests/node/node_modules/puppeteer-core" ] ||
-	{ skip "web pages" "no puppeteer-core in tests/node (make deps-check installs it)"; exit 0; }
+	{ not_ok "web pages: no puppeteer-core in tests/node (make deps-check installs it)"; exit 0; }
 cd "$T" || exit 1
 chmod 755 "$T"
 mkdir u && chown 65534:65534 u

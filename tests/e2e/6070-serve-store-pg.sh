@@ -6,8 +6,8 @@
 # --check finds a damaged blob.  The cluster is stopped at the end.
 . "$(dirname "$0")/lib.sh"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$PGBIN/initdb" ] || { skip "store on PostgreSQL" "no PostgreSQL server (make deps-check installs it)"; exit 0; }
-id postgres >/dev/null 2>&1 || { skip "store on PostgreSQL" "no postgres user"; exit 0; }
+[ -x "$PGBIN/initdb" ] || { not_ok "store on PostgreSQL: no PostgreSQL server (make deps-check installs it)"; exit 0; }
+id postgres >/dev/null 2>&1 || { not_ok "store on PostgreSQL: no postgres user (the postgresql package makes it)"; exit 0; }
 cd "$T" || exit 1
 chmod 755 "$T"
 mkdir pg && chown postgres: pg
