@@ -192,16 +192,19 @@ int cmd_serve(int argc, char **argv)
 	sampling_block_signals(&set);
 	signal(SIGPIPE, SIG_IGN);
 	struct cp_serve_app *app = NULL;
-	char *cache = NULL;
+	char *cache = NULL, *cmdline = NULL;
 	if (first < argc) {
 		/* the program first, held before its exec: a server that cannot
 		 * start leaves nothing running */
 		cache = cp_cache_dir();
-		app = cp_serve_app_spawn(argv + first, (uint64_t)c.heap_sample_bytes, cache, &err);
+		cmdline = cmd_join_args(argv + first);
+		app = cp_serve_app_spawn(argv + first, cmdline, (uint64_t)c.heap_sample_bytes, cache,
+					 &err);
 		if (!app) {
 			cmd_error("serve", "%s", err.msg);
 			cp_serve_config_release(&c);
 			free(cache);
+			free(cmdline);
 			return err.code == CP_E_NOENT || err.code == CP_E_PERM ? 127 : 1;
 		}
 	}
@@ -212,6 +215,7 @@ int cmd_serve(int argc, char **argv)
 		cmd_error("serve", "%s", err.msg);
 		cp_serve_app_free(app);
 		free(cache);
+		free(cmdline);
 		return err.code == CP_E_USAGE ? 2 : 1;
 	}
 	fprintf(stderr, "cprof serve: listening on %s\n", cp_server_url(s));
@@ -237,5 +241,6 @@ int cmd_serve(int argc, char **argv)
 	if (sigfd >= 0)
 		close(sigfd);
 	free(cache);
+	free(cmdline);
 	return rc;
 }

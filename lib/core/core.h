@@ -7,6 +7,7 @@
 #ifndef CPROF_CORE_H
 #define CPROF_CORE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -167,6 +168,10 @@ static inline const char *cp_intern_get(const struct cp_intern *t, uint32_t id)
 /* ---- misc helpers ------------------------------------------------------ */
 uint64_t cp_now_ns(void);       /* CLOCK_MONOTONIC */
 uint64_t cp_realtime_ns(void);  /* CLOCK_REALTIME */
+/* A condition variable whose timed waits count on CLOCK_MONOTONIC, and a
+ * wait on it until deadline_ns (as cp_now_ns): false once that has passed. */
+void cp_cond_init(pthread_cond_t *c);
+bool cp_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns);
 /* Parse a decimal integer in [min,max]; 0 or -1. */
 int cp_parse_long(const char *s, long min, long max, long *out);
 /* Parse a duration: a number (decimals allowed) with an optional unit,

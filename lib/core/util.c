@@ -201,3 +201,19 @@ size_t cp_utf8_next(const unsigned char *s, int32_t *cp)
 	*cp = (int32_t)v;
 	return need + 1;
 }
+
+void cp_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+bool cp_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+			       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+	return pthread_cond_timedwait(c, m, &ts) != ETIMEDOUT;
+}

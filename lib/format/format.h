@@ -252,6 +252,11 @@ struct cp_pprof_heap_columns {
 int cp_format_pprof_heap_opts(const struct cp_profile *p, bool at_peak, const char *default_type,
 			      struct cp_pprof_heap_columns *cols, struct cp_pprof_opts *o,
 			      struct cp_error *err);
+/* The view's profile as pprof the way a store keeps it and --push sends
+ * it: a heap profile in Go's heap layout (above, inuse_space first), any
+ * other with every value type (cp_format_pprof_write with no options). */
+int cp_format_pprof_write_auto(FILE *out, struct cp_view *v, const char *what,
+			       struct cp_error *err);
 
 /* massif: the text format of valgrind's massif (massif.out.PID), which
  *   ms_print and massif-visualizer read, from a heap profile's samples

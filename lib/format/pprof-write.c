@@ -539,3 +539,14 @@ int cp_format_pprof_heap_opts(const struct cp_profile *p, bool at_peak, const ch
 	o->drop_zero = true;
 	return 0;
 }
+
+int cp_format_pprof_write_auto(FILE *out, struct cp_view *v, const char *what,
+			       struct cp_error *err)
+{
+	struct cp_pprof_heap_columns cols;
+	struct cp_pprof_opts o;
+	struct cp_error not_heap;
+	bool heap = cp_format_pprof_heap_opts(cp_view_profile(v), false, NULL, &cols, &o,
+					      &not_heap) == 0;
+	return cp_format_pprof_write(out, v, heap ? &o : NULL, what, err);
+}

@@ -246,18 +246,19 @@ static char **dup_list(const char *const *l)
 	return c;
 }
 
+static void free_list(char **l)
+{
+	for (size_t i = 0; l && l[i]; i++)
+		free(l[i]);
+	free(l);
+}
+
 static void free_h(struct cp_http *h)
 {
-	for (size_t i = 0; h->hosts && h->hosts[i]; i++)
-		free(h->hosts[i]);
-	free(h->hosts);
+	free_list(h->hosts);
 	free(h->token);
-	for (size_t i = 0; h->public_paths && h->public_paths[i]; i++)
-		free(h->public_paths[i]);
-	free(h->public_paths);
-	for (size_t i = 0; h->upload_prefixes && h->upload_prefixes[i]; i++)
-		free(h->upload_prefixes[i]);
-	free(h->upload_prefixes);
+	free_list(h->public_paths);
+	free_list(h->upload_prefixes);
 	free(h->unix_path);
 	free(h);
 }
@@ -288,27 +289,13 @@ struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, 
 	h->fn = fn;
 	h->arg = arg;
 	h->max_body = o->max_body ? o->max_body : 65536;
-	size_t nu = 0;
-	while (o->upload_prefixes && o->upload_prefixes[nu])
-		nu++;
-	if (nu) {
-		h->upload_prefixes = cp_xcalloc(nu + 1, sizeof(char *));
-		for (size_t i = 0; i < nu; i++)
-			h->upload_prefixes[i] = cp_xstrdup(o->upload_prefixes[i]);
-	}
+	h->upload_prefixes = o->upload_prefixes ? dup_list(o->upload_prefixes) : NULL;
 	h->max_upload = o->max_upload > h->max_body ? o->max_upload : h->max_body;
 	h->max_headers = o->max_headers ? o->max_headers : 64;
 	h->tls = o->cert_pem != NULL;
 	h->client_certs = o->cert_pem && o->ca_pem;
 	h->token = o->token ? cp_xstrdup(o->token) : NULL;
-	size_t np = 0;
-	while (o->public_paths && o->public_paths[np])
-		np++;
-	if (np) {
-		h->public_paths = cp_xcalloc(np + 1, sizeof(char *));
-		for (size_t i = 0; i < np; i++)
-			h->public_paths[i] = cp_xstrdup(o->public_paths[i]);
-	}
+	h->public_paths = o->public_paths ? dup_list(o->public_paths) : NULL;
 	h->hosts = o->hosts ? dup_list(o->hosts) : NULL;
 	h->unix_path = o->unix_path ? cp_xstrdup(o->unix_path) : NULL;
 	struct MHD_OptionItem opts[] = {

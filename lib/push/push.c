@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "format/format.h"
 #include "push/push.h"
+#include "store/store.h"
 
 #define SPOOL_EXT ".pb.gz"
 #define NAME_LEN 41 /* 20 digits '-' 20 digits */
@@ -28,18 +28,6 @@ struct cp_push {
 	uint64_t give_up_at; /* closing: stop trying after this (CLOCK_MONOTONIC) */
 	struct cp_push_stats st;
 };
-
-static bool valid_service(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > 127)
-		return false;
-	for (; *s; s++)
-		if (!(*s == '-' || *s == '_' || *s == '.' || (*s >= '0' && *s <= '9') ||
-		      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-			return false;
-	return true;
-}
 
 /* ---- the spool ------------------------------------------------------------- */
 
@@ -134,13 +122,7 @@ int cp_push_profile(struct cp_push *p, const struct cp_profile *prof, struct cp_
 		return cp_error_errno(err, CP_E_IO, errno, "push: spool %s", p->dir);
 	}
 	struct cp_view *v = cp_view_new(prof, NULL, err);
-	struct cp_pprof_heap_columns cols;
-	struct cp_pprof_opts po, *pop = NULL;
-	struct cp_error herr;
-	if (cp_format_heap_check(prof, &herr) == 0 &&
-	    cp_format_pprof_heap_opts(prof, false, NULL, &cols, &po, &herr) == 0)
-		pop = &po;
-	int rc = v ? cp_format_pprof_write(f, v, pop, name, err) : err->code;
+	int rc = v ? cp_format_pprof_write_auto(f, v, name, err) : err->code;
 	cp_view_free(v);
 	if (fflush(f) || fsync(fileno(f)))
 		rc = rc ? rc : cp_error_errno(err, CP_E_IO, errno, "push: spool %s/%s", p->dir, tmp);
@@ -283,19 +265,13 @@ static void *sender(void *arg)
 		uint64_t wake = failed ? now + backoff : now + 3600000000000ull;
 		if (p->closing && wake > p->give_up_at)
 			wake = p->give_up_at;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-			     (wake > now ? wake - now : 0);
-		ts.tv_sec = (time_t)(t / 1000000000ull);
-		ts.tv_nsec = (long)(t % 1000000000ull);
 		if (failed) {
 			/* a backoff is waited out whatever arrives meanwhile */
-			while (cp_now_ns() < wake && !(p->closing && cp_now_ns() >= p->give_up_at))
-				if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
-					break;
+			while (cp_cond_wait_until(&p->cv, &p->mu, wake) &&
+			       !(p->closing && cp_now_ns() >= p->give_up_at))
+				;
 		} else {
-			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+			cp_cond_wait_until(&p->cv, &p->mu, wake);
 		}
 		pthread_mutex_unlock(&p->mu);
 	}
@@ -318,7 +294,7 @@ struct cp_push *cp_push_new(const struct cp_push_opts *o, struct cp_error *err)
 			     o->url ? o->url : "");
 		return NULL;
 	}
-	if (!o->service || !valid_service(o->service)) {
+	if (!o->service || !cp_store_valid_service(o->service, strlen(o->service))) {
 		cp_error_set(err, CP_E_USAGE,
 			     "--service: '%s' is not 1 to 127 letters, digits, '-', '_' or '.'",
 			     o->service ? o->service : "");
@@ -340,11 +316,7 @@ struct cp_push *cp_push_new(const struct cp_push_opts *o, struct cp_error *err)
 	p->o.spool_max = o->spool_max ? o->spool_max : 256ull << 20;
 	p->dirfd = -1;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cp_cond_init(&p->cv);
 	if (cp_mkdir_p(p->dir) || (p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		cp_error_errno(err, CP_E_IO, errno, "--spool-dir %s", p->dir);
 		cp_push_close(p, 0, NULL);

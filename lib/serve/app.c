@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "heap/heap.h"
@@ -23,15 +22,15 @@ struct cp_serve_app {
 	struct cp_heap *h;
 	struct cp_child child;
 	char **argv;
-	char *cmdline;
 	pid_t pid;
 	bool released, exited;
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 };
 
-struct cp_serve_app *cp_serve_app_spawn(char **argv, uint64_t sample_interval,
-					const char *cache_dir, struct cp_error *err)
+struct cp_serve_app *cp_serve_app_spawn(char **argv, const char *command_line,
+					uint64_t sample_interval, const char *cache_dir,
+					struct cp_error *err)
 {
 	if (cp_proc_check_exec(argv[0], err))
 		return NULL;
@@ -50,17 +49,8 @@ struct cp_serve_app *cp_serve_app_spawn(char **argv, uint64_t sample_interval,
 	a->child = (struct cp_child){ .pid = -1, .go_fd = -1, .err_fd = -1, .pidfd = -1 };
 	a->argv = argv;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->done, NULL);
-	size_t len = 0;
-	for (char **v = argv; *v; v++)
-		len += strlen(*v) + 1;
-	char *cmdline = a->cmdline = cp_xcalloc(1, len + 1);
-	for (char **v = argv; *v; v++) {
-		if (v != argv)
-			strcat(cmdline, " ");
-		strcat(cmdline, *v);
-	}
-	o.command_line = cmdline;
+	cp_cond_init(&a->done);
+	o.command_line = command_line;
 	a->h = cp_heap_new(&o, err);
 	if (!a->h || cp_heap_env_set(a->h, err)) {
 		cp_serve_app_free(a);
@@ -132,17 +122,8 @@ int cp_serve_app_run(struct cp_serve_app *a, int sigfd, struct cp_error *err)
 static void wait_until(struct cp_serve_app *a, uint64_t deadline)
 {
 	pthread_mutex_lock(&a->lock);
-	while (!a->exited) {
-		uint64_t now = cp_now_ns();
-		if (now >= deadline)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t t = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (deadline - now);
-		ts.tv_sec = (time_t)(t / 1000000000ull);
-		ts.tv_nsec = (long)(t % 1000000000ull);
-		pthread_cond_timedwait(&a->done, &a->lock, &ts);
-	}
+	while (!a->exited && cp_cond_wait_until(&a->done, &a->lock, deadline))
+		;
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -185,7 +166,6 @@ void cp_serve_app_free(struct cp_serve_app *a)
 	}
 	cp_proc_close(&a->child);
 	cp_heap_free(a->h);
-	free(a->cmdline);
 	pthread_cond_destroy(&a->done);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

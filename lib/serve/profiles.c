@@ -76,14 +76,8 @@ static int blobs(const struct cp_profile *p, char **pb, size_t *pblen, char **js
 			 p->value_types.v[vi].type);
 	row->total = cp_view_total(v);
 	row->samples = (int64_t)cp_view_total_samples(v);
-	struct cp_pprof_heap_columns cols;
-	struct cp_pprof_opts po, *pop = NULL;
-	struct cp_error herr;
-	if (cp_format_heap_check(p, &herr) == 0 &&
-	    cp_format_pprof_heap_opts(p, false, NULL, &cols, &po, &herr) == 0)
-		pop = &po;
 	FILE *f = open_memstream(pb, pblen);
-	int rc = f ? cp_format_pprof_write(f, v, pop, "profile", err) : CP_E_FAIL;
+	int rc = f ? cp_format_pprof_write_auto(f, v, "profile", err) : CP_E_FAIL;
 	if (f)
 		fclose(f);
 	if (!rc) {
@@ -147,7 +141,7 @@ static unsigned status_of(int code)
 static void upload(struct cp_server *s, struct cp_http_req *r)
 {
 	const char *service = cp_http_query(r, "service");
-	if (!service || !cp_serve_valid_service(service, strlen(service)))
+	if (!service || !cp_store_valid_service(service, strlen(service)))
 		return cp_http_reply_error(r, 400, "service: 1 to 127 letters, digits, '-', '_' "
 						   "or '.' (?service=web)");
 	const char *labels = cp_http_query(r, "labels");
@@ -434,13 +428,7 @@ static void reply_profile(struct cp_http_req *r, struct cp_profile *p, const cha
 	int rc = CP_E_FAIL;
 	const char *ctype = "application/octet-stream";
 	if (f && !strcmp(format, "pprof")) {
-		struct cp_pprof_heap_columns cols;
-		struct cp_pprof_opts po, *pop = NULL;
-		struct cp_error herr;
-		if (cp_format_heap_check(p, &herr) == 0 &&
-		    cp_format_pprof_heap_opts(p, false, NULL, &cols, &po, &herr) == 0)
-			pop = &po;
-		rc = cp_format_pprof_write(f, v, pop, "merged profile", &err);
+		rc = cp_format_pprof_write_auto(f, v, "merged profile", &err);
 	} else if (f && !strcmp(format, "folded")) {
 		struct cp_folded_opts fo = { .weights = true };
 		rc = cp_format_folded_write(f, v, &fo, "merged profile", &err);

@@ -130,7 +130,7 @@ int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *bod
 			/* keep the result in the store (cprof serve --data) */
 			const char *t = json_string_value(v);
 			struct cp_error err = { 0 };
-			if (!strcmp(key, "service") && (!t || !cp_serve_valid_service(t, strlen(t)))) {
+			if (!strcmp(key, "service") && (!t || !cp_store_valid_service(t, strlen(t)))) {
 				snprintf(msg, msgsz, "service: 1 to 127 letters, digits, '-', '_' or '.'");
 				rc = 400;
 				break;
@@ -212,17 +212,6 @@ static const char *const pyroscope_types[] = {
 	"lock_count", "lock_duration", "exceptions",
 };
 
-bool cp_serve_valid_service(const char *s, size_t n)
-{
-	if (!n || n >= 128)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(s[i] == '-' || s[i] == '_' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return true;
-}
-
 int cp_serve_parse_app_name(const char *name, char service[128], char labels[512], char *msg,
 			    size_t msgsz)
 {
@@ -243,7 +232,7 @@ int cp_serve_parse_app_name(const char *name, char service[128], char labels[512
 		if ((size_t)(name + base - dot - 1) == strlen(pyroscope_types[i]) &&
 		    !memcmp(dot + 1, pyroscope_types[i], strlen(pyroscope_types[i])))
 			n = (size_t)(dot - name);
-	if (!cp_serve_valid_service(name, n)) {
+	if (!cp_store_valid_service(name, n)) {
 		snprintf(msg, msgsz, "name: the application '%.*s' is not 1 to 127 letters, digits, "
 				     "'-', '_' or '.'",
 			 (int)(n < 64 ? n : 64), name);

@@ -50,6 +50,8 @@ struct cp_server {
 void cp_serve_profiles(struct cp_server *s, struct cp_http_req *r, const char *rest);
 /* GET /api/v1/merge and /api/v1/diff (profiles.c). */
 void cp_serve_merge(struct cp_server *s, struct cp_http_req *r, bool is_diff);
+/* The paths served without the token (ui.c): /health and the pages. */
+extern const char *const cp_serve_public_paths[];
 /* The web pages (ui.c): true when path is one of them (answered). */
 bool cp_serve_ui(struct cp_http_req *r, const char *path);
 /* POST /ingest, Pyroscope's HTTP API (profiles.c). */

@@ -136,8 +136,6 @@ int cp_serve_parse_session_json(const struct cp_serve_config *c, const char *bod
  * (before now_ns), as wall-clock ns.  0, or -1 when it is none of them. */
 int cp_serve_parse_time(const char *s, int64_t now_ns, int64_t *out);
 
-/* A service name: 1 to 127 letters, digits, '-', '_' or '.'. */
-bool cp_serve_valid_service(const char *s, size_t n);
 /* Pyroscope's application name, "APP[.TYPE][{k=v,...}]" (TYPE one of its
  * profile types, left out): service APP, labels in canonical form.  0, or
  * 400 with msg. */
@@ -154,11 +152,12 @@ bool cp_serve_valid_id(const char *s, size_t len);
 struct cp_serve_app;
 /* Start argv with libcprof-heap.so preloaded, sampling one allocation per
  * sample_interval bytes on average (Go's MemProfileRate scheme), held
- * before its exec until cp_serve_app_run().  cache_dir: the symbol cache
- * (NULL none).  CP_E_NOENT / CP_E_PERM when it cannot be run,
+ * before its exec until cp_serve_app_run().  command_line: for the
+ * profiles' meta; cache_dir: the symbol cache (NULL none).  CP_E_NOENT / CP_E_PERM when it cannot be run,
  * CP_E_UNSUPPORTED when nothing can be preloaded into it (static). */
-struct cp_serve_app *cp_serve_app_spawn(char **argv, uint64_t sample_interval,
-					const char *cache_dir, struct cp_error *err);
+struct cp_serve_app *cp_serve_app_spawn(char **argv, const char *command_line,
+					uint64_t sample_interval, const char *cache_dir,
+					struct cp_error *err);
 pid_t cp_serve_app_pid(const struct cp_serve_app *a);
 /* Let it exec and read its allocation records until it exits; signals
  * read from sigfd (sent by another process) are passed on to it.

@@ -233,10 +233,6 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 			hosts[k++] = extra[i];
 	}
 	static const char *const uploads[] = { "/api/v1/profiles", "/ingest", NULL };
-	/* /health, and the web pages (no data in them: the script asks for
-	 * the token) */
-	static const char *const public[] = { "/health", "/", "/ui/", "/ui/app.js", "/ui/app.css",
-					      NULL };
 	struct cp_http_opts ho = {
 		.host = l.host,
 		.port = l.port,
@@ -249,7 +245,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		.key_pem = key,
 		.ca_pem = ca,
 		.token = token,
-		.public_paths = public,
+		.public_paths = cp_serve_public_paths,
 		.hosts = hosts,
 		.upload_prefixes = *c->data_dir || *c->db_url ? uploads : NULL,
 		.max_upload = (size_t)c->max_upload_bytes,

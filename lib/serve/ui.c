@@ -16,19 +16,27 @@ static const char app_css[] =
 #include "gen/web_app_css.h"
 	;
 
+/* the pages, in the order of their paths in cp_serve_public_paths (after
+ * /health) */
+static const struct {
+	const char *ctype, *body;
+	size_t len;
+} files[] = {
+	{ "text/html; charset=utf-8", index_html, sizeof(index_html) - 1 },
+	{ "text/html; charset=utf-8", index_html, sizeof(index_html) - 1 },
+	{ "text/javascript; charset=utf-8", app_js, sizeof(app_js) - 1 },
+	{ "text/css; charset=utf-8", app_css, sizeof(app_css) - 1 },
+};
+
+/* what needs no token: /health, then the pages (no data in them: the
+ * script asks for the token when the API answers 401) */
+const char *const cp_serve_public_paths[] = { "/health", "/", "/ui/", "/ui/app.js", "/ui/app.css",
+					      NULL };
+
 bool cp_serve_ui(struct cp_http_req *r, const char *path)
 {
-	static const struct {
-		const char *path, *ctype, *body;
-		size_t len;
-	} files[] = {
-		{ "/", "text/html; charset=utf-8", index_html, sizeof(index_html) - 1 },
-		{ "/ui/", "text/html; charset=utf-8", index_html, sizeof(index_html) - 1 },
-		{ "/ui/app.js", "text/javascript; charset=utf-8", app_js, sizeof(app_js) - 1 },
-		{ "/ui/app.css", "text/css; charset=utf-8", app_css, sizeof(app_css) - 1 },
-	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (!strcmp(path, files[i].path)) {
+		if (!strcmp(path, cp_serve_public_paths[i + 1])) {
 			static const char *const hdr[] = { "X-Content-Type-Options", "nosniff",
 							   "Cache-Control", "no-cache", NULL };
 			cp_http_reply(r, 200, files[i].ctype, files[i].body, files[i].len, hdr);

@@ -48,6 +48,17 @@ void store_new_id(char out[CP_STORE_ID_LEN + 1])
 	out[CP_STORE_ID_LEN] = '\0';
 }
 
+bool cp_store_valid_service(const char *s, size_t n)
+{
+	if (!n || n >= 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] == '-' || s[i] == '_' || s[i] == '.' || (s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
+	return true;
+}
+
 bool cp_store_valid_id(const char *s)
 {
 	if (!s || strlen(s) != CP_STORE_ID_LEN)

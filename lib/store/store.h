@@ -114,6 +114,9 @@ long cp_store_check(struct cp_store *s, cp_store_problem_fn fn, void *arg, struc
  * and control characters. */
 int cp_store_canon_labels(const char *in, char *out, size_t outsz, struct cp_error *err);
 
+/* Whether the n bytes at s are a service name: 1 to 127 letters, digits,
+ * '-', '_' or '.'. */
+bool cp_store_valid_service(const char *s, size_t n);
 /* Whether s is a profile id as the store makes them. */
 bool cp_store_valid_id(const char *s);
 

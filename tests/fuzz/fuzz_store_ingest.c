@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char service[128], labels[512], msg[300];
 	memset(msg, 0, sizeof(msg));
 	if (cp_serve_parse_app_name(s, service, labels, msg, sizeof(msg)) == 0) {
-		CHECK(cp_serve_valid_service(service, strlen(service)));
+		CHECK(cp_store_valid_service(service, strlen(service)));
 		char again[512];
 		struct cp_error err = { 0 };
 		CHECK(cp_store_canon_labels(labels, again, sizeof(again), &err) == 0);

@@ -37,7 +37,7 @@ declare -A deps=(
 	[session]="core profile sample proc"
 	[http]="core"
 	[store]="core"
-	[push]="core profile format"
+	[push]="core profile format store"
 	[serve]="core profile format http session proc heap input store"
 )
 
