@@ -105,6 +105,62 @@ void cp_buf_add_svarint(struct cp_buf *b, int64_t v)
 	cp_buf_add_uvarint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
+void cp_buf_add_str(struct cp_buf *b, const char *s)
+{
+	cp_buf_add(b, s, strlen(s));
+}
+
+void cp_buf_add_i64(struct cp_buf *b, int64_t v)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	cp_buf_add(b, tmp + i, sizeof(tmp) - i);
+}
+
+void cp_buf_add_json_str(struct cp_buf *b, const char *str)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str, *run = s;
+	cp_buf_add_u8(b, '"');
+	while (*s) {
+		unsigned char c = *s;
+		size_t skip = 1;
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0x80) {
+			int32_t cp;
+			skip = cp_utf8_next(s, &cp);
+			if (cp >= 0) {
+				s += skip;
+				continue;
+			}
+		}
+		cp_buf_add(b, run, (size_t)(s - run));
+		if (c >= 0x80) {
+			cp_buf_add(b, "\\ufffd", 6);
+		} else if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			cp_buf_add(b, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			cp_buf_add(b, e, 6);
+		}
+		s += skip;
+		run = s;
+	}
+	cp_buf_add(b, run, (size_t)(s - run));
+	cp_buf_add_u8(b, '"');
+}
+
 void cp_buf_release(struct cp_buf *b)
 {
 	free(b->p);

@@ -103,6 +103,11 @@ void cp_buf_add(struct cp_buf *b, const void *data, size_t len);
 void cp_buf_add_u8(struct cp_buf *b, uint8_t v);
 void cp_buf_add_uvarint(struct cp_buf *b, uint64_t v);
 void cp_buf_add_svarint(struct cp_buf *b, int64_t v);
+void cp_buf_add_str(struct cp_buf *b, const char *s);
+void cp_buf_add_i64(struct cp_buf *b, int64_t v);
+/* s as a JSON string literal, quotes included; bytes that are not UTF-8
+ * become U+FFFD, so the output is always valid JSON. */
+void cp_buf_add_json_str(struct cp_buf *b, const char *s);
 void cp_buf_release(struct cp_buf *b);
 
 /* Bounded reader over a byte range; every get returns -1 (and sets bad)

@@ -456,6 +456,22 @@ void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, co
 	r->replied = 1;
 }
 
+void cp_http_reply_take(struct cp_http_req *r, unsigned status, const char *ctype, void *body,
+			size_t len)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_queue_response(r->c, status, resp);
+	MHD_destroy_response(resp);
+	r->replied = 1;
+}
+
 void cp_http_reply_error(struct cp_http_req *r, unsigned status, const char *fmt, ...)
 {
 	char msg[512];

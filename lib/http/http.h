@@ -69,6 +69,10 @@ int cp_http_form_field(struct cp_http_req *r, const char *name, char **data, siz
  * value pairs ending in NULL (nullable). */
 void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, const void *body,
 		   size_t len, const char *const *headers);
+/* The same with a malloc'd body that the reply takes over (freed once
+ * sent): no copy of a big body. */
+void cp_http_reply_take(struct cp_http_req *r, unsigned status, const char *ctype, void *body,
+			size_t len);
 /* Reply with a body of unknown length sent with chunked transfer
  * encoding, in pieces of at most `block` bytes: read(arg, pos, buf, max)
  * returns the bytes put in buf, 0 at the end; done(arg) is called once

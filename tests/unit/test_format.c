@@ -515,13 +515,45 @@ static void test_data_round_trip(void **state)
 	cp_profile_free(x.p);
 }
 
+/* core's JSON string writer (the store's list rows): exact text, and
+ * whatever the bytes, text that a JSON parser takes back */
+static void json_str(const char *in, const char *want)
+{
+	struct cp_buf b = { 0 };
+	cp_buf_add_json_str(&b, in);
+	cp_buf_add_u8(&b, 0);
+	assert_string_equal((char *)b.p, want);
+	cp_buf_release(&b);
+}
+
+static void test_json_str(void **state)
+{
+	(void)state;
+	json_str("", "\"\"");
+	json_str("env=prod,host=h1", "\"env=prod,host=h1\"");
+	json_str("a\"b\\c", "\"a\\\"b\\\\c\"");
+	json_str("t\tn\n\x01\x1f", "\"t\\u0009n\\u000a\\u0001\\u001f\"");
+	json_str("caf\xc3\xa9 \xe2\x82\xac", "\"caf\xc3\xa9 \xe2\x82\xac\"");
+	json_str("bad\xff\xc3(end", "\"bad\\ufffd\\ufffd(end\"");
+	json_str("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
+	struct cp_buf b = { 0 };
+	cp_buf_add_i64(&b, INT64_MIN);
+	cp_buf_add_u8(&b, ' ');
+	cp_buf_add_i64(&b, 0);
+	cp_buf_add_u8(&b, ' ');
+	cp_buf_add_i64(&b, 1796421450615604553ll);
+	cp_buf_add_u8(&b, 0);
+	assert_string_equal((char *)b.p, "-9223372036854775808 0 1796421450615604553");
+	cp_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_report_text), cmocka_unit_test(test_report_header_variants),
 		cmocka_unit_test(test_report_keys), cmocka_unit_test(test_tree_text),
 		cmocka_unit_test(test_folded),      cmocka_unit_test(test_data_round_trip),
-		cmocka_unit_test(test_report_wall),
+		cmocka_unit_test(test_report_wall), cmocka_unit_test(test_json_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
