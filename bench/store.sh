@@ -6,6 +6,9 @@
 #   end of a period -> listed in the store (attach --every 1s --push),
 #     p99 over 20 periods                         bar < 1 s
 #   merge of 60 one-minute-sized profiles           bar <= 1 s
+#   a profile page of a 200k-frame profile in headless Chromium, from
+#     navigation to a click on the flame graph zoomed, median of 5
+#                                                   bar <= 2 s
 #   bench/store.sh BUILD_DIR   (STORE_PROFILES=N overrides 100000)
 set -u
 LC_ALL=C
@@ -65,6 +68,48 @@ for _ in 1 2 3 4 5; do
 done
 m=$(median <"$T/merge")
 echo "store  merge of 60 stored profiles ($(wc -c <"$T/one.pb.gz") bytes of pprof each) to pprof: median $(calc %.3f "$m") s of 5 (bar <= 1 s) $(verdict "$m <= 1")"
+
+# a profile page of a 200k-frame profile: a random call tree (stacks share
+# prefixes, as real ones do) over 6000 names, weights 1..1000
+python3 - "$T/big.folded" <<'PY' >"$T/big.frames"
+import random, sys
+rng = random.Random(16)
+names = ["%s%d" % (rng.choice(["rd", "wr", "ps", "em", "sc", "hs"]), i) for i in range(6000)]
+kids, seen, frames = {}, set(), set()
+with open(sys.argv[1], "w") as f:
+    while len(frames) < 200000:
+        node = (0,)
+        for _ in range(rng.randint(10, 60) - 1):
+            ch = kids.setdefault(node, [])
+            if not ch or (len(ch) < 6 and rng.random() < 0.35):
+                ch.append(node + (rng.randrange(6000),))
+            node = rng.choice(ch)
+        if node in seen:
+            continue
+        seen.add(node)
+        frames.update(node[:i] for i in range(1, len(node) + 1))
+        f.write(";".join(names[i] for i in node) + " %d\n" % rng.randint(1, 1000))
+print(len(frames))
+PY
+big=$(curl -s "${A[@]}" --data-binary @"$T/big.folded" "$U/api/v1/profiles?service=big" |
+	sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+CHROMIUM=$(command -v chromium || true)
+NODE_MODULES=$CPROF_TOP/tests/node/node_modules
+if [ -z "$big" ]; then
+	echo "FAIL: store: the 200k-frame profile was not stored"
+elif [ -z "$CHROMIUM" ] || [ ! -d "$NODE_MODULES/puppeteer-core" ]; then
+	echo "SKIP: store: profile page: no chromium or puppeteer-core (make deps-bench installs them)"
+else
+	: >"$T/page"
+	for _ in 1 2 3 4 5; do
+		TMPDIR=$T CHROMIUM=$CHROMIUM NODE_PATH=$NODE_MODULES \
+			node "$CPROF_TOP/bench/ui-page.js" "$U" "$big" "$(cat "$T/tok")" >>"$T/page" 2>"$T/page.err" ||
+			{ echo "FAIL: store: profile page: $(tail -1 "$T/page.err")"; break; }
+	done
+	z=$(awk '{ print $2 }' "$T/page" | median)
+	read -r d _ c nf < <(sort -k2 -g "$T/page" | sed -n 3p)
+	echo "store  profile page of a $(cat "$T/big.frames")-frame profile in headless Chromium: graph drawn $(calc %.2f "${d:-9}") s, a click zoomed at $(calc %.2f "${z:-9}") s (the click $(calc %.2f "${c:-9}") s), $nf frames drawn; median of 5 (bar <= 2 s) $(verdict "${z:-9} <= 2")"
+fi
 
 # end of a period -> listed
 "$FX/cpu_split_fp" 100000000 >/dev/null &

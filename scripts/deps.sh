@@ -13,7 +13,8 @@
 #           loopback for test servers), strace (the store's write order),
 #           tmux, python3...
 #   bench   build, plus the tools `make bench` measures cprof against
-#           (perf, GNU time, go, tmux, addr2line)
+#           (perf, GNU time, go, tmux, addr2line, wrk), and chromium with
+#           puppeteer-core from tests/node (the web pages' timing)
 #
 # `make deps`, `make demo`, `make check` and `make bench` run it with the
 # right level; `make` alone never does.  It does nothing, and needs no
@@ -26,7 +27,8 @@ libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev 
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
 curl openssl strace chromium postgresql"
-BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk"
+BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk
+nodejs npm chromium"
 
 want_build=0 want_check=0 want_bench=0
 [ $# -eq 0 ] && set -- check
@@ -89,7 +91,7 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-[ $want_check = 1 ] || exit 0
+[ $want_check = 1 ] || [ $want_bench = 1 ] || exit 0
 
 # npm packages pinned by tests/node/package-lock.json; reinstalled when the
 # lock file is newer than node_modules.

@@ -75,7 +75,9 @@ async function flameFrame(path, id, slot) {
   const f = el('iframe', { class: 'flame', id, title: 'flame graph' });
   slot.replaceChildren(f);
   const width = Math.max(400, Math.min(100000, f.clientWidth - 4));
-  const r = await api(path + (path.includes('?') ? '&' : '?') + 'width=' + width);
+  // minwidth=1: frames under a pixel merge on the server ("(N more)"), so
+  // that a profile of 200k frames stays a few thousand elements here
+  const r = await api(path + (path.includes('?') ? '&' : '?') + 'width=' + width + '&minwidth=1');
   if (!r.ok) {
     const b = await r.json().catch(() => ({}));
     throw new Error(b.error || ('HTTP ' + r.status));
@@ -146,14 +148,18 @@ async function listPage() {
 
 // ---- one profile -------------------------------------------------------
 
+// [name, self, total] by self weight: the server's table over the whole
+// profile ("top"), or for a profile.json stored before it had one, the
+// pruned tree's self weights
 function topFunctions(tree) {
+  if (Array.isArray(tree.top)) return tree.top.map((t) => [t.name, t.self, t.total]);
   const self = new Map();
   const walk = (n) => {
     if (n.self) self.set(n.name, (self.get(n.name) || 0) + n.self);
     for (const k of n.children || []) walk(k);
   };
   walk(tree);
-  return [...self.entries()].sort((a, b) => b[1] - a[1]);
+  return [...self.entries()].sort((a, b) => b[1] - a[1]).map(([n, v]) => [n, v, null]);
 }
 
 async function profilePage(id) {
@@ -167,9 +173,10 @@ async function profilePage(id) {
   const tb = el('tbody');
   const fill = (q) => {
     tb.replaceChildren();
-    for (const [name, v] of tops.filter(([n]) => !q || n.toLowerCase().includes(q)).slice(0, 100))
+    const pct = (v) => (v === null ? '' : (100 * v / total).toFixed(2) + '%');
+    for (const [name, v, all] of tops.filter(([n]) => !q || n.toLowerCase().includes(q)).slice(0, 100))
       tb.append(el('tr', { class: 'top-row' }, el('td', { text: name }),
-        el('td', { class: 'num', text: (100 * v / total).toFixed(2) + '%' })));
+        el('td', { class: 'num', text: pct(v) }), el('td', { class: 'num', text: pct(all) })));
   };
   fill('');
   const search = el('input', { type: 'search', id: 'search', placeholder: 'search functions' });
@@ -182,7 +189,8 @@ async function profilePage(id) {
       el('a', { href: '#/compare?target_id=' + id, text: 'compare with…' })),
     el('div', { class: 'cols' }, slot,
       el('div', {}, search, el('table', { id: 'top' },
-        el('thead', {}, el('tr', {}, el('th', { text: 'function (self)' }), el('th', { class: 'num', text: 'share' }))), tb))));
+        el('thead', {}, el('tr', {}, el('th', { text: 'function' }), el('th', { class: 'num', text: 'self' }),
+          el('th', { class: 'num', text: 'total' }))), tb))));
   await flameFrame('/api/v1/profiles/' + encodeURIComponent(id) + '/flame.svg', 'flame', slot);
   status('');
 }

@@ -2,12 +2,17 @@
  * profile.json): {"name": "root", "value": N, "children": [...]}, each
  * node {"name", "value", "self", "module"?}, children by value, callers
  * above callees; nodes under a minimum share are pruned server-side so a
- * browser never draws frames narrower than a pixel. */
+ * browser never draws frames narrower than a pixel.  "top" holds the
+ * functions with the most self weight over the whole profile, pruned
+ * nodes included, so that a page's table is exact. */
 #include <jansson.h>
 #include <stdlib.h>
 
 #include "format/format.h"
 #include "profile/profile.h"
+
+/* rows of "top": a table nobody scrolls further */
+#define FLAME_JSON_TOP 1000
 
 int cp_format_flame_json_write(FILE *out, struct cp_view *v, double min_percent, const char *what,
 			       struct cp_error *err)
@@ -22,6 +27,19 @@ int cp_format_flame_json_write(FILE *out, struct cp_view *v, double min_percent,
 		cp_view_tree_free(t);
 		return cp_error_set(err, CP_E_FAIL, "%s: out of memory", what);
 	}
+	struct cp_view_top *top = cp_view_top(v, 0);
+	json_t *tops = json_array();
+	for (size_t i = 0; top && i < top->nrows && i < FLAME_JSON_TOP; i++) {
+		const struct cp_view_row *row = &top->rows[i];
+		json_t *o = json_pack("{s:s, s:I, s:I}", "name", row->name ? row->name : "?",
+				      "self", (json_int_t)row->self, "total", (json_int_t)row->total);
+		if (o && row->module && *row->module)
+			json_object_set_new(o, "module", json_string(row->module));
+		json_array_append_new(tops, o);
+	}
+	if (top)
+		cp_view_top_free(top);
+	json_object_set_new(root, "top", tops);
 	/* pre-order: a parent is made before its children */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct cp_view_node *n = &t->nodes[i];

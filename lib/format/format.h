@@ -357,7 +357,9 @@ int cp_format_flame_write(FILE *out, struct cp_view *v, struct cp_view *base,
  * each node {"name","value","self"[,"module"]} with its "children" when
  * it has any, children by value then name; nodes under min_percent % of
  * the total are left out with their subtrees ("hidden" counts them), the
- * remaining values exact.  json: jansson. */
+ * remaining values exact; "top": up to 1000 functions by self weight
+ * over the whole profile, {"name","self","total"[,"module"]}.  json:
+ * jansson. */
 int cp_format_flame_json_write(FILE *out, struct cp_view *v, double min_percent, const char *what,
 			       struct cp_error *err);
 

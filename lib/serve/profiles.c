@@ -290,6 +290,32 @@ static void list(struct cp_server *s, struct cp_http_req *r)
 	cp_http_reply_take(r, 200, "application/json", b.p, b.len);
 }
 
+/* width= and minwidth= of a flame-graph request; false (and a 400 sent)
+ * when one is bad.  The web pages ask for minwidth=1: frames narrower
+ * than a pixel merge on the server, and a 200k-frame profile stays a few
+ * thousand elements in the browser. */
+static bool flame_query(struct cp_http_req *r, struct cp_flame_opts *fo)
+{
+	long width = 1200;
+	const char *ws = cp_http_query(r, "width"), *ms = cp_http_query(r, "minwidth");
+	if (ws && cp_parse_long(ws, 100, 100000, &width)) {
+		cp_http_reply_error(r, 400, "width: 100 to 100000 pixels");
+		return false;
+	}
+	fo->width = (unsigned)width;
+	fo->minwidth = -1;
+	if (ms) {
+		char *end;
+		double mw = strtod(ms, &end);
+		if (end == ms || *end || !(mw >= 0 && mw <= 1000)) {
+			cp_http_reply_error(r, 400, "minwidth: 0 to 1000 pixels");
+			return false;
+		}
+		fo->minwidth = mw;
+	}
+	return true;
+}
+
 static void one(struct cp_server *s, struct cp_http_req *r, const char *rest)
 {
 	char id[CP_STORE_ID_LEN + 1];
@@ -320,10 +346,8 @@ static void one(struct cp_server *s, struct cp_http_req *r, const char *rest)
 	if (rc)
 		return cp_http_reply_error(r, rc == CP_E_NOENT ? 404 : 500, "%s", err.msg);
 	if (!svg) {
-		cp_http_reply(r, 200, json ? "application/json" : "application/octet-stream", data,
-			      len, NULL);
-		free(data);
-		return;
+		return cp_http_reply_take(r, 200, json ? "application/json" : "application/octet-stream",
+					  data, len);
 	}
 	struct cp_profile *p = NULL;
 	rc = cp_input_read_mem(data, len, id, CP_INPUT_PPROF, &p, NULL, &err);
@@ -332,21 +356,16 @@ static void one(struct cp_server *s, struct cp_http_req *r, const char *rest)
 	size_t blen = 0;
 	struct cp_view *v = rc ? NULL : cp_view_new(p, NULL, &err);
 	FILE *f = v ? open_memstream(&buf, &blen) : NULL;
-	long width = 1200;
-	const char *ws = cp_http_query(r, "width");
-	if (ws && cp_parse_long(ws, 100, 100000, &width))
-		width = -1;
-	if (width < 0) {
-		rc = cp_error_set(&err, CP_E_USAGE, "width: 100 to 100000 pixels");
-	} else if (f) {
-		struct cp_flame_opts fo = { .width = (unsigned)width, .minwidth = -1 };
+	struct cp_flame_opts fo = { 0 };
+	if (!flame_query(r, &fo))
+		rc = -1;
+	else if (f)
 		rc = cp_format_flame_write(f, v, NULL, &fo, "flame.svg", &err);
-	}
 	if (f)
 		fclose(f);
 	if (!rc && v)
 		cp_http_reply(r, 200, "image/svg+xml", buf, blen, NULL);
-	else
+	else if (rc != -1)
 		cp_http_reply_error(r, rc == CP_E_USAGE ? 400 : 500, "%s", err.msg);
 	free(buf);
 	cp_view_free(v);
@@ -515,7 +534,8 @@ static void merge(struct cp_server *s, struct cp_http_req *r)
 static void diff(struct cp_server *s, struct cp_http_req *r)
 {
 	struct cp_store_query qb, qt;
-	if (!query_of(r, &qb, NULL, NULL))
+	struct cp_flame_opts fo = { .normalize = true };
+	if (!query_of(r, &qb, NULL, NULL) || !flame_query(r, &fo))
 		return;
 	qt = qb;
 	const char *bid = cp_http_query(r, "base_id"), *tid = cp_http_query(r, "target_id");
@@ -563,13 +583,6 @@ static void diff(struct cp_server *s, struct cp_http_req *r)
 			return;
 		}
 	}
-	long width = 1200;
-	const char *ws = cp_http_query(r, "width");
-	if (ws && cp_parse_long(ws, 100, 100000, &width)) {
-		cp_profile_free(pt);
-		cp_profile_free(pb);
-		return cp_http_reply_error(r, 400, "width: 100 to 100000 pixels");
-	}
 	struct cp_error err = { 0 };
 	struct cp_view *vb = cp_view_new(pb, NULL, &err), *vt = vb ? cp_view_new(pt, NULL, &err) : NULL;
 	char *buf = NULL;
@@ -579,8 +592,7 @@ static void diff(struct cp_server *s, struct cp_http_req *r)
 	if (f) {
 		char title[200];
 		snprintf(title, sizeof(title), "%.64s: %ld profiles against %ld", qb.service ? qb.service : "all", nt, nb);
-		struct cp_flame_opts fo = { .title = title, .width = (unsigned)width, .minwidth = -1,
-					    .normalize = true };
+		fo.title = title;
 		rc = cp_format_flame_write(f, vt, vb, &fo, "diff", &err);
 		fclose(f);
 	}

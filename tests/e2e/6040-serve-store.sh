@@ -62,9 +62,17 @@ def find(n, name):
     if n.get("name") == name: return n["value"]
     return sum(find(k, name) for k in n.get("children", []))
 share = 100.0 * find(t, "hot_sixty") / t["value"]
-print("%.1f" % share)' >share.txt 2>&1
-s=$(cat share.txt)
-within "${s:-0}" 60 5 && ok "profile.json: a tree, hot_sixty $s% of the root" || not_ok "profile.json: $s"
+top = t["top"][0]
+print("%.1f %s %.1f" % (share, top["name"], 100.0 * top["self"] / t["value"]))' >share.txt 2>&1
+read -r s tn ts <share.txt
+within "${s:-0}" 60 5 && [ "$tn" = hot_sixty ] && within "${ts:-0}" 60 5 &&
+	ok "profile.json: a tree, hot_sixty $s% of the root; first of its top table, $ts% self" ||
+	not_ok "profile.json: $(cat share.txt)"
+curl -s -o f1.svg "$U/$b/flame.svg?width=1600&minwidth=1"
+flame_info f1.svg >f1.info 2>&1 && s=$(flame_share hot_sixty f1.info) && within "$s" 60 5 &&
+	[ "$(grep -c '<g><title>' f1.svg)" -le "$(grep -c '<g><title>' f.svg)" ] &&
+	ok "flame.svg?minwidth=1: hot_sixty $s%, $(grep -c '<g><title>' f1.svg) frames (default $(grep -c '<g><title>' f.svg))" ||
+	not_ok "flame.svg?minwidth=1" "$(head -5 f1.info)"
 r=$(curl -s "$U/$a")
 echo "$r" | grep -q '"labels":"env=prod,region=eu"' && echo "$r" | grep -q '"sample_type":"cpu"' &&
 	ok "a profile's row: canonical labels, sample type" || not_ok "row: $r"
@@ -137,6 +145,9 @@ bad 404 "$U/0123456789abcdef" || n=$((n + 1))
 bad 404 "$U/..%2f..%2fetc%2fpasswd" || n=$((n + 1))
 bad 404 "$U/$a/../../index.sqlite" || n=$((n + 1))
 bad 400 "$U?from=yesterday" || n=$((n + 1))
+bad 400 "$U/$a/flame.svg?minwidth=wide" || n=$((n + 1))
+bad 400 "$U/$a/flame.svg?minwidth=1e9" || n=$((n + 1))
+bad 400 "$A/diff?service=split&base=-1h..now&target=-1h..now&minwidth=-1" || n=$((n + 1))
 bad 405 -X DELETE "$U/$a" || n=$((n + 1))
 bad 400 --data-binary @f.txt "http://127.0.0.1:$PORT/ingest?name=a%7Bb%7D" || n=$((n + 1))
 bad 400 --data-binary @f.txt "http://127.0.0.1:$PORT/ingest?name=app.cpu&format=jfr" || n=$((n + 1))

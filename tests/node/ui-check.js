@@ -64,6 +64,7 @@ const check = (ok, what) => {
     return null;
   });
   const topRows = await page.$$eval('tr.top-row', (r) => r.map((x) => x.firstChild.textContent));
+  const topSelf = await page.$eval('tr.top-row td.num', (c) => parseFloat(c.textContent));
   await page.screenshot({ path: outdir + '/ui-profile.png' });
   let after = -1, unzoom = '';
   if (before > 0 && target.asElement()) {
@@ -74,7 +75,8 @@ const check = (ok, what) => {
   await page.screenshot({ path: outdir + '/ui-profile-zoomed.png' });
   check(before > 0 && after > before && unzoom === 'btn',
     `profile page: flame graph drawn, hot_sixty ${before} px wide, ${after} px after a click (zoomed)`);
-  check(topRows[0] === 'hot_sixty', `profile page: top functions table, first ${topRows[0]}`);
+  check(topRows[0] === 'hot_sixty' && topSelf >= 55 && topSelf <= 65,
+    `profile page: top functions table, first ${topRows[0]} with ${topSelf}% self (60 +-5)`);
   await page.type('#search', 'ten');
   const searched = await page.$$eval('tr.top-row', (r) => r.map((x) => x.firstChild.textContent));
   check(searched.length === 1 && searched[0] === 'hot_ten', `search 'ten': ${searched.join(', ')}`);
