@@ -46,6 +46,7 @@ struct body {
 	char *p;
 	size_t len, limit;
 	bool too_big;
+	bool answered; /* refused on its headers: the body is not kept */
 };
 
 static enum MHD_Result count_one(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -152,16 +153,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct cp_http *h = cls;
 	(void)version;
-	if (!*state) { /* the headers: come back for the body */
+	if (!*state) { /* the headers: checked now, then come back for the body */
 		struct body *b = cp_xcalloc(1, sizeof(struct body));
 		b->limit = h->max_body;
 		for (size_t i = 0; h->upload_prefixes && h->upload_prefixes[i]; i++)
 			if (!strncmp(url, h->upload_prefixes[i], strlen(h->upload_prefixes[i])))
 				b->limit = h->max_upload;
 		*state = b;
+		/* a request that may not be made, or whose declared body is over
+		 * the limit, is answered before any of its body is read: an
+		 * unauthenticated client cannot make the server buffer an upload */
+		struct cp_http_req r = { .c = c, .method = method, .path = url, .body = "" };
+		const char *cl = cp_http_header(&r, "Content-Length");
+		unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+		if (!admit(h, &r)) {
+			b->answered = true;
+		} else if (cl && declared > b->limit) {
+			cp_http_reply_error(&r, 413, "request body over %zu bytes", b->limit);
+			b->answered = true;
+		}
 		return MHD_YES;
 	}
 	struct body *b = *state;
+	if (b->answered) {
+		*data_size = 0;
+		return MHD_YES;
+	}
 	if (*data_size) {
 		if (b->len + *data_size > b->limit) {
 			b->too_big = true;
@@ -178,7 +195,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				 .body = b->p ? b->p : "", .body_len = b->len };
 	if (b->too_big)
 		cp_http_reply_error(&r, 413, "request body over %zu bytes", b->limit);
-	else if (admit(h, &r))
+	else
 		h->fn(&r, h->arg);
 	if (!r.replied)
 		cp_http_reply_error(&r, 500, "no reply");
