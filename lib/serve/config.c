@@ -283,8 +283,9 @@ static int check_lines(const char *text, const char *name, struct cp_error *err)
 		/* libinih reads an indented line as more of the value above (and
 		 * then the value is that line alone, its ';' no comment): a
 		 * key indented under its section would silently become another
-		 * key's value */
-		if (s > bol && s < p + n && *s != '[' && *s != ';' && *s != '#')
+		 * key's value (an indented "[" line too: libinih looks for the
+		 * continuation before it looks for a section) */
+		if (s > bol && s < p + n && *s != ';' && *s != '#')
 			return cp_error_set(err, CP_E_USAGE,
 					    "%s:%d: an indented line (in this format indentation "
 					    "continues the value above); start keys at the beginning "
