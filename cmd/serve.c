@@ -21,11 +21,12 @@ static const char *const usage[] = {
 	"cprof serve [--config FILE] [--listen HOST:PORT | unix:/path] [options]",
 	"cprof serve [options] [--] <command> [<args>...]",
 	"cprof serve --print-config",
+	"cprof serve [--data DIR | --db URL] token create|list|revoke ...",
 	NULL,
 };
 
 static const char *config_file;
-static bool print_config, check;
+static bool print_config, check, control;
 /* flags over the file: NULL when not given */
 static const char *listen_arg, *token_file, *tls_cert, *tls_key, *tls_ca, *max_sessions,
 	*max_seconds, *max_frequency, *chunk_size, *keep, *heap_sample, *data_dir, *db_url;
@@ -67,6 +68,10 @@ static const struct cp_option options[] = {
 	CP_OPT_FLAG_(0, "check", "with --data or --db: check every stored profile against its "
 		     "checksums, print what is damaged or missing and exit (1 if anything is)",
 		     &check),
+	CP_OPT_FLAG_(0, "control",
+		     "fleet control: take profile requests for hosts and hand them to cprof agent "
+		     "by heartbeat (/api/metrics/...; needs --data or --db)",
+		     &control),
 	CP_OPT_STR_(0, "heap-sample", "SIZE",
 		    "with a command: sample one allocation per SIZE bytes on average (K, M, G "
 		    "suffixes; default 512K, Go's rate)",
@@ -92,6 +97,7 @@ static int apply_flags(struct cp_serve_config *c)
 		{ "--heap-sample", "heap_sample_bytes", heap_sample },
 		{ "--data", "data_dir", data_dir },
 		{ "--db", "db", db_url },
+		{ "--control", "enabled", control ? "1" : NULL },
 	};
 	char bytes[32];
 	uint64_t v;
@@ -183,6 +189,12 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (check)
 		return run_check(&c);
+	/* fleet control's tokens; a program called token runs after "--" */
+	if (first < argc && !strcmp(argv[first], "token") && strcmp(argv[first - 1], "--")) {
+		rc = cmd_serve_token(argc - first, argv + first, &c);
+		cp_serve_config_release(&c);
+		return rc;
+	}
 	/* a thread per connection would each get a malloc arena of its own,
 	 * which keeps what a finished profile freed: two arenas keep the
 	 * server's memory near what it uses */

@@ -205,6 +205,11 @@ const char *cp_basename(const char *s);
  * length of their longest valid-looking prefix (at least 1, as Unicode's
  * "maximal subpart", which one U+FFFD replaces) with *cp -1. */
 size_t cp_utf8_next(const unsigned char *s, int32_t *cp);
+/* SHA-256 of data as 64 lowercase hex digits and a NUL (GnuTLS). */
+void cp_sha256_hex(const void *data, size_t len, char out[65]);
+/* nbytes random bytes from the kernel (getrandom) as 2 * nbytes lowercase
+ * hex digits and a NUL. */
+void cp_random_hex(char *out, size_t nbytes);
 /* Whether stderr is a terminal and progress lines may be drawn. */
 bool cp_stderr_is_tty(void);
 

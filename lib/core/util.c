@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,4 +218,36 @@ bool cp_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline
 	struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
 			       .tv_nsec = (long)(deadline_ns % 1000000000ull) };
 	return pthread_cond_timedwait(c, m, &ts) != ETIMEDOUT;
+}
+
+void cp_sha256_hex(const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[32];
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, d);
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+void cp_random_hex(char *out, size_t nbytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[64];
+	while (nbytes) {
+		size_t want = nbytes < sizeof(b) ? nbytes : sizeof(b), got = 0;
+		while (got < want) {
+			ssize_t n = getrandom(b + got, want - got, 0);
+			if (n > 0)
+				got += (size_t)n;
+		}
+		for (size_t i = 0; i < want; i++) {
+			*out++ = hex[b[i] >> 4];
+			*out++ = hex[b[i] & 15];
+		}
+		nbytes -= want;
+	}
+	*out = '\0';
 }

@@ -29,6 +29,7 @@ struct cp_http {
 	bool tls, client_certs;
 	char *token;
 	char **public_paths;
+	char **self_auth_prefixes;
 	char **hosts; /* NULL: any */
 	char *unix_path;
 };
@@ -81,7 +82,7 @@ static const char *host_part(const char *v, char *buf, size_t size)
 }
 
 /* Compared in a time that depends on the token's length only. */
-static bool same_token(const char *given, const char *want)
+bool cp_http_same_secret(const char *given, const char *want)
 {
 	size_t lg = strlen(given), lw = strlen(want);
 	unsigned char d = lg != lw;
@@ -134,9 +135,11 @@ static bool admit(struct cp_http *h, struct cp_http_req *r)
 	bool public = false;
 	for (size_t i = 0; h->public_paths && h->public_paths[i]; i++)
 		public |= !strcmp(r->path, h->public_paths[i]);
+	for (size_t i = 0; h->self_auth_prefixes && h->self_auth_prefixes[i]; i++)
+		public |= !strncmp(r->path, h->self_auth_prefixes[i], strlen(h->self_auth_prefixes[i]));
 	if (h->token && !public) {
 		const char *a = cp_http_header(r, "Authorization");
-		if (!a || strncasecmp(a, "Bearer ", 7) || !same_token(a + 7, h->token)) {
+		if (!a || strncasecmp(a, "Bearer ", 7) || !cp_http_same_secret(a + 7, h->token)) {
 			static const char *const hdr[] = { "WWW-Authenticate", "Bearer", NULL };
 			static const char msg[] = "{\"error\":\"a bearer token is required "
 						  "(Authorization: Bearer TOKEN)\"}\n";
@@ -275,6 +278,7 @@ static void free_h(struct cp_http *h)
 	free_list(h->hosts);
 	free(h->token);
 	free_list(h->public_paths);
+	free_list(h->self_auth_prefixes);
 	free_list(h->upload_prefixes);
 	free(h->unix_path);
 	free(h);
@@ -313,6 +317,7 @@ struct cp_http *cp_http_start(const struct cp_http_opts *o, cp_http_handler fn, 
 	h->client_certs = o->cert_pem && o->ca_pem;
 	h->token = o->token ? cp_xstrdup(o->token) : NULL;
 	h->public_paths = o->public_paths ? dup_list(o->public_paths) : NULL;
+	h->self_auth_prefixes = o->self_auth_prefixes ? dup_list(o->self_auth_prefixes) : NULL;
 	h->hosts = o->hosts ? dup_list(o->hosts) : NULL;
 	h->unix_path = o->unix_path ? cp_xstrdup(o->unix_path) : NULL;
 	struct MHD_OptionItem opts[] = {

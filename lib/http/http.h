@@ -33,6 +33,9 @@ struct cp_http_opts {
 	 * NULL token: none needed. */
 	const char *token;
 	const char *const *public_paths;
+	/* Paths under these prefixes (NULL-ended) skip the token check: their
+	 * handler checks credentials of its own (fleet control's tokens). */
+	const char *const *self_auth_prefixes;
 	/* Host header values accepted (the host part; any port), NULL-ended;
 	 * NULL: any.  Others get 403 (DNS rebinding). */
 	const char *const *hosts;
@@ -80,6 +83,9 @@ void cp_http_reply_take(struct cp_http_req *r, unsigned status, const char *ctyp
 typedef size_t (*cp_http_read_fn)(void *arg, uint64_t pos, char *buf, size_t max);
 void cp_http_reply_stream(struct cp_http_req *r, unsigned status, const char *ctype, size_t block,
 			  cp_http_read_fn read, void (*done)(void *arg), void *arg);
+/* Whether given is want, compared in a time that does not depend on where
+ * they differ (tokens). */
+bool cp_http_same_secret(const char *given, const char *want);
 /* {"error":"<message>"} */
 void cp_http_reply_error(struct cp_http_req *r, unsigned status, const char *fmt, ...)
 	CP_PRINTF(3, 4);

@@ -75,6 +75,16 @@ static const struct key keys[] = {
 	  "remove the oldest stored profiles beyond this many bytes (0: no limit)"),
 	L("store", "max_upload_bytes", max_upload_bytes, 65536, 1L << 30, "33554432",
 	  "largest profile upload (413 beyond)"),
+	L("control", "enabled", control, 0, 1, "0",
+	  "1: fleet control (/api/metrics/...: profile requests, agents' heartbeats); needs "
+	  "data_dir or db"),
+	L("control", "requests_per_minute", control_requests_per_minute, 1, 1000000, "60",
+	  "profile requests a requester token may make per minute (429 beyond)"),
+	L("control", "burst", control_burst, 1, 100000, "10",
+	  "profile requests a requester token may make at once"),
+	L("control", "expire_seconds", control_expire_seconds, 10, 86400, "120",
+	  "a command not taken by its host, or not completed this long after its duration, "
+	  "expires"),
 	S("targets", "allow_uids", allow_uids, "",
 	  "only processes of these user ids (comma-separated; empty: any)"),
 	S("targets", "allow_names", allow_names, "",

@@ -44,7 +44,12 @@ struct cp_server {
 	int profiles_running; /* /debug/pprof requests sampling now (atomic) */
 	struct cp_serve_app *app; /* cprof serve -- command, NULL none */
 	struct cp_store *store;   /* --data, NULL none */
+	struct cp_control *control; /* --control, NULL none */
+	char *admin_token;        /* token_file's token, NULL none */
 };
+
+/* /api/metrics/... (fleet.c); rest: the path after /api/metrics. */
+void cp_serve_fleet(struct cp_server *s, struct cp_http_req *r, const char *rest);
 
 /* /api/v1/profiles (profiles.c); rest: the path after it. */
 void cp_serve_profiles(struct cp_server *s, struct cp_http_req *r, const char *rest);

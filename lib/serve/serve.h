@@ -57,6 +57,10 @@ struct cp_serve_config {
 	char *data_dir;          /* "" none */
 	char *db_url;            /* postgresql://...: the store there instead, "" none */
 	long retention_days, retention_bytes, max_upload_bytes;
+	/* [control] */
+	long control;                 /* fleet control's endpoints: 1 on */
+	long control_requests_per_minute, control_burst; /* per requester token */
+	long control_expire_seconds;  /* a command's grace time (control.h) */
 	/* [targets] */
 	char *allow_uids;        /* comma-separated; "" any */
 	char *allow_names;       /* process names (comm); "" any */

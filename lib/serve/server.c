@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "serve/serve-int.h"
+#include "control/control.h"
 #include "store/store.h"
 
 bool cp_serve_claim(struct cp_server *s, const struct cp_serve_pids *p)
@@ -81,6 +82,8 @@ static void route(struct cp_http_req *r, void *arg)
 		return cp_serve_api(s, r, path + 7);
 	if (!strcmp(path, "/ingest"))
 		return cp_serve_ingest(s, r);
+	if (!strncmp(path, "/api/metrics/", 13))
+		return cp_serve_fleet(s, r, path + 12);
 	/* the one POST outside the API: pprof's symbol lookups */
 	size_t plen = strlen(path);
 	bool symbol = plen >= 19 && !strcmp(path + plen - 19, "/debug/pprof/symbol");
@@ -233,6 +236,7 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 			hosts[k++] = extra[i];
 	}
 	static const char *const uploads[] = { "/api/v1/profiles", "/ingest", NULL };
+	static const char *const fleet[] = { "/api/metrics/", NULL };
 	struct cp_http_opts ho = {
 		.host = l.host,
 		.port = l.port,
@@ -248,6 +252,8 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		.public_paths = cp_serve_public_paths,
 		.hosts = hosts,
 		.upload_prefixes = *c->data_dir || *c->db_url ? uploads : NULL,
+		/* fleet control's endpoints check their own tokens (fleet.c) */
+		.self_auth_prefixes = c->control ? fleet : NULL,
 		.max_upload = (size_t)c->max_upload_bytes,
 	};
 	if (*c->data_dir && *c->db_url) {
@@ -255,8 +261,28 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		goto out;
 	}
 	const char *where = *c->db_url ? c->db_url : c->data_dir;
+	if (c->control && !*where) {
+		cp_error_set(err, CP_E_USAGE, "--control needs a store for its state: --data DIR or "
+					      "--db URL (data_dir, db)");
+		goto out;
+	}
 	if (*where && !(s->store = cp_store_open(where, err)))
 		goto out;
+	if (c->control) {
+		/* the store's database: beside its index, or the same PostgreSQL */
+		char *db = *c->db_url ? cp_xstrdup(c->db_url) :
+					cp_xasprintf("%s/index.sqlite", c->data_dir);
+		struct cp_control_opts co = {
+			.rate_per_s = (double)c->control_requests_per_minute / 60.0,
+			.burst = (int)c->control_burst,
+			.expire_grace_ns = (int64_t)c->control_expire_seconds * 1000000000ll,
+		};
+		s->control = cp_control_open(db, &co, err);
+		free(db);
+		if (!s->control)
+			goto out;
+	}
+	s->admin_token = token ? cp_xstrdup(token) : NULL;
 	s->http = cp_http_start(&ho, route, s, err);
 	if (!s->http)
 		goto out;
@@ -277,6 +303,8 @@ out: /* the secrets are copied into the server: freed on both paths */
 	free(hosts);
 	if (s->http)
 		return s;
+	cp_control_close(s->control);
+	free(s->admin_token);
 	cp_store_close(s->store);
 	cp_serve_config_release(&s->cfg);
 	free(s->cache_dir);
@@ -295,6 +323,8 @@ void cp_server_stop(struct cp_server *s)
 		return;
 	cp_http_stop(s->http);
 	cp_serve_api_free(s);
+	cp_control_close(s->control);
+	free(s->admin_token);
 	cp_store_close(s->store);
 	cp_serve_config_release(&s->cfg);
 	free(s->cache_dir);

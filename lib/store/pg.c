@@ -336,7 +336,7 @@ static long pg_check(struct cp_store *s, cp_store_problem_fn fn, void *arg, stru
 				const char *data = PQgetvalue(r, i, 15 + b);
 				size_t len = (size_t)PQgetlength(r, i, 15 + b);
 				char sum[65], line[160];
-				store_sha256(data, len, sum);
+				cp_sha256_hex(data, len, sum);
 				if (len != (b ? jsize : size) || strcmp(sum, b ? w.json_sha256 : w.sha256)) {
 					snprintf(line, sizeof(line), "%s: %s: %s", w.id, names[b],
 						 len != (b ? jsize : size) ? "size differs from the index" :

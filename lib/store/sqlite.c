@@ -478,7 +478,7 @@ static long sq_check(struct cp_store *s, cp_store_problem_fn fn, void *arg, stru
 					continue;
 				}
 				char sum[65];
-				store_sha256(data, len, sum);
+				cp_sha256_hex(data, len, sum);
 				free(data);
 				if ((int64_t)len != (b ? r->json_size : r->size) ||
 				    strcmp(sum, b ? r->json_sha256 : r->sha256)) {

@@ -33,11 +33,6 @@ struct cp_store {
 	void *impl;
 };
 
-/* SHA-256 of data as 64 lowercase hex digits and a NUL. */
-void store_sha256(const void *data, size_t len, char out[65]);
-/* A new random id. */
-void store_new_id(char out[CP_STORE_ID_LEN + 1]);
-
 /* sqlite.c */
 struct cp_store *store_sqlite_open(const char *dir, struct cp_error *err);
 /* pg.c: a postgresql:// URL (libpq's connection URI) */

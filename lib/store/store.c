@@ -1,10 +1,8 @@
 /* store.c - the store's front: arguments checked once here, then the
  * backend's operations (store-int.h); labels, ids, checksums. */
 #include <ctype.h>
-#include <gnutls/crypto.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "store/store-int.h"
 
@@ -23,29 +21,6 @@ void cp_store_close(struct cp_store *s)
 {
 	if (s)
 		s->ops->close(s);
-}
-
-void store_sha256(const void *data, size_t len, char out[65])
-{
-	unsigned char d[32];
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, d);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	out[64] = '\0';
-}
-
-void store_new_id(char out[CP_STORE_ID_LEN + 1])
-{
-	unsigned char b[CP_STORE_ID_LEN / 2];
-	size_t got = 0;
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-	}
-	for (size_t i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	out[CP_STORE_ID_LEN] = '\0';
 }
 
 bool cp_store_valid_service(const char *s, size_t n)
@@ -178,12 +153,12 @@ int cp_store_put(struct cp_store *s, struct cp_store_row *row, const void *pb, s
 	if (cp_store_canon_labels(row->labels, canon, sizeof(canon), err))
 		return CP_E_USAGE;
 	memcpy(row->labels, canon, sizeof(canon));
-	store_new_id(row->id);
+	cp_random_hex(row->id, CP_STORE_ID_LEN / 2);
 	row->created_ns = (int64_t)cp_realtime_ns();
 	row->size = (int64_t)pblen;
 	row->json_size = (int64_t)jsonlen;
-	store_sha256(pb, pblen, row->sha256);
-	store_sha256(json, jsonlen, row->json_sha256);
+	cp_sha256_hex(pb, pblen, row->sha256);
+	cp_sha256_hex(json, jsonlen, row->json_sha256);
 	return s->ops->put(s, row, pb, pblen, json, jsonlen, err);
 }
 
@@ -221,7 +196,7 @@ int cp_store_read(struct cp_store *s, const char *id, enum cp_store_blob which, 
 	if (rc)
 		return rc;
 	char sum[65];
-	store_sha256(*data, *len, sum);
+	cp_sha256_hex(*data, *len, sum);
 	const char *want = which == CP_STORE_PPROF ? row.sha256 : row.json_sha256;
 	if ((int64_t)*len != (which == CP_STORE_PPROF ? row.size : row.json_size) ||
 	    strcmp(sum, want)) {

@@ -37,8 +37,10 @@ declare -A deps=(
 	[session]="core profile sample proc"
 	[http]="core"
 	[store]="core"
+	[db]="core"
+	[control]="core db"
 	[push]="core profile format store"
-	[serve]="core profile format http session proc heap input store"
+	[serve]="core profile format http session proc heap input store control"
 )
 
 bad=0
