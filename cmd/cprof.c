@@ -14,6 +14,7 @@ static const struct cmd_desc commands[] = {
 	{ "record", cmd_record, "run a command and record its CPU profile" },
 	{ "heap", cmd_heap, "run a command and record every allocation (or a sample) with its stack" },
 	{ "serve", cmd_serve, "pprof HTTP endpoints (CPU, and heap of a program it runs) and profiling sessions" },
+	{ "agent", cmd_agent, "take start/stop commands from cprof serve --control by heartbeat" },
 	{ "attach", cmd_attach, "sample running processes until Ctrl-C, -d or their exit" },
 	{ "report", cmd_report, "show a recording: top functions, call tree" },
 	{ "convert", cmd_convert, "convert profiles between formats: pprof, folded, speedscope, perf script" },

@@ -11,6 +11,7 @@
 #           Node.js client, puppeteer-core), chromium (the web pages), a
 #           debuginfod server, xz (MiniDebugInfo), iproute2 (a private
 #           loopback for test servers), strace (the store's write order),
+#           systemd (systemd-analyze verify of contrib/'s unit),
 #           tmux, python3...
 #   bench   build, plus the tools `make bench` measures cprof against
 #           (perf, GNU time, go, tmux, addr2line, wrk), and chromium with
@@ -26,7 +27,7 @@ libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-de
 libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev libpq-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
-curl openssl strace chromium postgresql"
+curl openssl strace chromium postgresql systemd"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk
 nodejs npm chromium"
 

@@ -224,3 +224,29 @@ void cp_control_tick(struct cp_control *c)
 {
 	control_tick(c, false);
 }
+
+int cp_control_hosts(struct cp_control *c, const char *service, cp_control_host_fn fn, void *arg,
+		     struct cp_error *err)
+{
+	control_tick(c, true); /* the batched last-seen times first */
+	const char *p[] = { service };
+	struct cp_db_res r;
+	int rc = cp_db_exec(c->db,
+			    "SELECT hostname, ip, status, first_seen_ns, last_seen_ns FROM cprof_hosts"
+			    " WHERE service = $1 ORDER BY hostname",
+			    p, 1, &r, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < r.nrows; i++) {
+		struct cp_control_host_row h;
+		memset(&h, 0, sizeof(h));
+		snprintf(h.hostname, sizeof(h.hostname), "%s", cp_db_get(&r, i, 0));
+		snprintf(h.ip, sizeof(h.ip), "%s", cp_db_get(&r, i, 1));
+		snprintf(h.status, sizeof(h.status), "%s", cp_db_get(&r, i, 2));
+		h.first_seen_ns = cp_db_get_i64(&r, i, 3);
+		h.last_seen_ns = cp_db_get_i64(&r, i, 4);
+		fn(&h, arg);
+	}
+	cp_db_res_free(&r);
+	return 0;
+}

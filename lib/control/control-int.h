@@ -45,4 +45,34 @@ int control_pids_parse(const char *text, int32_t *pids);
 /* cp_control_tick's work; force: even within a second of the last */
 void control_tick(struct cp_control *c, bool force);
 
+/* ---- the agent's side ---- */
+
+struct journal_entry {
+	char id[CP_UUID_LEN + 1];
+	char st; /* R received, F finished, D delivered */
+};
+struct journal {
+	struct journal_entry *v;
+	size_t n, cap;
+	int fd;
+	char *path;
+	long lines;
+};
+int journal_open(struct journal *j, const char *dir, struct cp_error *err);
+char journal_state(const struct journal *j, const char *id); /* 0: never seen */
+int journal_mark(struct journal *j, const char *id, char st, struct cp_error *err);
+void journal_close(struct journal *j);
+
+struct job;
+struct cp_profile;
+/* Start a command's profiler; wake_fd (an eventfd) is written when it
+ * ends by itself.  CP_E_USAGE for an unknown mode or bad pids. */
+struct job *job_start(const struct cp_control_command *cmd, const struct cp_agent_opts *o,
+		      int wake_fd, struct cp_error *err);
+bool job_done(struct job *j);
+void job_stop(struct job *j);
+const struct cp_profile *job_finish(struct job *j, double *seconds, char *why, size_t whysz);
+const char *job_id(const struct job *j);
+void job_free(struct job *j);
+
 #endif

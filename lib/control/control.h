@@ -175,6 +175,45 @@ typedef void (*cp_control_row_fn)(const struct cp_control_row *r, void *arg);
 int cp_control_commands(struct cp_control *c, const char *service, long limit,
 			cp_control_row_fn fn, void *arg, struct cp_error *err);
 
+struct cp_control_host_row {
+	char hostname[256], ip[64], status[32];
+	int64_t first_seen_ns, last_seen_ns;
+};
+typedef void (*cp_control_host_fn)(const struct cp_control_host_row *h, void *arg);
+/* The hosts that have sent a heartbeat for service, by name (last_seen_ns
+ * at most a second behind). */
+int cp_control_hosts(struct cp_control *c, const char *service, cp_control_host_fn fn, void *arg,
+		     struct cp_error *err);
+
+/* ---- the agent (cprof agent) ------------------------------------------------------ */
+
+struct cp_agent_opts {
+	const char *server;    /* http(s)://HOST:PORT of cprof serve --control */
+	const char *service;   /* its agent token's */
+	const char *hostname;  /* as requests name this host */
+	const char *token;     /* an agent token */
+	const char *ca_file;   /* PEM CA for https, NULL: the system's */
+	uint64_t heartbeat_ns; /* between heartbeats (0: 30 s) */
+	const char *state_dir; /* the journal and the results not yet delivered */
+	uint64_t spool_max;    /* bytes of results kept (0: 256 MiB) */
+	const char *pyroscope; /* also send each profile to this Pyroscope URL, NULL none */
+	const char *cache_dir; /* the symbol cache, NULL none */
+	uint64_t heap_sample;  /* heap mode: mean bytes between samples (0: 512 KiB) */
+};
+
+struct cp_agent;
+
+/* Check the options, open the journal in state_dir (created when
+ * missing): a command it received and never finished (the agent was
+ * killed) gets a failed completion, "agent restarted"; none is run
+ * again. */
+struct cp_agent *cp_agent_new(const struct cp_agent_opts *o, struct cp_error *err);
+/* Heartbeat, run the commands, deliver their results, until stop_fd
+ * (a signalfd, an eventfd) is readable; then stop a running profiler
+ * (its result is kept for the next run if it cannot be delivered). */
+int cp_agent_run(struct cp_agent *a, int stop_fd, struct cp_error *err);
+void cp_agent_free(struct cp_agent *a);
+
 /* Write the batched last-seen times and expire overdue commands, at most
  * once a second (the server calls it on each fleet request;
  * cp_control_close does it once more). */

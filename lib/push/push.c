@@ -144,12 +144,51 @@ int cp_push_profile(struct cp_push *p, const struct cp_profile *prof, struct cp_
 
 /* ---- sending --------------------------------------------------------------- */
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *arg)
+static size_t keep_reply(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct cp_buf *b = arg;
-	if (b->len < 512) /* the start of an error message, for the log */
-		cp_buf_add(b, ptr, size * nmemb < 512 ? size * nmemb : 512);
-	return size * nmemb;
+	size_t n = size * nmemb, room = b->len < 65536 ? 65536 - b->len : 0;
+	cp_buf_add(b, ptr, n < room ? n : room); /* the start: a JSON answer, an error */
+	return n;
+}
+
+int cp_push_post(void *curl, const char *url, const char *token, const char *ca_file,
+		 const char *ctype, const void *data, size_t len, long timeout_s, long *status,
+		 struct cp_buf *reply, char *errbuf, size_t errsz)
+{
+	CURL *c = curl;
+	char *ct = cp_xasprintf("Content-Type: %s", ctype);
+	struct curl_slist *h = curl_slist_append(NULL, ct);
+	char *auth = token ? cp_xasprintf("Authorization: Bearer %s", token) : NULL;
+	if (auth)
+		h = curl_slist_append(h, auth);
+	/* no "Expect: 100-continue": the body follows at once */
+	h = curl_slist_append(h, "Expect:");
+	struct cp_buf sink = { 0 };
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_reply);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply ? reply : &sink);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	CURLcode cc = curl_easy_perform(c);
+	*status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (cc != CURLE_OK && errbuf)
+		snprintf(errbuf, errsz, "%s", curl_easy_strerror(cc));
+	cp_buf_release(&sink);
+	curl_slist_free_all(h);
+	free(auth);
+	free(ct);
+	return cc == CURLE_OK ? 0 : -1;
 }
 
 enum outcome { SENT, RETRY, REJECTED, GONE };
@@ -168,31 +207,14 @@ static enum outcome send_one(struct cp_push *p, CURL *c, const char *name)
 	char *url = cp_xasprintf("%s/api/v1/profiles?service=%s&labels=%s", p->url, svc, lab);
 	curl_free(svc);
 	curl_free(lab);
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-	char *auth = p->token ? cp_xasprintf("Authorization: Bearer %s", p->token) : NULL;
-	if (auth)
-		h = curl_slist_append(h, auth);
 	struct cp_buf body = { 0 };
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (p->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
-	CURLcode cc = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	long status;
+	char why[256];
+	int cc = cp_push_post(c, url, p->token, p->ca_file, "application/octet-stream", data, len,
+			      60, &status, &body, why, sizeof(why));
 	enum outcome out;
-	if (cc != CURLE_OK) {
-		cp_log(CP_LOG_DEBUG, "push: %s: %s", p->url, curl_easy_strerror(cc));
+	if (cc) {
+		cp_log(CP_LOG_DEBUG, "push: %s: %s", p->url, why);
 		out = RETRY;
 	} else if (status >= 200 && status < 300) {
 		out = SENT;
@@ -206,8 +228,6 @@ static enum outcome send_one(struct cp_push *p, CURL *c, const char *name)
 		out = RETRY;
 	}
 	cp_buf_release(&body);
-	curl_slist_free_all(h);
-	free(auth);
 	free(url);
 	free(data);
 	return out;

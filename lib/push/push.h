@@ -60,4 +60,13 @@ void cp_push_stats(struct cp_push *p, struct cp_push_stats *st);
  * final counts. */
 void cp_push_close(struct cp_push *p, uint64_t wait_ns, struct cp_push_stats *st);
 
+/* One POST with libcurl (curl: a CURL * reused between calls, so that its
+ * connection is kept): Authorization: Bearer token (NULL none), ca_file
+ * for https (NULL: the system's).  0 when an answer came (*status its
+ * code, reply (nullable) the first 64 KiB of its body), -1 when none did
+ * (errbuf says why). */
+int cp_push_post(void *curl, const char *url, const char *token, const char *ca_file,
+		 const char *ctype, const void *data, size_t len, long timeout_s, long *status,
+		 struct cp_buf *reply, char *errbuf, size_t errsz);
+
 #endif

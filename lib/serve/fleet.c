@@ -5,6 +5,9 @@
  *   POST /api/metrics/heartbeat           an agent token of the service
  *   POST /api/metrics/command_completion  an agent token of the service
  *   GET  /api/metrics/commands?service=S  a requester token of S
+ *   GET  /api/metrics/agents?service=S    a requester token of S: the hosts
+ *   POST /api/metrics/profiles?hostname=H&command_id=C
+ *                                         an agent token: its result stored
  *
  * The server's own token (token_file) may do all of them for any
  * service.  The state is lib/control's. */
@@ -15,6 +18,8 @@
 #include <time.h>
 
 #include "control/control.h"
+#include "input/input.h"
+#include "profile/profile.h"
 #include "serve/serve-int.h"
 #include "store/store.h"
 
@@ -412,6 +417,31 @@ static void add_command(const struct cp_control_row *w, void *arg)
 	json_array_append_new(arg, o);
 }
 
+static void add_host(const struct cp_control_host_row *h, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:s, s:s, s:I, s:I}", "hostname", h->hostname,
+					     "ip_address", h->ip, "status", h->status,
+					     "first_seen_ns", (json_int_t)h->first_seen_ns,
+					     "last_seen_ns", (json_int_t)h->last_seen_ns));
+}
+
+static void agents(struct cp_server *s, struct cp_http_req *r)
+{
+	const char *service = cp_http_query(r, "service");
+	if (!service || !cp_store_valid_service(service, strlen(service)))
+		return fail(r, 400, "service: a service name is needed");
+	struct cp_control_token tok;
+	if (!authorize(s, r, service, CP_ROLE_REQUESTER, &tok))
+		return;
+	json_t *a = json_array();
+	struct cp_error err = { 0 };
+	if (cp_control_hosts(s->control, service, add_host, a, &err)) {
+		json_decref(a);
+		return fail(r, 500, err.msg);
+	}
+	cp_serve_reply_json(r, 200, json_pack("{s:b, s:o}", "success", 1, "agents", a));
+}
+
 static void commands(struct cp_server *s, struct cp_http_req *r)
 {
 	const char *service = cp_http_query(r, "service"), *ls = cp_http_query(r, "limit");
@@ -432,6 +462,57 @@ static void commands(struct cp_server *s, struct cp_http_req *r)
 	cp_serve_reply_json(r, 200, json_pack("{s:b, s:o}", "success", 1, "commands", a));
 }
 
+static bool valid_uuid(const char *s)
+{
+	if (strlen(s) != CP_UUID_LEN)
+		return false;
+	for (int i = 0; i < CP_UUID_LEN; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
+							    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* An agent's result: the profile into the store under its token's
+ * service, labelled with the host and the command; the row answered (its
+ * id is the completion's results_path). */
+static void upload(struct cp_server *s, struct cp_http_req *r)
+{
+	const char *host = cp_http_query(r, "hostname"), *cid = cp_http_query(r, "command_id");
+	const char *svc = cp_http_query(r, "service_name");
+	if (!host || !valid_host(host) || strlen(host) > 200)
+		return fail(r, 400, "hostname: letters, digits, '-', '.', '_'");
+	if (!cid || !valid_uuid(cid))
+		return fail(r, 400, "command_id: a command id");
+	if (svc && !cp_store_valid_service(svc, strlen(svc)))
+		return fail(r, 400, "service_name: 1 to 127 letters, digits, '-', '_' or '.'");
+	struct cp_control_token tok;
+	if (!authorize(s, r, svc, CP_ROLE_AGENT, &tok))
+		return;
+	if (!*tok.service)
+		return fail(r, 400, "service_name: needed with the server's token");
+	size_t len = 0;
+	const char *body = cp_http_body(r, &len);
+	struct cp_profile *p = NULL;
+	struct cp_error err = { 0 };
+	int rc = cp_input_read_mem(body ? body : "", len, "the upload", CP_INPUT_UNKNOWN, &p, NULL,
+				   &err);
+	if (rc)
+		return fail(r, rc == CP_E_FORMAT || rc == CP_E_USAGE || rc == CP_E_TRUNCATED ? 400 : 500,
+			    err.msg);
+	/* the host as the requests name it */
+	p->meta.hostname = cp_profile_intern(p, host);
+	char labels[400];
+	snprintf(labels, sizeof(labels), "command_id=%s,host=%s", cid, host);
+	struct cp_store_row row;
+	rc = cp_serve_store_profile(s, p, tok.service, labels, 0, 0, &row, &err);
+	cp_profile_free(p);
+	if (rc)
+		return fail(r, rc == CP_E_USAGE ? 400 : 500, err.msg);
+	cp_serve_reply_json(r, 201, json_pack("{s:b, s:s, s:s}", "success", 1, "id", row.id,
+					      "message", "stored"));
+}
+
 void cp_serve_fleet(struct cp_server *s, struct cp_http_req *r, const char *rest)
 {
 	if (!s->control)
@@ -447,8 +528,13 @@ void cp_serve_fleet(struct cp_server *s, struct cp_http_req *r, const char *rest
 		return completion(s, r);
 	if (!strcmp(rest, "/commands") && (!strcmp(m, "GET") || !strcmp(m, "HEAD")))
 		return commands(s, r);
+	if (!strcmp(rest, "/profiles") && post)
+		return upload(s, r);
+	if (!strcmp(rest, "/agents") && (!strcmp(m, "GET") || !strcmp(m, "HEAD")))
+		return agents(s, r);
 	if (!strcmp(rest, "/profile_request") || !strcmp(rest, "/heartbeat") ||
-	    !strcmp(rest, "/command_completion") || !strcmp(rest, "/commands"))
+	    !strcmp(rest, "/command_completion") || !strcmp(rest, "/commands") ||
+	    !strcmp(rest, "/profiles") || !strcmp(rest, "/agents"))
 		return fail(r, 405, "method not allowed here");
 	fail(r, 404, "no such endpoint (there are /api/metrics/profile_request, heartbeat, "
 		     "command_completion, commands)");

@@ -235,7 +235,8 @@ struct cp_server *cp_server_start(const struct cp_serve_config *c, struct cp_ser
 		for (size_t i = 0; i < n; i++)
 			hosts[k++] = extra[i];
 	}
-	static const char *const uploads[] = { "/api/v1/profiles", "/ingest", NULL };
+	static const char *const uploads[] = { "/api/v1/profiles", "/ingest", "/api/metrics/profiles",
+					       NULL };
 	static const char *const fleet[] = { "/api/metrics/", NULL };
 	struct cp_http_opts ho = {
 		.host = l.host,

@@ -32,6 +32,8 @@ struct cp_session {
 
 static bool all_gone(const struct cp_session *s)
 {
+	if (s->opts.system_wide)
+		return false;
 	for (int i = 0; i < s->opts.npids; i++)
 		if (cp_proc_exists(s->opts.pids[i]))
 			return false;
@@ -117,7 +119,7 @@ static void *run(void *arg)
 
 struct cp_session *cp_session_start(const struct cp_session_opts *o, struct cp_error *err)
 {
-	if (o->npids < 1 || o->npids > CP_SESSION_MAX_PIDS) {
+	if (o->system_wide ? o->npids != 0 : o->npids < 1 || o->npids > CP_SESSION_MAX_PIDS) {
 		cp_error_set(err, CP_E_USAGE, "a session takes 1 to %d processes", CP_SESSION_MAX_PIDS);
 		return NULL;
 	}
@@ -129,14 +131,17 @@ struct cp_session *cp_session_start(const struct cp_session_opts *o, struct cp_e
 	cp_record_opts_init(&ro);
 	ro.periodic = true;
 	ro.sampler = CP_SAMPLER_PERF; /* ptrace sampling needs the tracer thread: not here */
-	ro.perf.attach = true;
+	ro.perf.attach = !o->system_wide;
+	ro.perf.system_wide = o->system_wide;
 	ro.perf.freq = o->freq;
-	ro.perf.inherit = true;
+	ro.perf.inherit = !o->system_wide;
 	ro.cache_dir = o->cache_dir;
 	ro.debuginfod_timeout = 0;
 	ro.command_line = "";
 	s->rec = cp_recorder_new(&ro, err);
 	if (!s->rec)
+		goto fail;
+	if (o->system_wide && cp_recorder_add_target(s->rec, -1, err))
 		goto fail;
 	for (int i = 0; i < o->npids; i++) {
 		if (!cp_proc_exists(o->pids[i])) {

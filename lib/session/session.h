@@ -22,6 +22,7 @@ struct cp_profile;
 struct cp_session_opts {
 	pid_t pids[CP_SESSION_MAX_PIDS];
 	int npids;
+	bool system_wide;  /* every process on every CPU (perf -a); npids 0 */
 	uint64_t duration_ns;
 	int freq;          /* Hz */
 	const char *cache_dir; /* symbol cache, NULL none */
