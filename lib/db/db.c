@@ -194,7 +194,7 @@ int cp_db_script(struct cp_db *db, const char *sql, struct cp_error *err)
 	int rc = 0;
 	if (db->pg) {
 		PGresult *r = PQexec(db->conn, sql);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
 			rc = pg_error(db, err, r, sql);
 		PQclear(r);
 	} else {
