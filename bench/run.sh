@@ -37,6 +37,9 @@
 #   store         bench/store.sh: the list query of a 100k-profile store
 #                 under wrk, RSS, merge of 60 profiles, end of a period to
 #                 listed with --push
+#   agent         bench/agent.sh: heartbeats per second (wrk), 1000
+#                 simulated agents, request -> started, the agent idle over
+#                 HTTPS, 100 SIGKILL cycles, the server away 60 s
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -265,6 +268,7 @@ fi
 # ---- k. cprof serve under load --------------------------------------------------------
 "$CPROF_TOP/bench/serve.sh" "$BUILD" || { echo "FAIL: bench/serve.sh exited with $?"; failed=1; }
 "$CPROF_TOP/bench/store.sh" "$BUILD" || { echo "FAIL: bench/store.sh exited with $?"; failed=1; }
+"$CPROF_TOP/bench/agent.sh" "$BUILD" || { echo "FAIL: bench/agent.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

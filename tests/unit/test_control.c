@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "control/control.h"
@@ -279,6 +280,30 @@ static void test_expiry(void **state)
 	cp_control_close(c);
 }
 
+static void test_quiet_heartbeats(void **state)
+{
+	(void)state;
+	/* a heartbeat that changes nothing writes nothing: the write-ahead
+	 * log stays as it was over 200 of them */
+	struct cp_control *c = open_ctl(NULL);
+	struct cp_control_command cmd;
+	beat(c, "quiet", NULL, &cmd);
+	char wal[320];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	struct stat a, b;
+	assert_int_equal(stat(wal, &a), 0);
+	for (int i = 0; i < 200; i++)
+		beat(c, "quiet", NULL, &cmd);
+	assert_int_equal(stat(wal, &b), 0);
+	assert_int_equal(a.st_size, b.st_size);
+	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	assert_int_equal(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+	/* the batched last-seen time is written by the tick */
+	cp_control_close(c);
+	c = open_ctl(NULL);
+	cp_control_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +311,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_process_stop_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens_and_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiet_heartbeats, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
