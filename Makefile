@@ -38,7 +38,9 @@ endif
 PKGS := libdw libelf libunwind libunwind-generic libunwind-ptrace libzstd capstone zlib ncursesw liblzma \
 	libdebuginfod libmicrohttpd gnutls jansson inih sqlite3 libcurl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# capstone is dlopen'ed by lib/format/annotate.c when first needed: its
+# headers only
+PKG_LIBS := $(filter-out -lcapstone,$(shell pkg-config --libs $(PKGS) 2>/dev/null))
 # The goals that install what they need first (scripts/deps.sh) or need
 # nothing: on a machine without the libraries they must get to run, so
 # the check below is only for the others (make, install, fuzz...).  Their

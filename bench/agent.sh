@@ -6,6 +6,8 @@
 #                                                      bar <= interval + 100 ms
 #   the agent idle at a 30 s heartbeat over HTTPS for 90 s
 #                                                      bar <= 0.1% of a core, <= 16 MiB RSS
+#     (RSS counts the shared libraries' resident pages: capstone is
+#     dlopen'ed by annotate only; libpq's libcrypto is most of the rest)
 #   100 SIGKILL/restart cycles mid-command             bar 0 duplicate executions
 #   the server away 60 s                              bar back within 4 heartbeats, no command lost
 #   bench/agent.sh BUILD_DIR

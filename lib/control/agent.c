@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -494,6 +495,10 @@ int cp_agent_run(struct cp_agent *a, int stop_fd, struct cp_error *err)
 				}
 				if (pending)
 					pending = !deliver(a);
+				/* idle between heartbeats: what TLS and JSON freed goes
+				 * back to the system */
+				if (!a->job)
+					malloc_trim(0);
 			} else {
 				/* the server is away: back off, doubling with jitter,
 				 * to four heartbeat intervals at most */

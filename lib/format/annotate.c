@@ -13,6 +13,8 @@
 #include "format/format.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +423,42 @@ static bool arm64_branch(const char *m)
 }
 
 /* The direct branch target of an instruction, if it has one. */
+/* capstone is loaded the first time code is disassembled (dlopen): the
+ * commands that never annotate, a long-running cprof agent above all, do
+ * without the 3 MB its tables take once relocated. */
+static struct {
+	cs_err (*open)(cs_arch, cs_mode, csh *);
+	cs_err (*option)(csh, cs_opt_type, size_t);
+	cs_insn *(*alloc)(csh);
+	bool (*disasm_iter)(csh, const uint8_t **, size_t *, uint64_t *, cs_insn *);
+	void (*free)(cs_insn *, size_t);
+	cs_err (*close)(csh *);
+	const char *(*strerror)(cs_err);
+	bool (*insn_group)(csh, const cs_insn *, unsigned int);
+} cs;
+static pthread_once_t cs_once = PTHREAD_ONCE_INIT;
+static char cs_why[300];
+
+static void cs_load(void)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "libcapstone.so.%d", CS_API_MAJOR);
+	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(cs_why, sizeof(cs_why), "%s (install libcapstone%d)", dlerror(), CS_API_MAJOR);
+		return;
+	}
+	static const char *const names[] = { "cs_open",	 "cs_option", "cs_malloc",   "cs_disasm_iter",
+					     "cs_free",	 "cs_close",  "cs_strerror", "cs_insn_group" };
+	void **slot = (void **)&cs;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!(slot[i] = dlsym(h, names[i]))) {
+			snprintf(cs_why, sizeof(cs_why), "%s has no %s", name, names[i]);
+			cs.open = NULL;
+			return;
+		}
+}
+
 static bool branch_target(struct dis *d, csh h, const cs_insn *in, uint64_t *addr)
 {
 	if (!in->detail)
@@ -437,7 +475,7 @@ static bool branch_target(struct dis *d, csh h, const cs_insn *in, uint64_t *add
 		}
 		return false;
 	}
-	if (!cs_insn_group(h, in, CS_GRP_CALL) && !cs_insn_group(h, in, CS_GRP_JUMP))
+	if (!cs.insn_group(h, in, CS_GRP_CALL) && !cs.insn_group(h, in, CS_GRP_JUMP))
 		return false;
 	const cs_x86 *x = &in->detail->x86;
 	if (x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
@@ -451,13 +489,17 @@ static int disassemble(struct dis *d, const char *arch, const char *name, struct
 	csh h;
 	cs_arch ca = d->arm64 ? CS_ARCH_ARM64 : CS_ARCH_X86;
 	cs_mode cm = d->arm64 ? CS_MODE_LITTLE_ENDIAN : CS_MODE_64;
-	cs_err e = cs_open(ca, cm, &h);
+	pthread_once(&cs_once, cs_load);
+	if (!cs.open)
+		return cp_error_set(err, CP_E_UNSUPPORTED, "cannot disassemble %s code of '%s': %s",
+				    arch, name, cs_why);
+	cs_err e = cs.open(ca, cm, &h);
 	if (e != CS_ERR_OK)
 		return cp_error_set(err, CP_E_UNSUPPORTED, "cannot disassemble %s code of '%s': %s",
-				    arch, name, cs_strerror(e));
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+				    arch, name, cs.strerror(e));
+	cs.option(h, CS_OPT_DETAIL, CS_OPT_ON);
 	module_code(d);
-	cs_insn *in = cs_malloc(h);
+	cs_insn *in = cs.alloc(h);
 	const uint8_t *bytes = d->p->code_bytes.v + d->code->bytes_start;
 	const uint8_t *cur = bytes;
 	size_t left = d->code->size;
@@ -467,7 +509,7 @@ static int disassemble(struct dis *d, const char *arch, const char *name, struct
 		memset(&ni, 0, sizeof(ni));
 		ni.address = addr;
 		ni.target = "";
-		if (cs_disasm_iter(h, &cur, &left, &addr, in)) {
+		if (cs.disasm_iter(h, &cur, &left, &addr, in)) {
 			char buf[256];
 			int n = snprintf(buf, sizeof(buf), "%s%s%s", in->mnemonic,
 					 in->op_str[0] ? " " : "", in->op_str);
@@ -490,8 +532,8 @@ static int disassemble(struct dis *d, const char *arch, const char *name, struct
 		}
 		CP_VEC_PUSH(d->insns, ni);
 	}
-	cs_free(in, 1);
-	cs_close(&h);
+	cs.free(in, 1);
+	cs.close(&h);
 	return 0;
 }
 

@@ -177,8 +177,12 @@ int cp_push_post(void *curl, const char *url, const char *token, const char *ca_
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_reply);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, reply ? reply : &sink);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (ca_file)
+	if (ca_file) {
+		/* that CA alone: not the system's directory as well (parsing
+		 * it was most of an idle agent's memory) */
 		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	CURLcode cc = curl_easy_perform(c);
 	*status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
