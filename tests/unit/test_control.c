@@ -74,7 +74,8 @@ static int request(struct cp_control *c, enum cp_control_type type, const char *
 	rq->host_level_stop = host_level;
 	rq->nhosts = 1;
 	snprintf(rq->hosts[0].name, sizeof(rq->hosts[0].name), "%s", host);
-	memcpy(rq->hosts[0].pids, pids, sizeof(int32_t) * (size_t)npids);
+	if (npids)
+		memcpy(rq->hosts[0].pids, pids, sizeof(int32_t) * (size_t)npids);
 	rq->hosts[0].npids = npids;
 	struct cp_error err = { 0 };
 	int rc = cp_control_request(c, rq, res, &err);
