@@ -12,6 +12,8 @@
 #           debuginfod server, xz (MiniDebugInfo), iproute2 (a private
 #           loopback for test servers), strace (the store's write order),
 #           systemd (systemd-analyze verify of contrib/'s unit),
+#           linux-libc-dev-arm64-cross (the syscall table generator on the
+#           aarch64 headers),
 #           tmux, python3...
 #   bench   build, plus the tools `make bench` measures cprof against
 #           (perf, GNU time, go, tmux, addr2line, wrk), and chromium with
@@ -27,7 +29,7 @@ libzstd-dev zlib1g-dev libncurses-dev libiberty-dev liblzma-dev libdebuginfod-de
 libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev libpq-dev"
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
-curl openssl strace chromium postgresql systemd"
+curl openssl strace chromium postgresql systemd linux-libc-dev-arm64-cross"
 BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk
 nodejs npm chromium"
 
