@@ -49,3 +49,11 @@ r1=$?
 r2=$?
 [ $r1 = 2 ] && [ "$(wc -l <e1)" = 1 ] && grep -q "unknown architecture 'mips'" e1 && [ $r2 = 1 ] && [ "$(wc -l <e2)" = 1 ] &&
 	ok "bad arguments: one line, exit 2 (architecture) or 1 (no headers)" || not_ok "errors: $r1 $r2" "$(cat e1 e2)"
+
+# the fixture strace-lite will be checked on: strace's own counts are the spec's
+strace -f -c -o st.txt "$FIXTURES/syscall_heavy" 1000 2>st.err
+got=$(awk '$NF ~ /^(getppid|write|read|openat|close)$/ { printf "%s=%s ", $NF, $(NF - 1) + 0 }' st.txt)
+for want in getppid=8000 write=4000 read=4001 openat=2004 close=2004; do
+	case " $got" in *" $want "*) ;; *) bad="${bad:-} $want" ;; esac
+done
+[ -z "${bad:-}" ] && ok "syscall_heavy 1000 under strace -c -f: $got" || not_ok "syscall_heavy counts: $got" "$(cat st.err)"
