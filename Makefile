@@ -116,14 +116,13 @@ $(O)/tests/unit/%: tests/unit/%.c $(LIBCPROF)
 
 unit: $(UNIT_BINS)
 
-# syscall names, from the C library's own <sys/syscall.h> (so they match the
-# machine the tracer is built for); lib/proc/syscall.c includes the table
-%/gen/syscalls.h:
+# syscall names and numbers of the machine built for, from its kernel
+# headers through the preprocessor (scripts/gen-syscalls.sh: names defined
+# by other macros, as on aarch64, are kept); lib/proc/syscall.c includes it
+%/gen/syscalls.h: scripts/gen-syscalls.sh
 	@mkdir -p $(dir $@)
 	$(call msg,GEN,$@)
-	$(Q)printf '#include <sys/syscall.h>\n' | $(CC) -E -dM -x c - | \
-		awk '$$1 == "#define" && $$2 ~ /^__NR_/ && $$3 ~ /^[0-9]+$$/ \
-			{ printf "\t[%s] = \"%s\",\n", $$3, substr($$2, 6) }' | sort -t'[' -k2 -n >$@.tmp
+	$(Q)CC="$(CC)" scripts/gen-syscalls.sh >$@.tmp
 	$(Q)test -s $@.tmp && mv $@.tmp $@
 $(O)/lib/proc/syscall.o: $(O)/gen/syscalls.h
 

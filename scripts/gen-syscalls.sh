@@ -11,17 +11,20 @@
 # fcntl...).  Numbers that are expressions ((__X32_SYSCALL_BIT + 0),
 # (__NR_Linux + 4)) are summed here.
 #
-#   scripts/gen-syscalls.sh ARCH [INCLUDE_DIR]
+#   scripts/gen-syscalls.sh [ARCH [INCLUDE_DIR]]
 #
-# ARCH: x86_64 or aarch64.  INCLUDE_DIR: where asm/unistd.h is found
-# (default: this machine's headers for its own architecture, else
-# Debian's cross headers, /usr/aarch64-linux-gnu/include).
+# ARCH: this machine's (the default, any architecture: its compiler and
+# headers as they are), or x86_64 or aarch64 from another machine's
+# headers.  INCLUDE_DIR: where asm/unistd.h is found (default: this
+# machine's headers for its own architecture, else Debian's cross
+# headers, /usr/ARCH-linux-gnu/include).
 set -eu
-arch=${1:-}
+host=$(uname -m)
+arch=${1:-$host}
 inc=${2:-}
 cc=${CC:-cc}
-host=$(uname -m)
 case $arch in
+"$host") defs= cross= ;;
 x86_64) defs="-U__i386__ -U__ILP32__ -U__aarch64__ -D__x86_64__ -D__LP64__" cross=/usr/x86_64-linux-gnu/include ;;
 aarch64) defs="-U__x86_64__ -U__i386__ -U__ILP32__ -D__aarch64__ -D__LP64__" cross=/usr/aarch64-linux-gnu/include ;;
 *)

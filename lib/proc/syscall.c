@@ -1,12 +1,14 @@
-/* syscall.c - x86-64 (the build machine's) syscall numbers to names, for
- * off-CPU samples and the syscall tracer.  The table is generated at build
- * time from the C library's <sys/syscall.h> (Makefile: gen/syscalls.h). */
+/* syscall.c - the build machine's syscall numbers to names, for off-CPU
+ * samples and the syscall tracer.  The table is generated at build time
+ * from the kernel headers (scripts/gen-syscalls.sh: gen/syscalls.h). */
 #include "proc/proc.h"
 
 #include <stddef.h>
 
 static const char *const names[] = {
+#define CP_SYSCALL(nr, name) [nr] = #name,
 #include "gen/syscalls.h"
+#undef CP_SYSCALL
 };
 
 const char *cp_syscall_name(long nr)
