@@ -406,6 +406,22 @@ long cp_http_peer_uid(const struct cp_http_req *r)
 	return (long)cr.uid;
 }
 
+void cp_http_peer_addr(const struct cp_http_req *r, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+			  (socklen_t)outsz);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+			  (socklen_t)outsz);
+}
+
 const char *cp_http_query(const struct cp_http_req *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->c, MHD_GET_ARGUMENT_KIND, key);

@@ -58,6 +58,9 @@ const char *cp_http_path(const struct cp_http_req *r);
 const char *cp_http_header(const struct cp_http_req *r, const char *name);
 /* The connecting process's uid on a unix socket, -1 on TCP. */
 long cp_http_peer_uid(const struct cp_http_req *r);
+/* The client's IP address as text ("127.0.0.1", "::1"), "" on a unix
+ * socket. */
+void cp_http_peer_addr(const struct cp_http_req *r, char *out, size_t outsz);
 /* A query parameter, NULL when absent. */
 const char *cp_http_query(const struct cp_http_req *r, const char *key);
 /* The request body (NUL-terminated), len its size; "" when none. */

@@ -331,6 +331,9 @@ static void heartbeat(struct cp_server *s, struct cp_http_req *r)
 		fail(r, 400, "hostname: letters, digits, '-', '.', '_'");
 		goto out;
 	}
+	/* the address the heartbeat came from when the agent does not say */
+	if (!hb.ip[0])
+		cp_http_peer_addr(r, hb.ip, sizeof(hb.ip));
 	struct cp_control_token tok;
 	if (!authorize(s, r, hb.service, CP_ROLE_AGENT, &tok))
 		goto out;
