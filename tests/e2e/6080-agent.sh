@@ -16,7 +16,10 @@ cd "$T" || exit 1
 export GOCACHE=$T/gocache GOPATH=$T/gopath
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >tok
 ADMIN=(-H "Authorization: Bearer $(cat tok)")
-for spec in agent:web:agent requester:web:req requester:db:dbreq requester:web:burst; do
+# requester tokens per phase: each stays within its burst of 10 (the rate
+# refills one a second), so no phase depends on how fast the last one ran
+for spec in agent:web:agent requester:web:req requester:web:kill requester:web:late \
+	requester:db:dbreq requester:web:burst; do
 	IFS=: read -r role svc file <<<"$spec"
 	"$CPROF" serve --data store token create --service "$svc" --role "$role" >"$file.tok" 2>/dev/null ||
 		{ not_ok "token create failed"; exit 0; }
@@ -130,6 +133,7 @@ r=$(grep -c "^R $c1\$" st-web-01/journal)
 	not_ok "redelivery: $n profiles, $r runs"
 
 # SIGKILL mid-command, 10 times
+REQ=(-H "Authorization: Bearer $(cat kill.tok)")
 kill $a1
 start_agent kill-01 0.2s
 k=$agent
@@ -157,6 +161,7 @@ nk=$(curl -s "${ADMIN[@]}" "$U/api/v1/profiles?service=web&labels=host%3Dkill-01
 	not_ok "kill cycles:$bad; $runs runs, $nk profiles"
 
 # ---- the server away for 5 s --------------------------------------------------------------
+REQ=(-H "Authorization: Bearer $(cat late.tok)")
 w=$(req "{\"service_name\":\"web\",\"command_type\":\"start\",\"duration\":1,\"frequency\":99,\"target_hostnames\":[\"web-02\"],\"pids\":[$app2]}" | idof command_id)
 kill $srv
 wait $srv
