@@ -197,6 +197,15 @@ if wait_until 40 state_is "$hid" completed && wait_until 20 state_is "$uid" fail
 		not_ok "modes: heap '$s', unknown '$msg'"
 else not_ok "modes: heap $(field "$hid" state) $(field "$hid" error_message), unknown $(field "$uid" state)"; fi
 touch stop-heap
+# cpu without pids: the whole host (perf -a), both cpu_split processes in it
+wid=$(req '{"service_name":"web","command_type":"start","duration":2,"frequency":99,"target_hostnames":["web-02"]}' | idof command_id)
+if wait_until 30 state_is "$wid" completed; then
+	s=$(top_share "$(field "$wid" results_path)" hot_sixty)
+	np=$(go tool pprof -raw "p-$(field "$wid" results_path).pb.gz" 2>/dev/null | grep -c 'cpu_split_fp')
+	awk -v s="${s:-0}" 'BEGIN { exit !(s >= 25) }' && [ "$np" -ge 1 ] &&
+		ok "cpu without pids profiles the whole host: hot_sixty ${s}% of every process's samples" ||
+		not_ok "whole host: hot_sixty '$s', cpu_split mappings $np"
+else not_ok "whole host: $(field "$wid" state) $(field "$wid" error_message)"; fi
 
 # ---- tokens, bad requests, rate, audit ---------------------------------------------------
 code() { curl -s -o out -w '%{http_code}' "$@"; }
