@@ -11,16 +11,8 @@
 #   100 SIGKILL/restart cycles mid-command             bar 0 duplicate executions
 #   the server away 60 s                              bar back within 4 heartbeats, no command lost
 #   bench/agent.sh BUILD_DIR
-set -u
-LC_ALL=C
-export LC_ALL
-CPROF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$CPROF_TOP/build}
-case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
-CPROF=$BUILD/cprof
-FX=$CPROF_TOP/build/fixtures
-T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-agent.XXXXXX") || exit 1
-. "$CPROF_TOP/bench/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup agent "${1:-}"
 echo "== fleet control: cprof serve --control, cprof agent"
 command -v wrk >/dev/null || { echo "SKIP: agent: no wrk (make deps-bench installs it)"; exit 0; }
 cd "$T" || exit 1

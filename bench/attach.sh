@@ -8,13 +8,8 @@
 #                   99 Hz (bar <= 1.05) and 999 Hz, against the perf_event
 #                   sampler at the same rates, median of BENCH_RUNS
 #   bench/attach.sh BUILD_DIR
-set -u
-LC_ALL=C
-export LC_ALL
-CPROF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$CPROF_TOP/build}
-case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
-CPROF=$BUILD/cprof
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup attach "${1:-}"
 RUNS=${BENCH_RUNS:-7}
 if [ -x "$CPROF_TOP/../shared/workloads/bin/cpu_split_nofp" ]; then
 	WL=$(cd "$CPROF_TOP/../shared/workloads/bin" && pwd)
@@ -22,10 +17,8 @@ else
 	WL=$CPROF_TOP/build/fixtures
 fi
 TARGET=$WL/cpu_split_nofp
-T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-attach.XXXXXX") || exit 1
 trap 'rm -rf "$T"; [ -n "${tpid:-}" ] && kill "$tpid" 2>/dev/null' EXIT
 
-. "$CPROF_TOP/bench/lib.sh"
 
 # ---- attach latency -------------------------------------------------------------
 samplers="ptrace"

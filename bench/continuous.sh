@@ -20,19 +20,11 @@
 #                 sleepers' share should match perf's within 3 points);
 #                 bars <= 1.05x at 99 Hz, <= 1.5x at 999 Hz
 #   bench/continuous.sh BUILD_DIR
-set -u
-LC_ALL=C
-export LC_ALL
-CPROF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$CPROF_TOP/build}
-case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
-CPROF=$BUILD/cprof
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup cont "${1:-}"
 RUNS=${BENCH_RUNS:-7}
-FX=$CPROF_TOP/build/fixtures
-T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-cont.XXXXXX") || exit 1
 pids=
 trap 'rm -rf "$T"; [ -n "$pids" ] && kill $pids 2>/dev/null' EXIT
-. "$CPROF_TOP/bench/lib.sh"
 PERF=$(command -v perf || true)
 [ -n "$PERF" ] && ! "$PERF" record -q -N -e cpu-clock -o "$T/probe.perf" -- true 2>/dev/null && PERF=
 

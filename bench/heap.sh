@@ -10,18 +10,10 @@
 #   full: bytes of cprof.data per allocation event              bar <= 16
 #   sampled 512K: the unbiasedness of the estimate over 100 seeds
 #   bench/heap.sh BUILD_DIR
-set -u
-LC_ALL=C
-export LC_ALL
-CPROF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$CPROF_TOP/build}
-case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
-CPROF=$BUILD/cprof
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup heap "${1:-}"
 RUNS=${BENCH_RUNS:-7}
-FX=$CPROF_TOP/build/fixtures
-T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-heap.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
-. "$CPROF_TOP/bench/lib.sh"
 HEAPTRACK=$(command -v heaptrack || true)
 echo "== heap: cprof heap against heaptrack ($RUNS paired runs, medians)"
 [ -n "$HEAPTRACK" ] || echo "SKIP: heap: no heaptrack (make deps-bench installs it)"

@@ -7,16 +7,8 @@
 #   200 a correct profile (hot_sixty 60 +-5); the server's RSS, summed
 #   with any process it starts, <= 64 MiB throughout
 #   bench/serve.sh BUILD_DIR
-set -u
-LC_ALL=C
-export LC_ALL
-CPROF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$CPROF_TOP/build}
-case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
-CPROF=$BUILD/cprof
-FX=$CPROF_TOP/build/fixtures
-T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-serve.XXXXXX") || exit 1
-. "$CPROF_TOP/bench/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup serve "${1:-}"
 echo "== serve: cprof serve under load"
 command -v wrk >/dev/null || { echo "SKIP: serve: no wrk (make deps-bench installs it)"; exit 0; }
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/tok"

@@ -10,16 +10,8 @@
 #     navigation to a click on the flame graph zoomed, median of 5
 #                                                   bar <= 2 s
 #   bench/store.sh BUILD_DIR   (STORE_PROFILES=N overrides 100000)
-set -u
-LC_ALL=C
-export LC_ALL
-CPROF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${1:-$CPROF_TOP/build}
-case $BUILD in /*) ;; *) BUILD=$CPROF_TOP/$BUILD ;; esac
-CPROF=$BUILD/cprof
-FX=$CPROF_TOP/build/fixtures
-T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-store.XXXXXX") || exit 1
-. "$CPROF_TOP/bench/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_setup store "${1:-}"
 echo "== store: cprof serve --data"
 command -v wrk >/dev/null || { echo "SKIP: store: no wrk (make deps-bench installs it)"; exit 0; }
 [ -x "$BUILD/bench/store-fill" ] || { echo "SKIP: store: no $BUILD/bench/store-fill (make bench-tools)"; exit 0; }

@@ -457,32 +457,12 @@ static void stream_free(void *cls)
 	free(st);
 }
 
-void cp_http_reply_stream(struct cp_http_req *r, unsigned status, const char *ctype, size_t block,
-			  cp_http_read_fn read, void (*done)(void *arg), void *arg)
+/* Every reply: its type, nosniff, the extra headers (name, value pairs,
+ * NULL-ended; nullable), queued and marked sent; resp NULL (out of
+ * memory): nothing is sent, the handler's 500 fallback stays. */
+static void queue(struct cp_http_req *r, unsigned status, const char *ctype,
+		  struct MHD_Response *resp, const char *const *headers)
 {
-	struct stream *st = cp_xcalloc(1, sizeof(*st));
-	st->block = block;
-	st->read = read;
-	st->done = done;
-	st->arg = arg;
-	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, block, stream_read, st, stream_free);
-	if (!resp) {
-		stream_free(st);
-		return;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_queue_response(r->c, status, resp);
-	MHD_destroy_response(resp);
-	r->replied = 1;
-}
-
-void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, const void *body,
-		   size_t len, const char *const *headers)
-{
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
@@ -494,20 +474,35 @@ void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, co
 	r->replied = 1;
 }
 
+void cp_http_reply_stream(struct cp_http_req *r, unsigned status, const char *ctype, size_t block,
+			  cp_http_read_fn read, void (*done)(void *arg), void *arg)
+{
+	struct stream *st = cp_xcalloc(1, sizeof(*st));
+	st->block = block;
+	st->read = read;
+	st->done = done;
+	st->arg = arg;
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, block, stream_read, st, stream_free);
+	if (!resp)
+		stream_free(st);
+	queue(r, status, ctype, resp, NULL);
+}
+
+void cp_http_reply(struct cp_http_req *r, unsigned status, const char *ctype, const void *body,
+		   size_t len, const char *const *headers)
+{
+	queue(r, status, ctype,
+	      MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY), headers);
+}
+
 void cp_http_reply_take(struct cp_http_req *r, unsigned status, const char *ctype, void *body,
 			size_t len)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
 		free(body);
-		return;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_queue_response(r->c, status, resp);
-	MHD_destroy_response(resp);
-	r->replied = 1;
+	queue(r, status, ctype, resp, NULL);
 }
 
 void cp_http_reply_error(struct cp_http_req *r, unsigned status, const char *fmt, ...)

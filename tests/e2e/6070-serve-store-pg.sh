@@ -5,24 +5,11 @@
 # other lists and serves; concurrent uploads to both; merge and diff;
 # --check finds a damaged blob.  The cluster is stopped at the end.
 . "$(dirname "$0")/lib.sh"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$PGBIN/initdb" ] || { not_ok "store on PostgreSQL: no PostgreSQL server (make deps-check installs it)"; exit 0; }
-id postgres >/dev/null 2>&1 || { not_ok "store on PostgreSQL: no postgres user (the postgresql package makes it)"; exit 0; }
 cd "$T" || exit 1
-chmod 755 "$T"
-mkdir pg && chown postgres: pg
 export GOCACHE=$T/gocache GOPATH=$T/gopath
-PG=(runuser -u postgres --)
-PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${PG[@]}" "$PGBIN/initdb" -D "$T/pg/data" -A trust -U cprof --no-sync >pg-init.log 2>&1 ||
-	{ not_ok "initdb failed" "$(tail -3 pg-init.log)"; exit 0; }
-"${PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w \
-	-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $T/pg -c fsync=off" start >pg-start.log 2>&1 ||
-	{ not_ok "pg_ctl start failed" "$(cat pg-start.log "$T/pg/log" | tail -5)"; exit 0; }
 srvs=
-trap 'kill $srvs $(jobs -p) 2>/dev/null; "${PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg/data" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
-"${PG[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U cprof cprof || { not_ok "createdb failed"; exit 0; }
-DB=postgresql://cprof@127.0.0.1:$PGPORT/cprof
+trap 'kill $srvs $(jobs -p) 2>/dev/null; pg_stop; rm -rf "$T"' EXIT
+pg_start || { not_ok "store on PostgreSQL: $PG_WHY"; exit 0; }
 head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >tok
 H=(-H "Authorization: Bearer $(cat tok)")
 

@@ -6,22 +6,10 @@
 # entry, one stored profile, state completed).
 . "$(dirname "$0")/lib.sh"
 skip_unless_perf "fleet control on PostgreSQL" || exit 0
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$PGBIN/initdb" ] || { not_ok "no PostgreSQL server (make deps-check installs it)"; exit 0; }
 cd "$T" || exit 1
-chmod 755 "$T"
-mkdir pg && chown postgres: pg
-PG=(runuser -u postgres --)
-PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"${PG[@]}" "$PGBIN/initdb" -D "$T/pg/data" -A trust -U cprof --no-sync >pg-init.log 2>&1 ||
-	{ not_ok "initdb failed" "$(tail -3 pg-init.log)"; exit 0; }
-"${PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w \
-	-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $T/pg -c fsync=off -c max_connections=60" \
-	start >pg-start.log 2>&1 || { not_ok "pg_ctl start failed" "$(tail -5 "$T/pg/log")"; exit 0; }
 pids=
-trap 'kill $pids $(jobs -p) 2>/dev/null; "${PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg/data" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
-"${PG[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U cprof cprof || { not_ok "createdb failed"; exit 0; }
-DB=postgresql://cprof@127.0.0.1:$PGPORT/cprof
+trap 'kill $pids $(jobs -p) 2>/dev/null; pg_stop; rm -rf "$T"' EXIT
+pg_start -c max_connections=60 || { not_ok "fleet control on PostgreSQL: $PG_WHY"; exit 0; }
 "$CPROF" serve --db "$DB" token create --service web --role agent >agent.tok 2>/dev/null &&
 	"$CPROF" serve --db "$DB" token create --service web --role requester >req.tok 2>/dev/null ||
 	{ not_ok "token create on the database failed"; exit 0; }

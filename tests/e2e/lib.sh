@@ -35,6 +35,31 @@ wait_until() {
 	done
 }
 
+# pg_start [SETTINGS...]: a PostgreSQL cluster of Debian's server made by
+# initdb in $T/pg as the postgres user (initdb refuses root), on loopback
+# at a free port with its socket in $T/pg, and a database cprof in it;
+# sets PGBIN, PG (the command prefix), PGPORT and DB (its URL).  Extra
+# server settings as "-c name=value".  pg_stop stops it (for the trap).
+# Fails with one line in PG_WHY.
+pg_start() {
+	PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[ -x "$PGBIN/initdb" ] || { PG_WHY="no PostgreSQL server (make deps-check installs it)"; return 1; }
+	id postgres >/dev/null 2>&1 || { PG_WHY="no postgres user (the postgresql package makes it)"; return 1; }
+	chmod 755 "$T"
+	mkdir -p "$T/pg" && chown postgres: "$T/pg"
+	PG=(runuser -u postgres --)
+	PGPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"${PG[@]}" "$PGBIN/initdb" -D "$T/pg/data" -A trust -U cprof --no-sync >"$T/pg-init.log" 2>&1 ||
+		{ PG_WHY="initdb failed: $(tail -1 "$T/pg-init.log")"; return 1; }
+	"${PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w \
+		-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $T/pg -c fsync=off $*" start >"$T/pg-start.log" 2>&1 ||
+		{ PG_WHY="pg_ctl start failed: $(tail -1 "$T/pg/log")"; return 1; }
+	"${PG[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U cprof cprof >"$T/pg-createdb.log" 2>&1 ||
+		{ PG_WHY="createdb failed: $(tail -1 "$T/pg-createdb.log")"; return 1; }
+	DB=postgresql://cprof@127.0.0.1:$PGPORT/cprof
+}
+pg_stop() { [ -n "${PGBIN:-}" ] && "${PG[@]}" "$PGBIN/pg_ctl" -D "$T/pg/data" -m immediate stop >/dev/null 2>&1; }
+
 # perf_event usable for this user? (root always is, paranoid <= 2 for
 # user-only sampling otherwise)
 have_perf() {
