@@ -88,5 +88,7 @@ int cp_proc_check_owner(pid_t pid, struct cp_error *err);
 /* The name of syscall nr on this architecture ("nanosleep"), NULL when
  * unknown. */
 const char *cp_syscall_name(long nr);
+/* The number of the syscall called name on this architecture, -1 none. */
+long cp_syscall_number(const char *name);
 
 #endif

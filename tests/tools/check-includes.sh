@@ -38,6 +38,7 @@ declare -A deps=(
 	[http]="core"
 	[store]="core"
 	[db]="core"
+	[trace]="core proc"
 	[control]="core db session heap proc profile format push"
 	[push]="core profile format store"
 	[serve]="core profile format http session proc heap input store control"
