@@ -49,32 +49,12 @@ static char *dup_or_null(const char *s)
 
 /* ---- the results spool ---------------------------------------------------------------- */
 
+/* dir/name replaced whole (cp_write_file_atomic) */
 static int write_file(const char *dir, const char *name, const void *data, size_t len)
 {
-	char tmp[4200], path[4200];
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	char path[4200];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		p += n;
-		left -= (size_t)n;
-	}
-	int rc = left || fsync(fd) ? -1 : 0;
-	close(fd);
-	if (!rc)
-		rc = rename(tmp, path);
-	if (rc)
-		unlink(tmp);
-	return rc;
+	return cp_write_file_atomic(path, data, len);
 }
 
 static int64_t spool_bytes(const char *dir, char *oldest, size_t oldsz)

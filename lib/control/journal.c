@@ -34,20 +34,6 @@ static void note(struct journal *j, const char *id, char st)
 	e->st = st;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* the newest JOURNAL_KEEP ids, each with its last step */
 static int rewrite(struct journal *j, struct cp_error *err)
 {
@@ -58,21 +44,11 @@ static int rewrite(struct journal *j, struct cp_error *err)
 		int n = snprintf(line, sizeof(line), "%c %s\n", j->v[i].st, j->v[i].id);
 		cp_buf_add(&b, line, (size_t)n);
 	}
-	char *tmp = cp_xasprintf("%s.tmp", j->path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	int rc = fd < 0 || write_all(fd, (char *)b.p, b.len) || fsync(fd) ? -1 : 0;
-	if (fd >= 0)
-		close(fd);
-	if (!rc)
-		rc = rename(tmp, j->path);
+	int rc = cp_write_file_atomic(j->path, b.p, b.len);
+	int e = errno;
 	cp_buf_release(&b);
-	if (rc) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
+	if (rc)
 		return cp_error_errno(err, CP_E_IO, e, "agent: journal %s", j->path);
-	}
-	free(tmp);
 	memmove(j->v, j->v + from, sizeof(j->v[0]) * (j->n - from));
 	j->n -= from;
 	j->lines = j->n;
@@ -119,7 +95,7 @@ int journal_mark(struct journal *j, const char *id, char st, struct cp_error *er
 {
 	char line[64];
 	int n = snprintf(line, sizeof(line), "%c %s\n", st, id);
-	if (write_all(j->fd, line, (size_t)n) || fdatasync(j->fd))
+	if (cp_write_all(j->fd, line, (size_t)n) || fdatasync(j->fd))
 		return cp_error_errno(err, CP_E_IO, errno, "agent: journal %s", j->path);
 	note(j, id, st);
 	if (++j->lines > 4 * JOURNAL_KEEP) {

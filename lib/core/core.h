@@ -192,6 +192,12 @@ int cp_mkdir_p(const char *dir);
 /* Read a whole (small) file such as /proc/... into a NUL-terminated buffer
  * the caller frees; NULL with errno set on failure. */
 char *cp_read_file(const char *path, size_t *len);
+/* All of len bytes to fd (EINTR and short writes retried): 0, or -1 with
+ * errno. */
+int cp_write_all(int fd, const void *data, size_t len);
+/* path replaced whole: written to path.tmp (mode 0600), fsynced, renamed
+ * over path; 0, or -1 with errno (path.tmp removed, path untouched). */
+int cp_write_file_atomic(const char *path, const void *data, size_t len);
 /* The same from an open descriptor (a pipe, stdin), read to EOF; the fd
  * is not closed. */
 char *cp_read_fd(int fd, size_t *len);

@@ -251,3 +251,42 @@ void cp_random_hex(char *out, size_t nbytes)
 	}
 	*out = '\0';
 }
+
+int cp_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cp_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = cp_xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = fd < 0 || cp_write_all(fd, data, len) || fsync(fd) ? -1 : 0;
+	int e = errno;
+	if (fd >= 0 && close(fd) && !rc) {
+		rc = -1;
+		e = errno;
+	}
+	if (!rc && rename(tmp, path)) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc)
+		unlink(tmp);
+	free(tmp);
+	errno = e;
+	return rc;
+}
