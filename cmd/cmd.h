@@ -26,9 +26,6 @@ int cmd_attach(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
-/* cprof serve ... token ...: argv from "token" on (serve-token.c) */
-struct cp_serve_config;
-int cmd_serve_token(int argc, char **argv, const struct cp_serve_config *c);
 int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
