@@ -501,8 +501,7 @@ static void upload(struct cp_server *s, struct cp_http_req *r)
 	int rc = cp_input_read_mem(body ? body : "", len, "the upload", CP_INPUT_UNKNOWN, &p, NULL,
 				   &err);
 	if (rc)
-		return fail(r, rc == CP_E_FORMAT || rc == CP_E_USAGE || rc == CP_E_TRUNCATED ? 400 : 500,
-			    err.msg);
+		return fail(r, cp_serve_status_of(rc), err.msg);
 	/* the host as the requests name it */
 	p->meta.hostname = cp_profile_intern(p, host);
 	char labels[400];

@@ -168,7 +168,7 @@ int cp_serve_store_profile(struct cp_server *s, const struct cp_profile *p, cons
 	return rc;
 }
 
-static unsigned status_of(int code)
+unsigned cp_serve_status_of(int code)
 {
 	return code == CP_E_USAGE || code == CP_E_FORMAT || code == CP_E_TRUNCATED ? 400 :
 	       code == CP_E_NOENT					   ? 404 :
@@ -196,7 +196,7 @@ static void upload(struct cp_server *s, struct cp_http_req *r)
 	int rc = cp_input_read_mem(body ? body : "", len, "the upload", CP_INPUT_UNKNOWN, &p, NULL,
 				   &err);
 	if (rc)
-		return cp_http_reply_error(r, status_of(rc), "%s", err.msg);
+		return cp_http_reply_error(r, cp_serve_status_of(rc), "%s", err.msg);
 	struct cp_store_row row;
 	rc = cp_serve_store_profile(s, p, service, labels ? canon : "", from, until, &row, &err);
 	cp_profile_free(p);
@@ -246,7 +246,7 @@ void cp_serve_ingest(struct cp_server *s, struct cp_http_req *r)
 	int rc = cp_input_read_mem(body ? body : "", len, "the upload", in, &p, NULL, &err);
 	free(field);
 	if (rc)
-		return cp_http_reply_error(r, status_of(rc), "%s", err.msg);
+		return cp_http_reply_error(r, cp_serve_status_of(rc), "%s", err.msg);
 	if (!until && from)
 		until = now;
 	struct cp_store_row row;
@@ -330,7 +330,7 @@ static void one(struct cp_server *s, struct cp_http_req *r, const char *rest)
 		struct cp_store_row row;
 		int rc = cp_store_get(s->store, id, &row, &err);
 		if (rc)
-			return cp_http_reply_error(r, status_of(rc), "%s", err.msg);
+			return cp_http_reply_error(r, cp_serve_status_of(rc), "%s", err.msg);
 		return reply_row(r, 200, &row);
 	}
 	bool pprof = !strcmp(what, "/profile.pb.gz"), json = !strcmp(what, "/profile.json"),

@@ -48,6 +48,9 @@ struct cp_server {
 	char *admin_token;        /* token_file's token, NULL none */
 };
 
+/* The HTTP status of a failed profile read or lookup: 400 for bad input,
+ * 404 for none, else 500 (profiles.c). */
+unsigned cp_serve_status_of(int code);
 /* /api/metrics/... (fleet.c); rest: the path after /api/metrics. */
 void cp_serve_fleet(struct cp_server *s, struct cp_http_req *r, const char *rest);
 
