@@ -17,7 +17,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +63,11 @@ struct cp_perf {
 	uint64_t sample_type;
 	uint32_t stack_size;
 	bool dwarf;
+	bool syscalls;
+	uint64_t enter_id;         /* syscalls: sys_enter's tracepoint id */
+	struct perf_event_attr exit_attr; /* syscalls: sys_exit's, sharing the rings */
+	struct cp_u64map exit_ids;        /* syscalls: the ids of the sys_exit events */
+	const char *filter;
 	struct cp_perf_sample s; /* decoded sample, reused */
 };
 
@@ -167,6 +175,50 @@ static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, b
 	a->wakeup_watermark = watermark;
 }
 
+/* raw_syscalls:sys_enter (enter) or sys_exit: every call, no sampling
+ * period, the raw record; registers and stack only on the enter side. */
+static void fill_tp_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, uint64_t id,
+			 bool enter, uint32_t watermark)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->type = PERF_TYPE_TRACEPOINT;
+	a->config = id;
+	a->sample_period = 1;
+	/* IDENTIFIER (which event), TID and TIME first: the merge reads the
+	 * time at the same offset as in sampled records (after IP and TID).
+	 * Every byte counts: the traced program writes one record per edge
+	 * of every call. */
+	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	if (!enter || o->syscall_args)
+		a->sample_type |= PERF_SAMPLE_RAW;
+	if (enter && o->callgraph == CP_CG_DWARF) {
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = REGS_MASK;
+		a->sample_stack_user = o->stack_size;
+	}
+	a->disabled = 1;
+	a->inherit = o->system_wide ? 0 : 1;
+	a->inherit_thread = o->inherit || o->system_wide ? 0 : 1;
+	a->enable_on_exec = o->enable_on_exec && !o->attach && !o->system_wide ? 1 : 0;
+	a->exclude_hv = 1;
+	/* the records that keep the unwinder's view of the address spaces
+	 * come with the enter event only */
+	if (enter) {
+		a->mmap = 1;
+		a->mmap2 = 1;
+		a->comm = 1;
+		a->comm_exec = 1;
+		a->task = 1;
+		a->build_id = 1;
+	}
+	a->sample_id_all = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->watermark = 1;
+	a->wakeup_watermark = watermark;
+}
+
 static void close_rings(struct cp_perf *p)
 {
 	for (size_t i = 0; i < p->extra.n; i++)
@@ -183,6 +235,7 @@ static void close_rings(struct cp_perf *p)
 	free(p->rings);
 	p->rings = NULL;
 	p->nrings = 0;
+	cp_u64map_release(&p->exit_ids);
 }
 
 /* Open one event per CPU with attr; returns 0 or -errno of the first failure. */
@@ -239,6 +292,9 @@ static int map_rings(struct cp_perf *p, int pages, struct cp_error *err)
 }
 
 static int add_process(struct cp_perf *p, pid_t pid, pid_t skip_tid, struct cp_error *err);
+static int open_syscalls(struct cp_perf *p, const struct cp_perf_opts *o, pid_t first,
+			 const int *cpus, int ncpu, uint32_t wm, struct cp_error *err);
+static int add_exit_events(struct cp_perf *p, pid_t first, struct cp_error *err);
 
 int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 		 struct cp_error *err)
@@ -248,7 +304,7 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	if (ncpu <= 0)
 		return cp_error_set(err, CP_E_FAIL, "cannot find the online CPUs");
 	long max_rate = cp_read_long_file("/proc/sys/kernel/perf_event_max_sample_rate", 100000);
-	if (o->freq > max_rate)
+	if (!o->syscalls && o->freq > max_rate)
 		return cp_error_set(err, CP_E_USAGE,
 				    "-F %d is above kernel.perf_event_max_sample_rate=%ld", o->freq,
 				    max_rate);
@@ -256,13 +312,13 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	p->attach = o->attach;
 	pid_t first = o->system_wide ? -1 : o->attach && o->only_tid ? o->only_tid : pid;
 	p->dwarf = o->callgraph == CP_CG_DWARF;
-	p->period_ns = 1000000000ULL / (uint64_t)o->freq;
+	p->period_ns = o->freq > 0 ? 1000000000ULL / (uint64_t)o->freq : 0;
 	long paranoid = cp_read_long_file("/proc/sys/kernel/perf_event_paranoid", 2);
 	bool kernel = geteuid() == 0 || paranoid < 2;
 	bool want_hw = !o->event || !strcmp(o->event, "cycles");
 	int pages = o->mmap_pages;
 	if (pages <= 0)
-		pages = p->dwarf ? 4096 : 512; /* 16 MiB holds ~250 full 64 KiB stack samples */
+		pages = p->dwarf ? 4096 : o->syscalls ? 1024 : 512; /* 16 MiB holds ~250 full 64 KiB stack samples */
 	long psz = sysconf(_SC_PAGESIZE);
 	struct cp_perf_opts oo = *o;
 	if (geteuid() != 0) {
@@ -290,6 +346,23 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	o = &oo;
 	p->stack_size = p->dwarf ? o->stack_size : 0;
 	uint32_t wm = (uint32_t)((uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE) / 4);
+	if (o->syscalls) {
+		int rc = open_syscalls(p, o, first, cpus, ncpu, wm, err);
+		if (!rc)
+			rc = map_rings(p, pages, err);
+		if (!rc)
+			rc = add_exit_events(p, first, err);
+		if (!rc && o->attach && !o->only_tid && !o->system_wide)
+			rc = add_process(p, pid, pid, err);
+		if (rc) {
+			close_rings(p);
+			free(p);
+			return rc;
+		}
+		p->period_ns = 0;
+		*out = p;
+		return 0;
+	}
 	struct perf_event_attr a;
 	int rc = -ENOENT;
 	if (want_hw) {
@@ -357,16 +430,151 @@ int cp_perf_open(pid_t pid, const struct cp_perf_opts *o, struct cp_perf **out,
 	return 0;
 }
 
+/* One more event (attr) for tid on the CPU of ring i, writing into that
+ * ring, with the tracepoint filter when there is one. */
+static int add_redirected(struct cp_perf *p, struct perf_event_attr *attr, pid_t tid, int i)
+{
+	long fd = perf_event_open(attr, tid, p->rings[i].cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	CP_VEC_PUSH(p->extra, (int)fd);
+	if (ioctl((int)fd, PERF_EVENT_IOC_SET_OUTPUT, p->rings[i].fd) < 0)
+		return -errno;
+	if (p->filter && ioctl((int)fd, PERF_EVENT_IOC_SET_FILTER, p->filter) < 0)
+		return -errno;
+	uint64_t id;
+	if (attr == &p->exit_attr) {
+		if (ioctl((int)fd, PERF_EVENT_IOC_ID, &id) < 0)
+			return -errno;
+		cp_u64map_put(&p->exit_ids, id, 1);
+	}
+	return 0;
+}
+
 /* Open the events of one thread on every CPU, writing into the rings. */
 static int add_thread(struct cp_perf *p, pid_t tid)
 {
 	for (int i = 0; i < p->nrings; i++) {
-		long fd = perf_event_open(&p->attr, tid, p->rings[i].cpu, -1, PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		CP_VEC_PUSH(p->extra, (int)fd);
-		if (ioctl((int)fd, PERF_EVENT_IOC_SET_OUTPUT, p->rings[i].fd) < 0)
-			return -errno;
+		int rc = add_redirected(p, &p->attr, tid, i);
+		if (!rc && p->syscalls)
+			rc = add_redirected(p, &p->exit_attr, tid, i);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Where tracefs may be: mounted by systemd, or the old debugfs path. */
+static const char *const tracefs_dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+
+static long read_tp_id(const char *dir, const char *system, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/events/%s/%s/id", dir, system, name);
+	return cp_read_long_file(path, -1);
+}
+
+int cp_perf_tracepoint_id(const char *system, const char *name, struct cp_error *err)
+{
+	for (size_t i = 0; i < CP_ARRAY_SIZE(tracefs_dirs); i++) {
+		long id = read_tp_id(tracefs_dirs[i], system, name);
+		if (id >= 0)
+			return (int)id;
+	}
+	if (geteuid() != 0)
+		return cp_error_set(err, CP_E_UNSUPPORTED,
+				    "tracepoint %s:%s: tracefs is not readable here "
+				    "(mount it: 'mount -t tracefs nodev /sys/kernel/tracing', "
+				    "or run as root)",
+				    system, name);
+	/* Not mounted: mount it in a child's own mount namespace, read the
+	 * id there and let the namespace go with the child.  Ours (and the
+	 * system's) stay as they were. */
+	int fds[2];
+	if (pipe(fds) < 0)
+		return cp_error_errno(err, CP_E_FAIL, errno, "pipe");
+	pid_t c = fork();
+	if (c < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return cp_error_errno(err, CP_E_FAIL, errno, "fork");
+	}
+	if (c == 0) {
+		close(fds[0]);
+		long id = -1;
+		if (unshare(CLONE_NEWNS) == 0 &&
+		    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		    mount("nodev", tracefs_dirs[0], "tracefs", 0, NULL) == 0)
+			id = read_tp_id(tracefs_dirs[0], system, name);
+		cp_write_all(fds[1], &id, sizeof(id));
+		_exit(0);
+	}
+	close(fds[1]);
+	long id = -1;
+	ssize_t n;
+	do
+		n = read(fds[0], &id, sizeof(id));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(id) || id < 0)
+		return cp_error_set(err, CP_E_UNSUPPORTED,
+				    "tracepoint %s:%s: tracefs is not mounted and cannot be "
+				    "(no /sys/kernel/tracing, or no tracefs in this kernel)",
+				    system, name);
+	return (int)id;
+}
+
+/* The syscall tracepoints on every CPU: the rings carry sys_enter, and
+ * a sys_exit event per CPU writes into the same ring. */
+static int open_syscalls(struct cp_perf *p, const struct cp_perf_opts *o, pid_t first,
+			 const int *cpus, int ncpu, uint32_t wm, struct cp_error *err)
+{
+	int enter = cp_perf_tracepoint_id("raw_syscalls", "sys_enter", err);
+	if (enter < 0)
+		return enter;
+	int exit = cp_perf_tracepoint_id("raw_syscalls", "sys_exit", err);
+	if (exit < 0)
+		return exit;
+	p->syscalls = true;
+	p->enter_id = (uint64_t)enter;
+	p->filter = o->filter;
+	fill_tp_attr(&p->attr, o, (uint64_t)enter, true, wm);
+	fill_tp_attr(&p->exit_attr, o, (uint64_t)exit, false, wm);
+	int rc = open_all(p, &p->attr, first, cpus, ncpu);
+	if (rc == -EINVAL) { /* older kernel: no build ids in MMAP2 */
+		p->attr.build_id = 0;
+		rc = open_all(p, &p->attr, first, cpus, ncpu);
+	}
+	for (int i = 0; !rc && i < p->nrings; i++)
+		if (p->filter && ioctl(p->rings[i].fd, PERF_EVENT_IOC_SET_FILTER, p->filter) < 0)
+			rc = -errno;
+	p->event = "raw_syscalls";
+	p->sample_type = p->attr.sample_type;
+	if (rc == 0 || rc == -EINVAL)
+		return rc == 0 ? 0
+			       : cp_error_errno(err, CP_E_UNSUPPORTED, EINVAL,
+						"perf_event_open (raw_syscalls:sys_enter%s%s) refused",
+						p->filter ? ", filter " : "", p->filter ? p->filter : "");
+	if (rc == -EACCES || rc == -EPERM)
+		return perm_error(err, -rc, o->attach || o->system_wide ? first : 0);
+	if (rc == -ESRCH)
+		return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)first);
+	return cp_error_errno(err, CP_E_UNSUPPORTED, -rc, "perf_event_open (raw_syscalls) failed");
+}
+
+/* The exit events of the rings' own target, once the rings are mapped. */
+static int add_exit_events(struct cp_perf *p, pid_t first, struct cp_error *err)
+{
+	cp_u64map_init(&p->exit_ids);
+	for (int i = 0; i < p->nrings; i++) {
+		int rc = add_redirected(p, &p->exit_attr, first, i);
+		if (rc == -EACCES || rc == -EPERM)
+			return perm_error(err, -rc, first > 0 ? first : 0);
+		if (rc)
+			return cp_error_errno(err, CP_E_UNSUPPORTED, -rc,
+					      "perf_event_open (raw_syscalls:sys_exit) failed");
 	}
 	return 0;
 }
@@ -542,6 +750,60 @@ static void trailer(const struct perf_event_header *h, struct cp_perf_event *ev)
 	ev->tid = pt[1];
 }
 
+static int decode_regs_stack(const struct cp_perf *p, struct cp_rd *r, struct cp_perf_sample *s);
+
+/* A syscall tracepoint record: IDENTIFIER TID TIME [RAW] [REGS STACK]. */
+static int decode_syscall(struct cp_perf *p, const struct perf_event_header *h,
+			  struct cp_perf_sample *s)
+{
+	struct cp_rd r = { (const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false };
+	const uint8_t *q;
+	uint64_t id, v;
+	uint32_t pt[2];
+	if (cp_rd_bytes(&r, &q, 24))
+		return -1;
+	memcpy(&id, q, 8);
+	memcpy(&v, q + 8, 8);
+	memcpy(&s->time, q + 16, 8);
+	memcpy(pt, &v, 8);
+	s->pid = pt[0];
+	s->tid = pt[1];
+	s->ip = 0;
+	s->kernel_ip = false;
+	s->nr_kernel = s->nr_user = 0;
+	s->kchain = s->uchain = NULL;
+	s->regs_abi = 0;
+	s->stack = NULL;
+	s->stack_size = s->stack_dyn = 0;
+	s->raw = NULL;
+	s->raw_size = 0;
+	s->sys_enter = !cp_u64map_find(&p->exit_ids, id);
+	s->sys_id = -1;
+	uint64_t type = s->sys_enter ? p->attr.sample_type : p->exit_attr.sample_type;
+	if (type & PERF_SAMPLE_RAW) {
+		uint32_t size;
+		if (cp_rd_bytes(&r, &q, 4))
+			return -1;
+		memcpy(&size, q, 4);
+		if (cp_rd_bytes(&r, &q, size))
+			return -1;
+		s->raw = q;
+		s->raw_size = size;
+		/* u16 type, u8 flags, u8 preempt, s32 pid, then long id and
+		 * (enter) 6 arguments or (exit) the return value */
+		if (size < 8 + 16 || (s->sys_enter && size < 8 + 8 + 48))
+			return -1;
+		memcpy(&s->sys_id, q + 8, 8);
+		if (s->sys_enter)
+			memcpy(s->sys_args, q + 16, 48);
+		else
+			memcpy(&s->sys_ret, q + 16, 8);
+	}
+	if (s->sys_enter && p->dwarf)
+		return decode_regs_stack(p, &r, s);
+	return 0;
+}
+
 static int decode_sample(struct cp_perf *p, const struct perf_event_header *h,
 			 struct cp_perf_sample *s)
 {
@@ -565,10 +827,13 @@ static int decode_sample(struct cp_perf *p, const struct perf_event_header *h,
 	s->cpu = (uint32_t)v;
 	U64(s->period);
 	s->kernel_ip = (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
-	uint64_t nr;
-	U64(nr);
-	if (nr > 4096 || cp_rd_bytes(&r, &q, nr * 8))
-		return -1;
+	uint64_t nr = 0;
+	q = NULL;
+	if (p->sample_type & PERF_SAMPLE_CALLCHAIN) {
+		U64(nr);
+		if (nr > 4096 || cp_rd_bytes(&r, &q, nr * 8))
+			return -1;
+	}
 	const uint64_t *chain = (const uint64_t *)q;
 	/* split at the context markers */
 	s->nr_kernel = s->nr_user = 0;
@@ -592,24 +857,41 @@ static int decode_sample(struct cp_perf *p, const struct perf_event_header *h,
 	s->regs_abi = 0;
 	s->stack = NULL;
 	s->stack_size = s->stack_dyn = 0;
-	if (p->dwarf) {
-		U64(s->regs_abi);
-		if (s->regs_abi) {
-			for (int bit = 0; bit < 24; bit++)
-				if (REGS_MASK & (1ULL << bit))
-					U64(s->regs[bit]);
-		}
-		U64(s->stack_size);
-		if (s->stack_size) {
-			if (cp_rd_bytes(&r, &q, s->stack_size))
-				return -1;
-			s->stack = q;
-			U64(s->stack_dyn);
-			if (s->stack_dyn > s->stack_size)
-				s->stack_dyn = s->stack_size;
-		}
-	}
+	if (p->dwarf)
+		return decode_regs_stack(p, &r, s);
 #undef U64
+	return 0;
+}
+
+/* PERF_SAMPLE_REGS_USER and PERF_SAMPLE_STACK_USER, at the end of a sample. */
+static int decode_regs_stack(const struct cp_perf *p, struct cp_rd *r, struct cp_perf_sample *s)
+{
+	(void)p;
+	const uint8_t *q;
+	if (cp_rd_bytes(r, &q, 8))
+		return -1;
+	memcpy(&s->regs_abi, q, 8);
+	if (s->regs_abi) {
+		for (int bit = 0; bit < 24; bit++)
+			if (REGS_MASK & (1ULL << bit)) {
+				if (cp_rd_bytes(r, &q, 8))
+					return -1;
+				memcpy(&s->regs[bit], q, 8);
+			}
+	}
+	if (cp_rd_bytes(r, &q, 8))
+		return -1;
+	memcpy(&s->stack_size, q, 8);
+	if (s->stack_size) {
+		if (cp_rd_bytes(r, &q, s->stack_size))
+			return -1;
+		s->stack = q;
+		if (cp_rd_bytes(r, &q, 8))
+			return -1;
+		memcpy(&s->stack_dyn, q, 8);
+		if (s->stack_dyn > s->stack_size)
+			s->stack_dyn = s->stack_size;
+	}
 	return 0;
 }
 
@@ -632,7 +914,7 @@ static int deliver(struct cp_perf *p, const struct perf_event_header *h,
 	const uint8_t *end = (const uint8_t *)h + h->size;
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		if (decode_sample(p, h, &p->s))
+		if (p->syscalls ? decode_syscall(p, h, &p->s) : decode_sample(p, h, &p->s))
 			return 0; /* malformed: skip */
 		ev.kind = CP_PERF_SAMPLE;
 		ev.time = p->s.time;

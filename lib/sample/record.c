@@ -304,6 +304,9 @@ static void count_leaf(struct cp_recorder *r, uint32_t loc)
 
 static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 {
+	/* syscall exits carry no stack: straight to the caller */
+	if (r->opts.on_syscall && !s->regs_abi)
+		return r->opts.on_syscall(r->opts.on_syscall_arg, s, NULL);
 	struct cp_space *sp = space_of(r, s->pid, false);
 	bool added;
 	cp_u64map_upsert(&r->seen_pids, s->pid, 0, &added);
@@ -397,6 +400,8 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 	}
 	ps.flags = flags;
 	ps.cpu = s->cpu;
+	if (r->opts.on_syscall)
+		return r->opts.on_syscall(r->opts.on_syscall_arg, s, &ps);
 	r->vals[0] = 1;
 	r->vals[1] = (int64_t)s->period;
 	r->st.samples++;
@@ -459,6 +464,8 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 		return 0;
 	}
 	case CP_PERF_EXIT:
+		if (r->opts.on_thread_exit)
+			r->opts.on_thread_exit(r->opts.on_syscall_arg, ev->pid, ev->tid);
 		if (ev->pid == ev->tid)
 			drop_space(r, ev->pid);
 		return 0;
@@ -706,6 +713,15 @@ int cp_recorder_add_sample(struct cp_recorder *r, const struct cp_profile_sample
 				    "no data file: a session without one takes snapshots");
 	r->st.samples++;
 	return cp_data_writer_add_sample(r->writer, s, values, err);
+}
+
+void cp_recorder_symbolize_new(struct cp_recorder *r)
+{
+	struct cp_profile *m = r->model;
+	if (r->symbolized >= m->locations.n)
+		return;
+	cp_sample_symbolize_from(m, r->symz, r->map_modules.v, false, r->symbolized);
+	r->symbolized = (uint32_t)m->locations.n;
 }
 
 const char *cp_recorder_sampler(const struct cp_recorder *r)

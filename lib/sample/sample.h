@@ -28,7 +28,7 @@
 
 /* ---- perf_event ---------------------------------------------------------- */
 
-enum cp_callgraph { CP_CG_DWARF, CP_CG_FP };
+enum cp_callgraph { CP_CG_DWARF, CP_CG_FP, CP_CG_NONE };
 
 struct cp_perf_opts {
 	const char *event;     /* "cycles" (default, falls back), "cpu-clock", "task-clock" */
@@ -43,6 +43,16 @@ struct cp_perf_opts {
 	bool system_wide;      /* every process on the machine (perf -a), on every CPU */
 	bool user_only;        /* no kernel frames (and no kernel samples) */
 	int mmap_pages;        /* data pages per CPU (power of two), 0 = automatic */
+	/* Instead of a sampling event: the raw_syscalls:sys_enter and
+	 * sys_exit tracepoints, every call's both edges with the
+	 * tracepoint's raw data (cp_perf_sample.raw); with CP_CG_DWARF the
+	 * registers and stack_size bytes of user stack on the enter records
+	 * only; CP_CG_NONE: neither.  No kernel callchains. */
+	bool syscalls;
+	bool syscall_args;     /* syscalls: enter records carry the number and arguments
+				* (else only the exit says which call it was: smaller
+				* records, less overhead in the traced program) */
+	const char *filter;    /* syscalls: tracepoint filter ("id == 0 || id == 1"), NULL none */
 };
 
 /* A decoded PERF_RECORD_SAMPLE; pointers borrow the ring buffer and live
@@ -62,6 +72,15 @@ struct cp_perf_sample {
 	uint64_t stack_dyn;          /* bytes actually copied */
 	bool offcpu;                 /* wall-clock: the thread was blocked */
 	int32_t syscall;             /* offcpu: the syscall it was blocked in, -1 unknown */
+	/* syscalls: the tracepoint's record: common header (u16 type...), then
+	 * sys_enter {long id; unsigned long args[6]} or sys_exit {long id; long ret} */
+	const uint8_t *raw;
+	uint32_t raw_size;
+	bool sys_enter;              /* syscalls: an enter record (else an exit) */
+	int64_t sys_id;              /* syscalls: the call's number (-1: an enter
+				      * without syscall_args) */
+	uint64_t sys_args[6];        /* syscalls, enter: its arguments */
+	int64_t sys_ret;             /* syscalls, exit: its return value */
 };
 
 enum cp_perf_rec {
@@ -110,6 +129,11 @@ const char *cp_perf_event_name(const struct cp_perf *p);
 uint64_t cp_perf_period_ns(const struct cp_perf *p);
 /* Bytes of user stack copied per sample (0 in fp mode). */
 uint32_t cp_perf_stack_size(const struct cp_perf *p);
+/* The id of tracepoint SYSTEM:NAME (tracefs events/SYSTEM/NAME/id).  When
+ * tracefs is not mounted and we are root it is mounted for the lookup in
+ * a short-lived child's own mount namespace (the system's mounts stay as
+ * they were).  CP_E_UNSUPPORTED naming what is missing. */
+int cp_perf_tracepoint_id(const char *system, const char *name, struct cp_error *err);
 /* Fill pollfds (POLLIN) for the ring buffers; returns how many (<= max). */
 int cp_perf_pollfds(const struct cp_perf *p, struct pollfd *fds, int max);
 /* Enable / disable counting on every CPU. */
@@ -155,6 +179,8 @@ void cp_ptrace_close(struct cp_ptrace *t);
 
 /* ---- the recording session ----------------------------------------------- */
 
+struct cp_profile_sample;
+
 enum cp_sampler {
 	CP_SAMPLER_AUTO,   /* perf_event; ptrace (with a notice) when it is not allowed */
 	CP_SAMPLER_PERF,
@@ -181,6 +207,17 @@ struct cp_record_opts {
 	/* Continuous recording: no output file; the samples are kept per
 	 * period and cp_recorder_cut() turns each period into a profile. */
 	bool periodic;
+	/* With perf.syscalls: each tracepoint record goes here instead of
+	 * into a sample; ps is its sample with the unwound model stack (an
+	 * enter record with a user stack) or NULL (exit records, and enter
+	 * records without registers).  The caller adds its own samples
+	 * (cp_recorder_add_sample) with the values it chose.  Non-zero stops
+	 * the read. */
+	int (*on_syscall)(void *arg, const struct cp_perf_sample *s,
+			  const struct cp_profile_sample *ps);
+	/* ... and each thread's end (a call it was in never returns). */
+	void (*on_thread_exit)(void *arg, uint32_t pid, uint32_t tid);
+	void *on_syscall_arg;
 };
 #define CP_RECORD_CODE_MAX (8ull << 20)
 #define CP_RECORD_DEBUGINFOD_TIMEOUT 30
@@ -227,6 +264,9 @@ void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
  * buffers; cut after it for the last period).  Symbols, modules and code
  * persist across periods: each address is resolved once per run. */
 struct cp_profile *cp_recorder_cut(struct cp_recorder *r, uint64_t boundary_ns);
+/* Symbolize the locations that appeared since the last call (each once
+ * per run), so a caller can print stacks as it goes. */
+void cp_recorder_symbolize_new(struct cp_recorder *r);
 /* The sampler in use ("perf_event", "ptrace"); NULL before a target. */
 const char *cp_recorder_sampler(const struct cp_recorder *r);
 /* Exit status of our child pid when the sampler reaped it (ptrace). */

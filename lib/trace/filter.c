@@ -154,3 +154,13 @@ int cp_trace_set_parse(const char *expr, struct cp_trace_set *set, struct cp_err
 				set->bits[nr / 64] &= ~(1ull << (nr % 64));
 	return rc;
 }
+
+void cp_trace_opts_init(struct cp_trace_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (size_t i = 0; i < CP_ARRAY_SIZE(o->set.bits); i++)
+		o->set.bits[i] = ~0ull;
+	o->decode = true;
+	o->strsize = 32;
+	o->stack_size = 8192;
+}
