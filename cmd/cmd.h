@@ -30,6 +30,7 @@ int cmd_report(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
+int cmd_strace_lite(int argc, char **argv);
 
 /* Print "cprof <cmd>: error: <msg>" on stderr (the cmd-layer error style). */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,6 +19,7 @@ static const struct cmd_desc commands[] = {
 	{ "report", cmd_report, "show a recording: top functions, call tree" },
 	{ "convert", cmd_convert, "convert profiles between formats: pprof, folded, speedscope, perf script" },
 	{ "flame", cmd_flame, "draw an interactive flame graph (SVG) of any profile, or a differential one" },
+	{ "strace-lite", cmd_strace_lite, "trace system calls: strace's lines, -c table, latency, stacks; -p never stops the process" },
 	{ "symbolize", cmd_symbolize, "addresses to functions, files and lines (addr2line-compatible)" },
 };
 

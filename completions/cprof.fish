@@ -2,7 +2,7 @@
 #
 # Thin on purpose: every name comes from the binary being completed.
 #   cprof --list-cmds          subcommand names, one per line
-#                              (today: record heap serve agent attach report convert flame symbolize;
+#                              (today: record heap serve agent attach report convert flame strace-lite symbolize;
 #                              tests/tools/check-docs.sh keeps this line true)
 #   cprof SUB --list-opts      one option per line: "--long[=] [-s] [hint]",
 #                              hint = file | dir | pid | cmd | a|b|c

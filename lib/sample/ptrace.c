@@ -864,8 +864,8 @@ int cp_ptrace_open(const struct cp_ptrace_opts *o, struct cp_ptrace **out, struc
 	return 0;
 }
 
-/* Why PTRACE_SEIZE of pid failed, as one actionable line. */
-static int seize_error(pid_t pid, int e, struct cp_error *err)
+/* Why PTRACE_SEIZE of pid failed, as one actionable line (sample.h). */
+int cp_ptrace_seize_error(pid_t pid, int e, struct cp_error *err)
 {
 	if (e == ESRCH)
 		return cp_error_set(err, CP_E_NOENT, "process %d does not exist", (int)pid);
@@ -921,7 +921,7 @@ int cp_ptrace_add(struct cp_ptrace *t, pid_t pid, bool spawned, struct cp_error 
 		 * then ends the child as if untraced */
 		int rc = seize_one(t, pid, pid, PTRACE_O_TRACEEXEC);
 		if (rc)
-			return seize_error(pid, -rc, err);
+			return cp_ptrace_seize_error(pid, -rc, err);
 		find(t, pid)->exec_wait = true;
 		return 0;
 	}
@@ -930,7 +930,7 @@ int cp_ptrace_add(struct cp_ptrace *t, pid_t pid, bool spawned, struct cp_error 
 			return cp_error_set(err, CP_E_NOENT, "thread %d is not a thread of process %d",
 					    (int)t->o.only_tid, (int)pid);
 		int rc = seize_one(t, pid, t->o.only_tid, t->options);
-		return rc ? seize_error(pid, -rc, err) : 0;
+		return rc ? cp_ptrace_seize_error(pid, -rc, err) : 0;
 	}
 	/* seize the threads until a pass finds no new one: threads started
 	 * by an already seized thread are traced by the kernel */
@@ -962,7 +962,7 @@ int cp_ptrace_add(struct cp_ptrace *t, pid_t pid, bool spawned, struct cp_error 
 		}
 		closedir(d);
 		if (rc)
-			return seize_error(pid, -rc, err);
+			return cp_ptrace_seize_error(pid, -rc, err);
 		if (!added)
 			break;
 	}

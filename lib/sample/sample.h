@@ -171,6 +171,10 @@ int cp_ptrace_pollfds(const struct cp_ptrace *t, struct pollfd *fds, int max);
  * the records (samples, FORK, COMM on exec, EXIT) to cb. */
 int cp_ptrace_read(struct cp_ptrace *t, int (*cb)(const struct cp_perf_event *ev, void *arg),
 		   void *arg);
+/* Why PTRACE_SEIZE of pid failed with errno e, as one actionable line
+ * (another tracer, another user's process, yama's ptrace_scope, a
+ * seccomp profile); CP_E_NOENT when it does not exist. */
+int cp_ptrace_seize_error(pid_t pid, int e, struct cp_error *err);
 /* Exit status of a traced child of ours that the sampler reaped. */
 bool cp_ptrace_reaped(const struct cp_ptrace *t, pid_t pid, int *status);
 /* Detach from every thread (each left running, or stopped if it was

@@ -411,7 +411,9 @@ static void on_call(void *arg, const struct cp_trace_call *c)
 			text_line(out, c);
 		flush_line(out);
 	}
-	if (!c->returned)
+	/* a thread that will not return is gone; a process leaves with its
+	 * "+++ exited" line */
+	if (!c->returned && c->tid != c->pid)
 		cp_u64map_del(&out->live, c->tid);
 }
 
