@@ -40,6 +40,9 @@
 #   agent         bench/agent.sh: heartbeats per second (wrk), 1000
 #                 simulated agents, request -> started, the agent idle over
 #                 HTTPS, 100 SIGKILL cycles, the server away 60 s
+#   strace        bench/strace.sh: cprof strace-lite against strace and perf
+#                 (trace -s, stat, record): -c on syscall_heavy and find,
+#                 -e trace=openat with seccomp-bpf, full decode, --record
 # Workloads come from ../shared/workloads/bin when present, else from
 # build/fixtures (the same programs).  Needs perf_event access; what cannot
 # run is skipped with a SKIP line saying why.
@@ -269,6 +272,9 @@ fi
 "$CPROF_TOP/bench/serve.sh" "$BUILD" || { echo "FAIL: bench/serve.sh exited with $?"; failed=1; }
 "$CPROF_TOP/bench/store.sh" "$BUILD" || { echo "FAIL: bench/store.sh exited with $?"; failed=1; }
 "$CPROF_TOP/bench/agent.sh" "$BUILD" || { echo "FAIL: bench/agent.sh exited with $?"; failed=1; }
+
+# ---- l. cprof strace-lite against strace and perf trace ---------------------------------
+"$CPROF_TOP/bench/strace.sh" "$BUILD" || { echo "FAIL: bench/strace.sh exited with $?"; failed=1; }
 
 # ---- e. unwinding engines --------------------------------------------------------
 

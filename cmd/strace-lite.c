@@ -300,8 +300,9 @@ static int run_ptrace(struct run *R, struct cp_error *err)
 	uint64_t deadline = duration ? cp_now_ns() + (uint64_t)duration * 1000000000ull : 0;
 	int status = -1;
 	int result = 0;
-	if (cp_trace_ptrace_run(pt, R->sink, &stop_flag, deadline, &status, err))
-		result = 1;
+	rc = cp_trace_ptrace_run(pt, R->sink, &stop_flag, deadline, &status, err);
+	if (rc)
+		result = rc == CP_E_NOENT || rc == CP_E_PERM ? 127 : 1; /* the exec failed */
 	pid_t child = cp_trace_ptrace_pid(pt);
 	cp_trace_ptrace_free(pt);
 	if (child > 0 && status < 0) {
