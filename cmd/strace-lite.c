@@ -182,7 +182,7 @@ static int run_events(struct run *R, struct cp_error *err)
 	bool spawned = false;
 	if (R->npids) {
 		for (int i = 0; i < R->npids; i++)
-			if ((rc = cp_trace_events_add(ev, R->pids[i], true, err))) {
+			if ((rc = cp_trace_events_add(ev, R->pids[i], err))) {
 				cp_trace_events_free(ev);
 				return rc == CP_E_UNSUPPORTED ? 3 : 1;
 			}
@@ -192,7 +192,7 @@ static int run_events(struct run *R, struct cp_error *err)
 			return 1;
 		}
 		spawned = true;
-		if ((rc = cp_trace_events_add(ev, R->child.pid, false, err))) {
+		if ((rc = cp_trace_events_add(ev, R->child.pid, err))) {
 			/* the command never ran: the waiting child goes */
 			kill(R->child.pid, SIGKILL);
 			waitpid(R->child.pid, NULL, 0);
@@ -417,6 +417,7 @@ int cmd_strace_lite(int argc, char **argv)
 		goto out;
 	}
 	R.o.follow = follow;
+	R.o.attach = R.npids > 0;
 	R.o.decode = lines;
 	R.o.strsize = (int)strsize;
 	R.o.paths = decode_fds;

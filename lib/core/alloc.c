@@ -3,6 +3,8 @@
  * error path threaded through every caller. */
 #include "core/core.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +110,26 @@ void cp_buf_add_svarint(struct cp_buf *b, int64_t v)
 void cp_buf_add_str(struct cp_buf *b, const char *s)
 {
 	cp_buf_add(b, s, strlen(s));
+}
+
+void cp_buf_printf(struct cp_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char tmp[256];
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		cp_buf_add(b, tmp, (size_t)n);
+		return;
+	}
+	cp_buf_reserve(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 void cp_buf_add_i64(struct cp_buf *b, int64_t v)

@@ -105,6 +105,8 @@ void cp_buf_add_uvarint(struct cp_buf *b, uint64_t v);
 void cp_buf_add_svarint(struct cp_buf *b, int64_t v);
 void cp_buf_add_str(struct cp_buf *b, const char *s);
 void cp_buf_add_i64(struct cp_buf *b, int64_t v);
+/* printf onto the end of b. */
+void cp_buf_printf(struct cp_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
 /* s as a JSON string literal, quotes included; bytes that are not UTF-8
  * become U+FFFD, so the output is always valid JSON. */
 void cp_buf_add_json_str(struct cp_buf *b, const char *s);

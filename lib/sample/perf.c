@@ -128,6 +128,34 @@ static int perm_error(struct cp_error *err, int e, pid_t pid)
 			    strerror(e), paranoid);
 }
 
+/* What every event shares: started disabled; threads always followed,
+ * other processes only with inherit (a CPU-wide event sees every task
+ * anyway); with records, the address-space records the unwinder needs;
+ * CLOCK_MONOTONIC times; the reader woken when a quarter of the ring is
+ * used. */
+static void common_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, bool records,
+			uint32_t watermark)
+{
+	a->disabled = 1;
+	a->inherit = o->system_wide ? 0 : 1;
+	a->inherit_thread = o->inherit || o->system_wide ? 0 : 1;
+	a->enable_on_exec = o->enable_on_exec && !o->attach && !o->system_wide ? 1 : 0;
+	a->exclude_hv = 1;
+	if (records) {
+		a->mmap = 1;
+		a->mmap2 = 1;
+		a->comm = 1;
+		a->comm_exec = 1;
+		a->task = 1;
+		a->build_id = 1;
+	}
+	a->sample_id_all = 1;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->watermark = 1;
+	a->wakeup_watermark = watermark;
+}
+
 static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, bool hw,
 		      uint64_t period_ns, bool kernel, uint32_t watermark)
 {
@@ -151,28 +179,10 @@ static void fill_attr(struct perf_event_attr *a, const struct cp_perf_opts *o, b
 		a->sample_regs_user = REGS_MASK;
 		a->sample_stack_user = o->stack_size;
 	}
-	a->disabled = 1;
-	/* threads are always followed; other processes only with inherit;
-	 * a CPU-wide event sees every task anyway */
-	a->inherit = o->system_wide ? 0 : 1;
-	a->inherit_thread = o->inherit || o->system_wide ? 0 : 1;
-	a->enable_on_exec = o->enable_on_exec && !o->attach && !o->system_wide ? 1 : 0;
 	a->exclude_kernel = kernel && !o->user_only ? 0 : 1;
 	a->exclude_callchain_kernel = a->exclude_kernel;
-	a->exclude_hv = 1;
 	a->exclude_idle = 1;
-	a->mmap = 1;
-	a->mmap2 = 1;
-	a->comm = 1;
-	a->comm_exec = 1;
-	a->task = 1;
-	a->sample_id_all = 1;
-	a->build_id = 1;
-	a->use_clockid = 1;
-	a->clockid = CLOCK_MONOTONIC;
-	/* wake the reader when a quarter of the ring is used */
-	a->watermark = 1;
-	a->wakeup_watermark = watermark;
+	common_attr(a, o, true, watermark);
 }
 
 /* raw_syscalls:sys_enter (enter) or sys_exit: every call, no sampling
@@ -197,26 +207,9 @@ static void fill_tp_attr(struct perf_event_attr *a, const struct cp_perf_opts *o
 		a->sample_regs_user = REGS_MASK;
 		a->sample_stack_user = o->stack_size;
 	}
-	a->disabled = 1;
-	a->inherit = o->system_wide ? 0 : 1;
-	a->inherit_thread = o->inherit || o->system_wide ? 0 : 1;
-	a->enable_on_exec = o->enable_on_exec && !o->attach && !o->system_wide ? 1 : 0;
-	a->exclude_hv = 1;
 	/* the records that keep the unwinder's view of the address spaces
 	 * come with the enter event only */
-	if (enter) {
-		a->mmap = 1;
-		a->mmap2 = 1;
-		a->comm = 1;
-		a->comm_exec = 1;
-		a->task = 1;
-		a->build_id = 1;
-	}
-	a->sample_id_all = 1;
-	a->use_clockid = 1;
-	a->clockid = CLOCK_MONOTONIC;
-	a->watermark = 1;
-	a->wakeup_watermark = watermark;
+	common_attr(a, o, enter, watermark);
 }
 
 static void close_rings(struct cp_perf *p)

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,18 +225,6 @@ static struct slot *slot_of(struct cp_trace_decoder *d, uint32_t tid)
 
 /* ---- small formatting helpers ------------------------------------------- */
 
-static void add(struct cp_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
-static void add(struct cp_buf *b, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		cp_buf_add(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
 struct flag {
 	uint64_t v;
 	const char *name;
@@ -254,12 +241,12 @@ static void add_flags(struct cp_buf *b, uint64_t v, const struct flag *f, size_t
 	bool first = true;
 	for (size_t i = 0; i < n; i++)
 		if (f[i].v && (v & f[i].v) == f[i].v) {
-			add(b, "%s%s", first ? "" : "|", f[i].name);
+			cp_buf_printf(b, "%s%s", first ? "" : "|", f[i].name);
 			first = false;
 			v &= ~f[i].v;
 		}
 	if (v)
-		add(b, "%s%#llx", first ? "" : "|", (unsigned long long)v);
+		cp_buf_printf(b, "%s%#llx", first ? "" : "|", (unsigned long long)v);
 }
 
 static const char *lookup(const struct flag *f, size_t n, uint64_t v)
@@ -349,7 +336,7 @@ static bool rd_all(const struct cp_trace_mem *m, uint32_t tid, uint64_t addr, vo
 static void add_ptr(struct cp_buf *b, uint64_t p)
 {
 	if (p)
-		add(b, "%#llx", (unsigned long long)p);
+		cp_buf_printf(b, "%#llx", (unsigned long long)p);
 	else
 		cp_buf_add_str(b, "NULL");
 }
@@ -398,9 +385,9 @@ static void sigset_text(struct cp_buf *b, uint64_t set)
 		if (set & (1ull << (s - 1))) {
 			const char *n = s < SIGRTMIN ? sigabbrev_np(s) : NULL;
 			if (n)
-				add(b, "%s%s", first ? "" : " ", n);
+				cp_buf_printf(b, "%s%s", first ? "" : " ", n);
 			else
-				add(b, "%s%d", first ? "" : " ", s);
+				cp_buf_printf(b, "%s%d", first ? "" : " ", s);
 			first = false;
 		}
 	cp_buf_add_u8(b, ']');
@@ -418,9 +405,9 @@ static void mode_text(struct cp_buf *b, uint64_t mode, bool type)
 				: S_ISSOCK(mode) ? "S_IFSOCK"
 						 : NULL;
 		if (t)
-			add(b, "%s|", t);
+			cp_buf_printf(b, "%s|", t);
 	}
-	add(b, "%#04llo", (unsigned long long)(mode & 07777));
+	cp_buf_printf(b, "%#04llo", (unsigned long long)(mode & 07777));
 }
 
 static void sockaddr_text(struct cp_buf *b, const uint8_t *sa, size_t len)
@@ -433,27 +420,27 @@ static void sockaddr_text(struct cp_buf *b, const uint8_t *sa, size_t len)
 	memcpy(&fam, sa, 2);
 	const char *fn = lookup(families, CP_ARRAY_SIZE(families), fam);
 	if (fn)
-		add(b, "{sa_family=%s", fn);
+		cp_buf_printf(b, "{sa_family=%s", fn);
 	else
-		add(b, "{sa_family=%u", fam);
+		cp_buf_printf(b, "{sa_family=%u", fam);
 	char ip[64];
 	if (fam == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		struct sockaddr_in in;
 		memcpy(&in, sa, sizeof(in));
 		inet_ntop(AF_INET, &in.sin_addr, ip, sizeof(ip));
-		add(b, ", sin_port=htons(%u), sin_addr=inet_addr(\"%s\")}", ntohs(in.sin_port), ip);
+		cp_buf_printf(b, ", sin_port=htons(%u), sin_addr=inet_addr(\"%s\")}", ntohs(in.sin_port), ip);
 	} else if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
 		struct sockaddr_in6 in;
 		memcpy(&in, sa, sizeof(in));
 		inet_ntop(AF_INET6, &in.sin6_addr, ip, sizeof(ip));
-		add(b, ", sin6_port=htons(%u), sin6_addr=inet_pton(\"%s\")}", ntohs(in.sin6_port), ip);
+		cp_buf_printf(b, ", sin6_port=htons(%u), sin6_addr=inet_pton(\"%s\")}", ntohs(in.sin6_port), ip);
 	} else if (fam == AF_UNIX) {
 		size_t n = len > 2 ? strnlen((const char *)sa + 2, len - 2) : 0;
 		if (n == 0 && len > 3) /* abstract */
-			add(b, ", sun_path=@\"%.*s\"}", (int)strnlen((const char *)sa + 3, len - 3),
+			cp_buf_printf(b, ", sun_path=@\"%.*s\"}", (int)strnlen((const char *)sa + 3, len - 3),
 			    (const char *)sa + 3);
 		else
-			add(b, ", sun_path=\"%.*s\"}", (int)n, (const char *)sa + 2);
+			cp_buf_printf(b, ", sun_path=\"%.*s\"}", (int)n, (const char *)sa + 2);
 	} else {
 		cp_buf_add_str(b, ", ...}");
 	}
@@ -491,16 +478,16 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 	uint32_t tid = c->tid;
 	switch (k) {
 	case 'd':
-		add(b, "%d", (int)sv);
+		cp_buf_printf(b, "%d", (int)sv);
 		a->kind = CP_TA_NUM;
 		break;
 	case 'u':
 	case 'Z':
-		add(b, "%llu", (unsigned long long)v);
+		cp_buf_printf(b, "%llu", (unsigned long long)v);
 		a->kind = CP_TA_NUM;
 		break;
 	case 'x':
-		add(b, "%#llx", (unsigned long long)v);
+		cp_buf_printf(b, "%#llx", (unsigned long long)v);
 		break;
 	case 'p':
 		add_ptr(b, v);
@@ -512,7 +499,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		}
 		/* fall through */
 	case 'F':
-		add(b, "%d", (int)sv);
+		cp_buf_printf(b, "%d", (int)sv);
 		a->kind = CP_TA_NUM;
 		if (d->o.paths)
 			a->path = s->bytes[i] = fd_path(c->pid, (int)sv);
@@ -551,25 +538,16 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		a->truncated = trunc;
 		return;
 	}
-	case 'O':
-		add_flags(b, v & ~(uint64_t)O_ACCMODE & ~(uint64_t)O_LARGEFILE, open_flags,
-			  CP_ARRAY_SIZE(open_flags), NULL);
-		{
-			/* the access mode first, as strace: O_RDONLY|O_CLOEXEC */
-			const char *acc = (v & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
-					  : (v & O_ACCMODE) == O_RDWR ? "O_RDWR"
-								      : "O_RDONLY";
-			struct cp_buf t = { 0 };
-			cp_buf_add_str(&t, acc);
-			if (v & ~(uint64_t)O_ACCMODE & ~(uint64_t)O_LARGEFILE) {
-				cp_buf_add_u8(&t, '|');
-				cp_buf_add(&t, b->p, b->len);
-			}
-			b->len = 0;
-			cp_buf_add(b, t.p, t.len);
-			cp_buf_release(&t);
+	case 'O': {
+		/* the access mode first, as strace: O_RDONLY|O_CLOEXEC */
+		uint64_t acc = v & O_ACCMODE, rest = v & ~(uint64_t)O_ACCMODE & ~(uint64_t)O_LARGEFILE;
+		cp_buf_add_str(b, acc == O_WRONLY ? "O_WRONLY" : acc == O_RDWR ? "O_RDWR" : "O_RDONLY");
+		if (rest) {
+			cp_buf_add_u8(b, '|');
+			add_flags(b, rest, open_flags, CP_ARRAY_SIZE(open_flags), NULL);
 		}
 		break;
+	}
 	case 'm':
 		mode_text(b, v, false);
 		break;
@@ -581,25 +559,25 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		break;
 	case 'W': {
 		const char *w = lookup(whences, CP_ARRAY_SIZE(whences), v);
-		w ? cp_buf_add_str(b, w) : add(b, "%d", (int)v);
+		w ? cp_buf_add_str(b, w) : cp_buf_printf(b, "%d", (int)v);
 		break;
 	}
 	case 'S': {
 		const char *n = (int)v > 0 && (int)v < SIGRTMIN ? sigabbrev_np((int)v) : NULL;
 		if (n)
-			add(b, "SIG%s", n);
+			cp_buf_printf(b, "SIG%s", n);
 		else
-			add(b, "%d", (int)v);
+			cp_buf_printf(b, "%d", (int)v);
 		break;
 	}
 	case 'A': {
 		const char *n = lookup(families, CP_ARRAY_SIZE(families), v);
-		n ? cp_buf_add_str(b, n) : add(b, "%d", (int)v);
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%d", (int)v);
 		break;
 	}
 	case 'T': {
 		const char *n = lookup(sock_types, CP_ARRAY_SIZE(sock_types), v & 0xf);
-		n ? cp_buf_add_str(b, n) : add(b, "%d", (int)(v & 0xf));
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%d", (int)(v & 0xf));
 		if (v & SOCK_CLOEXEC)
 			cp_buf_add_str(b, "|SOCK_CLOEXEC");
 		if (v & SOCK_NONBLOCK)
@@ -625,7 +603,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 	case 'f': {
 		int op = (int)v & FUTEX_CMD_MASK;
 		const char *n = lookup(futex_ops, CP_ARRAY_SIZE(futex_ops), (uint64_t)op);
-		n ? cp_buf_add_str(b, n) : add(b, "%d", op);
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%d", op);
 		if (v & FUTEX_PRIVATE_FLAG)
 			cp_buf_add_str(b, "_PRIVATE");
 		if (v & FUTEX_CLOCK_REALTIME)
@@ -634,12 +612,12 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 	}
 	case 'i': {
 		const char *n = lookup(ioctls, CP_ARRAY_SIZE(ioctls), (uint32_t)v);
-		n ? cp_buf_add_str(b, n) : add(b, "%#x", (unsigned)v);
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%#x", (unsigned)v);
 		break;
 	}
 	case 'h': {
 		const char *n = lookup(how_ops, CP_ARRAY_SIZE(how_ops), v);
-		n ? cp_buf_add_str(b, n) : add(b, "%d", (int)v);
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%d", (int)v);
 		break;
 	}
 	case 'k':
@@ -653,7 +631,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 	}
 	case 'E': {
 		const char *n = lookup(epoll_ops, CP_ARRAY_SIZE(epoll_ops), v);
-		n ? cp_buf_add_str(b, n) : add(b, "%d", (int)v);
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%d", (int)v);
 		break;
 	}
 	case 'e': {
@@ -661,7 +639,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		if (v && rd_all(m, tid, v, &ev, sizeof(ev))) {
 			cp_buf_add_str(b, "{events=");
 			add_flags(b, ev.events, epoll_flags, CP_ARRAY_SIZE(epoll_flags), NULL);
-			add(b, ", data=%#llx}", (unsigned long long)ev.data.u64);
+			cp_buf_printf(b, ", data=%#llx}", (unsigned long long)ev.data.u64);
 		} else {
 			add_ptr(b, v);
 		}
@@ -678,7 +656,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 			struct pollfd p;
 			if (!rd_all(m, tid, v + j * sizeof(p), &p, sizeof(p)))
 				break;
-			add(b, "%s{fd=%d, events=", j ? ", " : "", p.fd);
+			cp_buf_printf(b, "%s{fd=%d, events=", j ? ", " : "", p.fd);
 			add_flags(b, (uint16_t)p.events, poll_flags, CP_ARRAY_SIZE(poll_flags), NULL);
 			cp_buf_add_u8(b, '}');
 		}
@@ -690,7 +668,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 	case 't': {
 		struct timespec ts;
 		if (v && rd_all(m, tid, v, &ts, sizeof(ts)))
-			add(b, "{tv_sec=%lld, tv_nsec=%ld}", (long long)ts.tv_sec, ts.tv_nsec);
+			cp_buf_printf(b, "{tv_sec=%lld, tv_nsec=%ld}", (long long)ts.tv_sec, ts.tv_nsec);
 		else
 			add_ptr(b, v);
 		break;
@@ -716,11 +694,11 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 			for (size_t q = 0; str && q < len; q++) {
 				unsigned char ch = (unsigned char)str[q];
 				if (ch == '"' || ch == '\\')
-					add(b, "\\%c", ch);
+					cp_buf_printf(b, "\\%c", ch);
 				else if (ch >= 0x20 && ch < 0x7f)
 					cp_buf_add_u8(b, ch);
 				else
-					add(b, "\\%o", ch);
+					cp_buf_printf(b, "\\%o", ch);
 			}
 			cp_buf_add_str(b, trunc ? "\"..." : "\"");
 			free(str);
@@ -737,23 +715,23 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		}
 		add_ptr(b, v);
 		if (m && v)
-			add(b, " /* %d vars */", count);
+			cp_buf_printf(b, " /* %d vars */", count);
 		break;
 	}
 	case 'w': {
 		int st;
 		if (v && c->ret > 0 && rd_all(m, tid, v, &st, 4)) {
 			if (WIFEXITED(st))
-				add(b, "[{WIFEXITED(s) && WEXITSTATUS(s) == %d}]", WEXITSTATUS(st));
+				cp_buf_printf(b, "[{WIFEXITED(s) && WEXITSTATUS(s) == %d}]", WEXITSTATUS(st));
 			else if (WIFSIGNALED(st))
-				add(b, "[{WIFSIGNALED(s) && WTERMSIG(s) == SIG%s%s}]",
+				cp_buf_printf(b, "[{WIFSIGNALED(s) && WTERMSIG(s) == SIG%s%s}]",
 				    sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?",
 				    WCOREDUMP(st) ? " && WCOREDUMP(s)" : "");
 			else if (WIFSTOPPED(st))
-				add(b, "[{WIFSTOPPED(s) && WSTOPSIG(s) == SIG%s}]",
+				cp_buf_printf(b, "[{WIFSTOPPED(s) && WSTOPSIG(s) == SIG%s}]",
 				    sigabbrev_np(WSTOPSIG(st)) ? sigabbrev_np(WSTOPSIG(st)) : "?");
 			else
-				add(b, "[%#x]", st);
+				cp_buf_printf(b, "[%#x]", st);
 		} else {
 			add_ptr(b, v);
 		}
@@ -766,7 +744,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		add_flags(b, v & ~0xffull, clone_flags, CP_ARRAY_SIZE(clone_flags), NULL);
 		if (v & 0xff) {
 			const char *n = sigabbrev_np((int)(v & 0xff));
-			add(b, "%sSIG%s", (v & ~0xffull) ? "|" : "", n ? n : "?");
+			cp_buf_printf(b, "%sSIG%s", (v & ~0xffull) ? "|" : "", n ? n : "?");
 		}
 		break;
 	case 'Q':
@@ -774,7 +752,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		break;
 	case 'c': {
 		const char *n = lookup(fcntl_cmds, CP_ARRAY_SIZE(fcntl_cmds), v);
-		n ? cp_buf_add_str(b, n) : add(b, "%d", (int)v);
+		n ? cp_buf_add_str(b, n) : cp_buf_printf(b, "%d", (int)v);
 		break;
 	}
 	case 'L':
@@ -785,7 +763,7 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 		if (v && c->ret == 0 && rd_all(m, tid, v, &st, sizeof(st))) {
 			cp_buf_add_str(b, "{st_mode=");
 			mode_text(b, st.st_mode, true);
-			add(b, ", st_size=%lld, ...}", (long long)st.st_size);
+			cp_buf_printf(b, ", st_size=%lld, ...}", (long long)st.st_size);
 		} else {
 			add_ptr(b, v);
 		}
@@ -802,10 +780,10 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 			else if (sa.handler == (uint64_t)(uintptr_t)SIG_IGN)
 				cp_buf_add_str(b, "SIG_IGN");
 			else
-				add(b, "%#llx", (unsigned long long)sa.handler);
+				cp_buf_printf(b, "%#llx", (unsigned long long)sa.handler);
 			cp_buf_add_str(b, ", sa_mask=");
 			sigset_text(b, sa.mask);
-			add(b, ", sa_flags=%#llx}", (unsigned long long)sa.flags);
+			cp_buf_printf(b, ", sa_flags=%#llx}", (unsigned long long)sa.flags);
 		} else {
 			add_ptr(b, v);
 		}
@@ -814,13 +792,13 @@ static void render(struct cp_trace_decoder *d, struct slot *s, const struct cp_t
 	case 'q': {
 		int fds[2];
 		if (v && c->ret == 0 && rd_all(m, tid, v, fds, sizeof(fds)))
-			add(b, "[%d, %d]", fds[0], fds[1]);
+			cp_buf_printf(b, "[%d, %d]", fds[0], fds[1]);
 		else
 			add_ptr(b, v);
 		break;
 	}
 	default:
-		add(b, "%#llx", (unsigned long long)v);
+		cp_buf_printf(b, "%#llx", (unsigned long long)v);
 		break;
 	}
 	cp_buf_add_u8(b, 0);

@@ -54,6 +54,7 @@ struct cp_trace_events {
 	uint32_t sys_mapping;      /* "[syscall]", the mapping of those locations */
 	uint32_t locs[2049];
 	uint64_t lost, dropped;
+	long execve_nr, execveat_nr;
 	int64_t vals[2];
 	bool record, failed;
 	struct cp_error werr; /* first write failure of the recording */
@@ -214,8 +215,7 @@ static int on_syscall(void *arg, const struct cp_perf_sample *s, const struct cp
 			close_pending(t, s->tid);
 		}
 		/* the exec that started counting: its exit is the first record */
-		long execve = cp_syscall_number("execve"), execveat = cp_syscall_number("execveat");
-		if (s->sys_id == execve || s->sys_id == execveat) {
+		if (s->sys_id == t->execve_nr || s->sys_id == t->execveat_nr) {
 			struct pending ex = {
 				.enter_ns = s->time,
 				.nr = s->sys_id,
@@ -260,12 +260,6 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 	}
 }
 
-/* With stacks the recorder reads the rings and hands the records here. */
-static int rec_hook(void *arg, const struct cp_perf_sample *s, const struct cp_profile_sample *ps)
-{
-	return on_syscall(arg, s, ps);
-}
-
 static void rec_exit_hook(void *arg, uint32_t pid, uint32_t tid)
 {
 	struct cp_perf_event ev = { .kind = CP_PERF_EXIT, .pid = pid, .tid = tid };
@@ -281,6 +275,8 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 	cp_u64map_init(&t->open);
 	cp_u64map_init(&t->sys_locs);
 	t->sys_mapping = CP_NONE;
+	t->execve_nr = cp_syscall_number("execve");
+	t->execveat_nr = cp_syscall_number("execveat");
 	if (o->decode)
 		t->dec = cp_trace_decoder_new(o);
 	if (o->subset)
@@ -296,6 +292,9 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 	po->inherit = o->follow;
 	po->user_only = true;
 	po->mmap_pages = o->mmap_pages;
+	/* a running process: every thread, now; a command: from its exec */
+	po->attach = o->attach;
+	po->enable_on_exec = !o->attach;
 	t->record = o->record != NULL;
 	if (o->stacks || o->record) {
 		struct cp_record_opts ro;
@@ -306,7 +305,7 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 		ro.periodic = o->record == NULL;
 		ro.command_line = o->command_line ? o->command_line : "";
 		ro.code_max = o->record ? CP_RECORD_CODE_MAX : 0;
-		ro.on_syscall = rec_hook;
+		ro.on_syscall = on_syscall;
 		ro.on_thread_exit = rec_exit_hook;
 		ro.on_syscall_arg = t;
 		t->rec = cp_recorder_new(&ro, err);
@@ -323,14 +322,11 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 	return 0;
 }
 
-int cp_trace_events_add(struct cp_trace_events *t, pid_t pid, bool attach, struct cp_error *err)
+int cp_trace_events_add(struct cp_trace_events *t, pid_t pid, struct cp_error *err)
 {
-	t->popts.attach = attach;
-	t->popts.enable_on_exec = !attach;
-	if (t->rec) {
-		/* the recorder took its options at creation; attach-ness too */
+	bool attach = t->o.attach;
+	if (t->rec)
 		return cp_recorder_add_target(t->rec, pid, err);
-	}
 	if (t->perf) {
 		if (!attach)
 			return cp_error_set(err, CP_E_USAGE, "only attach mode takes several targets");

@@ -12,7 +12,6 @@
 #include "trace/trace.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,27 +58,6 @@ static const char *restart_name(int e, const char **text)
 	return NULL;
 }
 
-static void bprintf(struct cp_buf *b, const char *fmt, ...) CP_PRINTF(2, 3);
-static void bprintf(struct cp_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char tmp[256];
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(tmp)) {
-		cp_buf_add(b, tmp, (size_t)n);
-		return;
-	}
-	cp_buf_reserve(b, (size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 /* Bytes as strace quotes them: C escapes, octal for the rest. */
 static void add_quoted(struct cp_buf *b, const char *s, size_t len, bool truncated)
 {
@@ -115,9 +93,9 @@ static void add_quoted(struct cp_buf *b, const char *s, size_t len, bool truncat
 			/* the shortest octal form, unless a digit follows */
 			bool digit = i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '7';
 			if (digit)
-				bprintf(b, "\\%03o", c);
+				cp_buf_printf(b, "\\%03o", c);
 			else
-				bprintf(b, "\\%o", c);
+				cp_buf_printf(b, "\\%o", c);
 		}
 	}
 	cp_buf_add_u8(b, '"');
@@ -141,7 +119,7 @@ static void add_json_bytes(struct cp_buf *b, const char *s, size_t len)
 		} else if (c == '\t') {
 			cp_buf_add_str(b, "\\t");
 		} else if (c < 0x20 || c >= 0x7f) {
-			bprintf(b, "\\u%04x", c);
+			cp_buf_printf(b, "\\u%04x", c);
 		} else {
 			cp_buf_add_u8(b, c);
 		}
@@ -165,19 +143,19 @@ static void add_prefix(struct cp_trace_out *out, uint32_t tid, uint64_t ns)
 {
 	struct cp_buf *b = &out->b;
 	if (out->live.n > 1)
-		bprintf(b, "[pid %5u] ", tid);
+		cp_buf_printf(b, "[pid %5u] ", tid);
 	if (out->o.timestamps) {
 		uint64_t rt = ns + out->real_off;
 		time_t sec = (time_t)(rt / 1000000000ull);
 		unsigned us = (unsigned)(rt % 1000000000ull / 1000);
 		if (out->o.timestamps >= 3) {
-			bprintf(b, "%lld.%06u ", (long long)sec, us);
+			cp_buf_printf(b, "%lld.%06u ", (long long)sec, us);
 		} else {
 			struct tm tm;
 			localtime_r(&sec, &tm);
-			bprintf(b, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+			cp_buf_printf(b, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 			if (out->o.timestamps == 2)
-				bprintf(b, ".%06u", us);
+				cp_buf_printf(b, ".%06u", us);
 			cp_buf_add_u8(b, ' ');
 		}
 	}
@@ -194,7 +172,7 @@ static void add_arg(struct cp_buf *b, const struct cp_trace_arg *a)
 		break;
 	}
 	if (a->path)
-		bprintf(b, "<%s>", a->path);
+		cp_buf_printf(b, "<%s>", a->path);
 }
 
 /* " > module(function) [0xADDR]" per frame, inline frames each on its own
@@ -210,16 +188,16 @@ static void add_stack_lines(struct cp_trace_out *out, uint32_t stack)
 		const struct cp_profile_location *l = &m->locations.v[locs[i]];
 		const char *mod = l->mapping != CP_NONE ? m->mappings.v[l->mapping].path : "?";
 		if (!l->nlines) {
-			bprintf(&out->b, " > %s() [0x%llx]\n", mod, (unsigned long long)l->address);
+			cp_buf_printf(&out->b, " > %s() [0x%llx]\n", mod, (unsigned long long)l->address);
 			continue;
 		}
 		for (uint32_t k = 0; k < l->nlines; k++) {
 			const struct cp_profile_line *ln = &m->lines.v[l->line_start + k];
 			const struct cp_profile_function *f = &m->functions.v[ln->function];
-			bprintf(&out->b, " > %s(%s", mod, f->name);
+			cp_buf_printf(&out->b, " > %s(%s", mod, f->name);
 			if (f->filename && *f->filename && ln->line)
-				bprintf(&out->b, " %s:%lld", f->filename, (long long)ln->line);
-			bprintf(&out->b, ") [0x%llx]%s\n", (unsigned long long)l->address,
+				cp_buf_printf(&out->b, " %s:%lld", f->filename, (long long)ln->line);
+			cp_buf_printf(&out->b, ") [0x%llx]%s\n", (unsigned long long)l->address,
 				ln->inlined ? " (inlined)" : "");
 		}
 	}
@@ -250,7 +228,7 @@ static void add_json_stack(struct cp_trace_out *out, uint32_t stack)
 				if (f->filename && *f->filename) {
 					cp_buf_add_str(b, ",\"file\":");
 					add_json_text(b, f->filename);
-					bprintf(b, ",\"line\":%lld", (long long)ln->line);
+					cp_buf_printf(b, ",\"line\":%lld", (long long)ln->line);
 				}
 				if (ln->inlined)
 					cp_buf_add_str(b, ",\"inlined\":true");
@@ -258,7 +236,7 @@ static void add_json_stack(struct cp_trace_out *out, uint32_t stack)
 			}
 			cp_buf_add_str(b, "\"module\":");
 			add_json_text(b, mod);
-			bprintf(b, ",\"address\":\"0x%llx\"}", (unsigned long long)l->address);
+			cp_buf_printf(b, ",\"address\":\"0x%llx\"}", (unsigned long long)l->address);
 		}
 	}
 	cp_buf_add_str(b, "]");
@@ -269,10 +247,10 @@ static void text_line(struct cp_trace_out *out, const struct cp_trace_call *c)
 	struct cp_buf *b = &out->b;
 	char nb[32];
 	add_prefix(out, c->tid, c->enter_ns);
-	bprintf(b, "%s(", cp_trace_syscall_name(c->nr, nb, sizeof(nb)));
+	cp_buf_printf(b, "%s(", cp_trace_syscall_name(c->nr, nb, sizeof(nb)));
 	if (c->nargs < 0) {
 		for (int i = 0; i < CP_TRACE_MAX_ARGS; i++)
-			bprintf(b, "%s%#llx", i ? ", " : "", (unsigned long long)c->args[i]);
+			cp_buf_printf(b, "%s%#llx", i ? ", " : "", (unsigned long long)c->args[i]);
 	}
 	for (int i = 0; i < c->nargs; i++) {
 		if (i)
@@ -292,23 +270,23 @@ static void text_line(struct cp_trace_out *out, const struct cp_trace_call *c)
 		int e = (int)-c->ret;
 		const char *text, *rn = restart_name(e, &text);
 		if (rn) {
-			bprintf(b, " = ? %s (%s)", rn, text);
+			cp_buf_printf(b, " = ? %s (%s)", rn, text);
 		} else {
 			const char *name = cp_trace_errno_name(e);
 			if (name)
-				bprintf(b, " = -1 %s (%s)", name, strerror(e));
+				cp_buf_printf(b, " = -1 %s (%s)", name, strerror(e));
 			else
-				bprintf(b, " = -1 E%d (%s)", e, strerror(e));
+				cp_buf_printf(b, " = -1 E%d (%s)", e, strerror(e));
 		}
 	} else if (c->dret) {
 		cp_buf_add_str(b, " = ");
 		add_arg(b, c->dret);
 	} else {
-		bprintf(b, " = %lld", (long long)c->ret);
+		cp_buf_printf(b, " = %lld", (long long)c->ret);
 	}
 	if (out->o.durations && c->returned) {
 		uint64_t d = c->exit_ns > c->enter_ns ? c->exit_ns - c->enter_ns : 0;
-		bprintf(b, " <%llu.%06llu>", (unsigned long long)(d / 1000000000ull),
+		cp_buf_printf(b, " <%llu.%06llu>", (unsigned long long)(d / 1000000000ull),
 			(unsigned long long)(d % 1000000000ull / 1000));
 	}
 	cp_buf_add_u8(b, '\n');
@@ -337,13 +315,13 @@ static void json_line(struct cp_trace_out *out, const struct cp_trace_call *c)
 {
 	struct cp_buf *b = &out->b;
 	char nb[32];
-	bprintf(b, "{\"time_ns\":%llu,\"pid\":%u,\"tid\":%u,\"syscall\":",
+	cp_buf_printf(b, "{\"time_ns\":%llu,\"pid\":%u,\"tid\":%u,\"syscall\":",
 		(unsigned long long)(c->enter_ns + out->real_off), c->pid, c->tid);
 	add_json_text(b, cp_trace_syscall_name(c->nr, nb, sizeof(nb)));
 	cp_buf_add_str(b, ",\"args\":[");
 	if (c->nargs < 0)
 		for (int i = 0; i < CP_TRACE_MAX_ARGS; i++)
-			bprintf(b, "%s\"%#llx\"", i ? "," : "", (unsigned long long)c->args[i]);
+			cp_buf_printf(b, "%s\"%#llx\"", i ? "," : "", (unsigned long long)c->args[i]);
 	for (int i = 0; i < c->nargs; i++) {
 		if (i)
 			cp_buf_add_u8(b, ',');
@@ -358,23 +336,23 @@ static void json_line(struct cp_trace_out *out, const struct cp_trace_call *c)
 			const char *text, *name = restart_name(e, &text);
 			if (!name)
 				name = cp_trace_errno_name(e);
-			bprintf(b, ",\"ret\":-1,\"errno\":");
+			cp_buf_printf(b, ",\"ret\":-1,\"errno\":");
 			if (name)
 				add_json_text(b, name);
 			else
-				bprintf(b, "%d", e);
+				cp_buf_printf(b, "%d", e);
 		} else if (c->dret && c->dret->kind != CP_TA_NUM) {
 			/* pointers (mmap, brk) as strings, the number kept */
 			cp_buf_add_str(b, ",\"ret\":");
 			add_json_text(b, c->dret->text ? c->dret->text : "");
 		} else {
-			bprintf(b, ",\"ret\":%lld", (long long)c->ret);
+			cp_buf_printf(b, ",\"ret\":%lld", (long long)c->ret);
 		}
 		if (c->dret && c->dret->path) {
 			cp_buf_add_str(b, ",\"ret_path\":");
 			add_json_text(b, c->dret->path);
 		}
-		bprintf(b, ",\"duration_ns\":%llu",
+		cp_buf_printf(b, ",\"duration_ns\":%llu",
 			(unsigned long long)(c->exit_ns > c->enter_ns ? c->exit_ns - c->enter_ns : 0));
 	}
 	add_json_stack(out, c->stack);
@@ -426,7 +404,7 @@ static void on_signal(void *arg, uint32_t pid, uint32_t tid, int signo, const ch
 		return;
 	const char *name = cp_trace_signame(signo, sb, sizeof(sb));
 	if (out->o.json) {
-		bprintf(&out->b, "{\"time_ns\":%llu,\"pid\":%u,\"tid\":%u,\"signal\":",
+		cp_buf_printf(&out->b, "{\"time_ns\":%llu,\"pid\":%u,\"tid\":%u,\"signal\":",
 			(unsigned long long)(ns + out->real_off), pid, tid);
 		add_json_text(&out->b, name);
 		cp_buf_add_str(&out->b, ",\"info\":");
@@ -434,7 +412,7 @@ static void on_signal(void *arg, uint32_t pid, uint32_t tid, int signo, const ch
 		cp_buf_add_str(&out->b, "}\n");
 	} else {
 		add_prefix(out, tid, ns);
-		bprintf(&out->b, "--- %s {%s} ---\n", name, info ? info : "");
+		cp_buf_printf(&out->b, "--- %s {%s} ---\n", name, info ? info : "");
 	}
 	flush_line(out);
 }
@@ -445,7 +423,7 @@ static void on_proc_exit(void *arg, uint32_t pid, int status, uint64_t ns)
 	char sb[32];
 	if (out->o.lines) {
 		if (out->o.json) {
-			bprintf(&out->b, "{\"time_ns\":%llu,\"pid\":%u,",
+			cp_buf_printf(&out->b, "{\"time_ns\":%llu,\"pid\":%u,",
 				(unsigned long long)(ns + out->real_off), pid);
 			if (WIFSIGNALED(status)) {
 				cp_buf_add_str(&out->b, "\"killed_by\":");
@@ -454,17 +432,17 @@ static void on_proc_exit(void *arg, uint32_t pid, int status, uint64_t ns)
 				if (WCOREDUMP(status))
 					cp_buf_add_str(&out->b, ",\"core_dumped\":true");
 			} else {
-				bprintf(&out->b, "\"exited\":%d", WEXITSTATUS(status));
+				cp_buf_printf(&out->b, "\"exited\":%d", WEXITSTATUS(status));
 			}
 			cp_buf_add_str(&out->b, "}\n");
 		} else {
 			add_prefix(out, pid, ns);
 			if (WIFSIGNALED(status))
-				bprintf(&out->b, "+++ killed by %s%s +++\n",
+				cp_buf_printf(&out->b, "+++ killed by %s%s +++\n",
 					cp_trace_signame(WTERMSIG(status), sb, sizeof(sb)),
 					WCOREDUMP(status) ? " (core dumped)" : "");
 			else
-				bprintf(&out->b, "+++ exited with %d +++\n", WEXITSTATUS(status));
+				cp_buf_printf(&out->b, "+++ exited with %d +++\n", WEXITSTATUS(status));
 		}
 		flush_line(out);
 	}

@@ -505,11 +505,9 @@ int cp_trace_ptrace_run(struct cp_trace_ptrace *t, const struct cp_trace_sink *s
 	sigaction(SIGALRM, &sa, &old);
 	struct itimerval it = { { 0, 100000 }, { 0, 100000 } }, oit;
 	setitimer(ITIMER_REAL, &it, &oit);
-	bool detached = false;
 	while (t->tids.n) {
 		if ((stop && *stop) || (deadline_ns && cp_now_ns() >= deadline_ns)) {
 			detach_all(t);
-			detached = true;
 			break;
 		}
 		int status;
@@ -527,7 +525,6 @@ int cp_trace_ptrace_run(struct cp_trace_ptrace *t, const struct cp_trace_sink *s
 	}
 	setitimer(ITIMER_REAL, &oit, NULL);
 	sigaction(SIGALRM, &old, NULL);
-	(void)detached;
 	*exit_status = t->child_status;
 	if (t->exec_errno)
 		return cp_error_errno(err, t->exec_errno == ENOENT ? CP_E_NOENT : CP_E_PERM,

@@ -119,6 +119,8 @@ struct cp_trace_opts {
 	struct cp_trace_set set; /* the calls to report */
 	bool subset;             /* set is not every call (-e trace= given) */
 	bool follow;             /* -f: children too (threads always) */
+	bool attach;             /* the targets are running processes (-p), not a
+				  * command waiting to exec */
 	bool decode;             /* decode arguments (lines and JSON) */
 	int strsize;             /* -s: bytes of strings shown (default 32) */
 	bool paths;              /* -y: paths of file descriptors */
@@ -214,10 +216,10 @@ struct cp_trace_events;
  * are unwound (a recorder; o->record names the profile to write). */
 int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_sink *sink,
 			 struct cp_trace_events **out, struct cp_error *err);
-/* Trace pid: our child waiting to exec (attach false: counting starts at
- * its exec), or a running process (attach: every thread, never stopped;
- * several may be added). */
-int cp_trace_events_add(struct cp_trace_events *t, pid_t pid, bool attach, struct cp_error *err);
+/* Trace pid: our child waiting to exec (counting starts at its exec), or
+ * with o->attach a running process (every thread, never stopped; several
+ * may be added). */
+int cp_trace_events_add(struct cp_trace_events *t, pid_t pid, struct cp_error *err);
 int cp_trace_events_pollfds(const struct cp_trace_events *t, struct pollfd *fds, int max);
 /* Pair and deliver everything the rings hold now. */
 int cp_trace_events_read(struct cp_trace_events *t, struct cp_error *err);
