@@ -200,7 +200,9 @@ static void fill_tp_attr(struct perf_event_attr *a, const struct cp_perf_opts *o
 	 * Every byte counts: the traced program writes one record per edge
 	 * of every call. */
 	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
-	if (!enter || o->syscall_args)
+	/* the number on an enter with a stack, too: a lost exit then cannot
+	 * pair a stack with another call's exit */
+	if (!enter || o->syscall_args || o->callgraph == CP_CG_DWARF)
 		a->sample_type |= PERF_SAMPLE_RAW;
 	if (enter && o->callgraph == CP_CG_DWARF) {
 		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;

@@ -471,6 +471,8 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 		return 0;
 	case CP_PERF_LOST:
 		r->st.lost += ev->lost;
+		if (r->opts.on_lost)
+			r->opts.on_lost(r->opts.on_syscall_arg, ev->lost);
 		return 0;
 	}
 	return 0;

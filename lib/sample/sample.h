@@ -50,8 +50,9 @@ struct cp_perf_opts {
 	 * only; CP_CG_NONE: neither.  No kernel callchains. */
 	bool syscalls;
 	bool syscall_args;     /* syscalls: enter records carry the number and arguments
-				* (else only the exit says which call it was: smaller
-				* records, less overhead in the traced program) */
+				* (always with CP_CG_DWARF; else only the exit says which
+				* call it was: smaller records, less overhead in the
+				* traced program) */
 	const char *filter;    /* syscalls: tracepoint filter ("id == 0 || id == 1"), NULL none */
 };
 
@@ -78,7 +79,7 @@ struct cp_perf_sample {
 	uint32_t raw_size;
 	bool sys_enter;              /* syscalls: an enter record (else an exit) */
 	int64_t sys_id;              /* syscalls: the call's number (-1: an enter
-				      * without syscall_args) */
+				      * without syscall_args nor stack) */
 	uint64_t sys_args[6];        /* syscalls, enter: its arguments */
 	int64_t sys_ret;             /* syscalls, exit: its return value */
 };
@@ -221,6 +222,9 @@ struct cp_record_opts {
 			  const struct cp_profile_sample *ps);
 	/* ... and each thread's end (a call it was in never returns). */
 	void (*on_thread_exit)(void *arg, uint32_t pid, uint32_t tid);
+	/* ... and each overrun, where it happened in the merged stream: the
+	 * n records dropped there may include any thread's edges. */
+	void (*on_lost)(void *arg, uint64_t n);
 	void *on_syscall_arg;
 };
 #define CP_RECORD_CODE_MAX (8ull << 20)

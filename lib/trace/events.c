@@ -235,6 +235,24 @@ static int on_syscall(void *arg, const struct cp_perf_sample *s, const struct cp
 	return 0;
 }
 
+/* Records were dropped here: any open call's exit may be among them, and
+ * the next exit of that thread would pair with the wrong enter (same
+ * number, wrong time and stack).  Close them all; their exits, if they
+ * come, find nothing open and count as dropped too. */
+static void on_lost(void *arg, uint64_t n)
+{
+	struct cp_trace_events *t = arg;
+	t->lost += n;
+	for (size_t i = 0; i < t->open.cap; i++)
+		if (t->open.used && t->open.used[i])
+			t->dropped++;
+	cp_u64map_release(&t->open);
+	cp_u64map_init(&t->open);
+	t->free_slots.n = 0;
+	for (size_t i = 0; i < t->pend.n; i++)
+		CP_VEC_PUSH(t->free_slots, (uint32_t)i);
+}
+
 static int on_event(const struct cp_perf_event *ev, void *arg)
 {
 	struct cp_trace_events *t = arg;
@@ -253,7 +271,7 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 		return 0;
 	}
 	case CP_PERF_LOST:
-		t->lost += ev->lost;
+		on_lost(t, ev->lost);
 		return 0;
 	default:
 		return 0;
@@ -307,6 +325,7 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 		ro.code_max = o->record ? CP_RECORD_CODE_MAX : 0;
 		ro.on_syscall = on_syscall;
 		ro.on_thread_exit = rec_exit_hook;
+		ro.on_lost = on_lost;
 		ro.on_syscall_arg = t;
 		t->rec = cp_recorder_new(&ro, err);
 		if (!t->rec) {
@@ -377,10 +396,7 @@ int cp_trace_events_finish(struct cp_trace_events *t, int exit_status, struct cp
 		t->perf = NULL;
 	}
 	if (t->rec) {
-		struct cp_record_stats st;
-		rc = cp_recorder_finish(t->rec, exit_status, err);
-		cp_recorder_stats(t->rec, &st);
-		t->lost += st.lost;
+		rc = cp_recorder_finish(t->rec, exit_status, err); /* losses: on_lost */
 	}
 	/* a call still open in a program that ended never returned */
 	if (exit_status >= 0) {

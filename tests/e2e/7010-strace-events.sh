@@ -103,10 +103,21 @@ awk -v b="$b" -v r="$r" 'BEGIN { d = b - r; exit !(b > 0 && d < 0.5 && d > -0.5)
 	ok "--record: burst_read holds ${b}% of syscall time, the read calls ${r}%; in the flame graph" ||
 	not_ok "--record shares: $shares" "$(cat rec.err)" "$(head -5 io.folded)"
 
-# lost events are counted and said, never silent: a 2-page ring cannot keep up
-"$CPROF" strace-lite -c --mmap-pages 2 -k -o lost.txt -- "$SH" 20000 2>/dev/null
+# lost events are counted and said, never silent: an 8-page ring cannot
+# keep up; and a call whose exit was lost never takes another call's
+# stack: every write recorded is under burst_write, every getppid under
+# burst_getppid
+"$CPROF" strace-lite --mmap-pages 8 --stack-size 2048 --record -o lost.cprof -- "$SH" 20000 2>lost.txt
 lost=$(sed -n 's/^\([0-9]*\) events lost.*/\1/p' lost.txt)
-[ -n "$lost" ] && [ "$lost" -gt 0 ] && ok "a ring too small: '$lost events lost' in the output" || not_ok "lost events not reported" "$(tail -3 lost.txt)"
+"$CPROF" convert --to folded --sample-type calls -i lost.cprof 2>/dev/null |
+	awk '{ n = $NF; s = $0; sub(/ [0-9]+$/, "", s) }
+		s ~ /;syscall:write$/ { w += n; if (s !~ /;burst_write;/) bad += n }
+		s ~ /;syscall:getppid$/ { g += n; if (s !~ /;burst_getppid;/) bad += n }
+		END { print w + 0, g + 0, bad + 0 }' >lost.pairs
+read -r lw lg lbad <lost.pairs
+[ -n "$lost" ] && [ "$lost" -gt 0 ] && [ "$lw" -gt 0 ] && [ "$lg" -gt 0 ] && [ "$lbad" = 0 ] &&
+	ok "a ring too small: '$lost events lost' said; none of the $lw writes and $lg getppids recorded under another call's stack" ||
+	not_ok "lost events (${lost:-none said}), or calls paired with the wrong stack: writes $lw getppids $lg misplaced $lbad" "$(tail -3 lost.txt)"
 
 # -p: the event engine never attaches, and the target runs on whatever happens to cprof
 "$SH" 100000000 &
