@@ -16,7 +16,7 @@
 #           aarch64 headers),
 #           tmux, python3...
 #   bench   build, plus the tools `make bench` measures cprof against
-#           (perf, GNU time, go, tmux, addr2line, wrk), and chromium with
+#           (perf, strace, GNU time, go, tmux, addr2line, wrk), and chromium with
 #           puppeteer-core from tests/node (the web pages' timing)
 #
 # `make deps`, `make demo`, `make check` and `make bench` run it with the
@@ -30,7 +30,7 @@ libmicrohttpd-dev libjansson-dev libinih-dev libsqlite3-dev libcurl4-gnutls-dev 
 CHECK_PKGS="clang libclang-rt-14-dev libcmocka-dev binutils elfutils mandoc tmux python3
 procps util-linux rustc golang-go nodejs npm xz-utils debuginfod iproute2 valgrind
 curl openssl strace chromium postgresql systemd linux-libc-dev-arm64-cross"
-BENCH_PKGS="linux-perf time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk
+BENCH_PKGS="linux-perf strace time golang-go tmux binutils elfutils python3 procps heaptrack valgrind wrk
 nodejs npm chromium"
 
 want_build=0 want_check=0 want_bench=0
