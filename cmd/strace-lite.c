@@ -85,8 +85,9 @@ static const struct cp_option options[] = {
 		     "stop tracing after SECONDS (a command runs on; cprof waits for it)", &duration,
 		     1, 31536000),
 	CP_OPT_STR_(0, "engine", "ENGINE",
-		    "auto (default), events (tracepoints, no stops) or ptrace (decodes arguments)",
-		    &engine, "auto|events|ptrace"),
+		    "auto (default), bpf (plain -c counted in the kernel), events (tracepoints, "
+		    "no stops) or ptrace (decodes arguments)",
+		    &engine, "auto|bpf|events|ptrace"),
 	CP_OPT_LONG_(0, "mmap-pages", "N", "event engine: ring buffer pages per CPU (power of two)",
 		     &mmap_pages, 1, 1 << 20),
 	CP_OPT_FLAG_('q', "quiet", "no notices", &quiet),
@@ -171,6 +172,10 @@ static int run_events(struct run *R, struct cp_error *err)
 	int rc = cp_trace_events_open(&R->o, R->sink, &ev, err);
 	if (rc)
 		return 1;
+	if (cp_trace_events_fallback(ev) && !quiet)
+		cmd_notice("strace-lite", "%s; counting through the tracepoint rings instead",
+			   cp_trace_events_fallback(ev));
+	cp_log(CP_LOG_INFO, "counting through the %s engine", cp_trace_events_engine(ev));
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -263,7 +268,8 @@ static int run_events(struct run *R, struct cp_error *err)
 		R->exited = true;
 	}
 	if (!result && cp_trace_out_finish(R->out, cp_trace_events_lost(ev),
-					   cp_trace_events_dropped(ev), err))
+					   cp_trace_events_dropped(ev), cp_trace_events_dropped_why(ev),
+					   err))
 		result = 1;
 	if (!result && record && !quiet)
 		fprintf(stderr, "cprof strace-lite: %llu calls recorded in %s%s\n",
@@ -315,7 +321,7 @@ static int run_ptrace(struct run *R, struct cp_error *err)
 		R->status = status;
 	}
 	struct cp_error ferr;
-	if (cp_trace_out_finish(R->out, 0, 0, &ferr) && !result) {
+	if (cp_trace_out_finish(R->out, 0, 0, NULL, &ferr) && !result) {
 		*err = ferr;
 		result = 1;
 	}
@@ -358,8 +364,9 @@ int cmd_strace_lite(int argc, char **argv)
 		cmd_error("strace-lite", "give a command or -p, not both");
 		goto out;
 	}
-	if (strcmp(engine, "auto") && strcmp(engine, "events") && strcmp(engine, "ptrace")) {
-		cmd_error("strace-lite", "--engine '%s': auto, events or ptrace", engine);
+	if (strcmp(engine, "auto") && strcmp(engine, "bpf") && strcmp(engine, "events") &&
+	    strcmp(engine, "ptrace")) {
+		cmd_error("strace-lite", "--engine '%s': auto, bpf, events or ptrace", engine);
 		goto out;
 	}
 	if (sort_key && cp_trace_sort_check(sort_key, &err)) {
@@ -410,12 +417,22 @@ int cmd_strace_lite(int argc, char **argv)
 	bool need_events = stacks || record;
 	bool lines = !summary_only && !latency && !record;
 	/* the engine: events unless lines with decoded arguments are wanted */
-	bool use_events = !strcmp(engine, "events") ||
+	bool use_events = !strcmp(engine, "events") || !strcmp(engine, "bpf") ||
 			  (!strcmp(engine, "auto") && (need_events || !lines));
 	if (need_events && !strcmp(engine, "ptrace")) {
 		cmd_error("strace-lite", "-k and --record need the event engine (--engine events)");
 		goto out;
 	}
+	/* plain counting: in the kernel when it can be */
+	bool plain_count = summary_only && !latency && !per_thread && !per_process && !stacks;
+	if (!strcmp(engine, "bpf") && !plain_count) {
+		cmd_error("strace-lite", "--engine bpf only counts: -c, without --latency, -k, "
+					 "--per-thread or --per-process");
+		goto out;
+	}
+	R.o.bpf = !strcmp(engine, "bpf")			 ? CP_TRACE_BPF_ONLY
+		  : !strcmp(engine, "auto") && plain_count ? CP_TRACE_BPF_AUTO
+							   : CP_TRACE_BPF_NEVER;
 	R.o.follow = follow;
 	R.o.attach = R.npids > 0;
 	R.o.decode = lines;

@@ -12,6 +12,10 @@
  * with the syscall as its leaf frame ("syscall:read"), the value 1 call
  * and the nanoseconds from entry to exit.
  *
+ * Plain counting (o->bpf) goes to bpf.c when the kernel lets it: the
+ * calls are added up there and reach the sink as totals at the end;
+ * otherwise (o->bpf AUTO) the rings count and fallback says why.
+ *
  * Counting follows strace's: a call counts when it returns, so the
  * program's own execve (whose exit is the first record: counting starts
  * at exec) counts, exit_group does not.  A call entered before counting
@@ -43,6 +47,8 @@ struct cp_trace_events {
 	struct cp_trace_opts o;
 	const struct cp_trace_sink *sink;
 	struct cp_trace_decoder *dec;
+	struct cp_trace_bpf *bpf; /* counting in the kernel (plain -c) */
+	char *fallback;           /* why not, when it was asked for */
 	struct cp_perf *perf;     /* without stacks */
 	struct cp_recorder *rec;  /* with stacks */
 	struct cp_perf_opts popts;
@@ -55,6 +61,7 @@ struct cp_trace_events {
 	uint32_t locs[2049];
 	uint64_t lost, dropped;
 	long execve_nr, execveat_nr;
+	long clone_nr[4]; /* clone, clone3, fork, vfork (-1: not on this architecture) */
 	int64_t vals[2];
 	bool record, failed;
 	struct cp_error werr; /* first write failure of the recording */
@@ -176,6 +183,14 @@ static void close_pending(struct cp_trace_events *t, uint32_t tid)
 	cp_u64map_del(&t->open, tid);
 }
 
+static bool is_clone(const struct cp_trace_events *t, int64_t nr)
+{
+	for (size_t i = 0; i < CP_ARRAY_SIZE(t->clone_nr); i++)
+		if (t->clone_nr[i] >= 0 && nr == t->clone_nr[i])
+			return true;
+	return false;
+}
+
 static int on_syscall(void *arg, const struct cp_perf_sample *s, const struct cp_profile_sample *ps)
 {
 	struct cp_trace_events *t = arg;
@@ -214,6 +229,10 @@ static int on_syscall(void *arg, const struct cp_perf_sample *s, const struct cp
 			t->dropped++;
 			close_pending(t, s->tid);
 		}
+		/* a new thread's or child's first record: clone's return in it
+		 * (strace counts the parent's call only) */
+		if (s->sys_ret == 0 && is_clone(t, s->sys_id))
+			return 0;
 		/* the exec that started counting: its exit is the first record */
 		if (s->sys_id == t->execve_nr || s->sys_id == t->execveat_nr) {
 			struct pending ex = {
@@ -295,6 +314,24 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 	t->sys_mapping = CP_NONE;
 	t->execve_nr = cp_syscall_number("execve");
 	t->execveat_nr = cp_syscall_number("execveat");
+	static const char *const clones[] = { "clone", "clone3", "fork", "vfork" };
+	for (size_t i = 0; i < CP_ARRAY_SIZE(clones); i++)
+		t->clone_nr[i] = cp_syscall_number(clones[i]);
+	if (o->bpf != CP_TRACE_BPF_NEVER) {
+		struct cp_error berr;
+		int rc = cp_trace_bpf_open(o, &t->bpf, &berr);
+		if (!rc) {
+			*out = t;
+			return 0;
+		}
+		if (o->bpf == CP_TRACE_BPF_ONLY) {
+			if (err)
+				*err = berr;
+			cp_trace_events_free(t);
+			return rc;
+		}
+		t->fallback = cp_xstrdup(berr.msg);
+	}
 	if (o->decode)
 		t->dec = cp_trace_decoder_new(o);
 	if (o->subset)
@@ -344,6 +381,8 @@ int cp_trace_events_open(const struct cp_trace_opts *o, const struct cp_trace_si
 int cp_trace_events_add(struct cp_trace_events *t, pid_t pid, struct cp_error *err)
 {
 	bool attach = t->o.attach;
+	if (t->bpf)
+		return cp_trace_bpf_add(t->bpf, pid, attach, err);
 	if (t->rec)
 		return cp_recorder_add_target(t->rec, pid, err);
 	if (t->perf) {
@@ -389,6 +428,17 @@ int cp_trace_events_read(struct cp_trace_events *t, struct cp_error *err)
 int cp_trace_events_finish(struct cp_trace_events *t, int exit_status, struct cp_error *err)
 {
 	int rc = 0;
+	if (t->bpf) {
+		rc = cp_trace_bpf_finish(t->bpf, &t->o, t->sink, err);
+		t->dropped += cp_trace_bpf_dropped(t->bpf);
+		uint64_t unf = cp_trace_bpf_unfollowed(t->bpf);
+		if (unf)
+			cp_log(CP_LOG_WARN,
+			       "%llu child processes were not followed: 65536 were followed at once "
+			       "already (their calls are not counted)",
+			       (unsigned long long)unf);
+		return rc;
+	}
 	if (t->perf) {
 		cp_perf_enable(t->perf, false);
 		cp_perf_read(t->perf, on_event, t);
@@ -420,6 +470,23 @@ int cp_trace_events_finish(struct cp_trace_events *t, int exit_status, struct cp
 	return rc;
 }
 
+const char *cp_trace_events_dropped_why(const struct cp_trace_events *t)
+{
+	return t->bpf ? "their thread's entry slot was taken by another thread's open call "
+			"(thread ids beyond the in-kernel table, kernel.pid_max over 1048576)"
+		      : NULL;
+}
+
+const char *cp_trace_events_engine(const struct cp_trace_events *t)
+{
+	return t->bpf ? "in-kernel" : "tracepoints";
+}
+
+const char *cp_trace_events_fallback(const struct cp_trace_events *t)
+{
+	return t->fallback;
+}
+
 uint64_t cp_trace_events_lost(const struct cp_trace_events *t)
 {
 	return t->lost;
@@ -439,6 +506,8 @@ void cp_trace_events_free(struct cp_trace_events *t)
 {
 	if (!t)
 		return;
+	cp_trace_bpf_free(t->bpf);
+	free(t->fallback);
 	if (t->perf)
 		cp_perf_close(t->perf);
 	if (t->rec)

@@ -395,6 +395,13 @@ static void on_call(void *arg, const struct cp_trace_call *c)
 		cp_u64map_del(&out->live, c->tid);
 }
 
+static void on_totals(void *arg, const struct cp_trace_totals *tt)
+{
+	struct cp_trace_out *out = arg;
+	out->calls += tt->calls;
+	cp_trace_stats_add_totals(out->all, tt);
+}
+
 static void on_signal(void *arg, uint32_t pid, uint32_t tid, int signo, const char *info,
 		      uint64_t ns)
 {
@@ -458,6 +465,7 @@ struct cp_trace_out *cp_trace_out_new(const struct cp_trace_out_opts *o)
 		.call = on_call,
 		.signal = on_signal,
 		.exit = on_proc_exit,
+		.totals = on_totals,
 	};
 	out->all = cp_trace_stats_new(o->latency);
 	cp_u64map_init(&out->groups);
@@ -488,7 +496,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 int cp_trace_out_finish(struct cp_trace_out *out, uint64_t lost, uint64_t dropped,
-			struct cp_error *err)
+			const char *why, struct cp_error *err)
 {
 	FILE *f = out->o.f;
 	bool grouped = out->o.per_thread || out->o.per_process;
@@ -527,12 +535,17 @@ int cp_trace_out_finish(struct cp_trace_out *out, uint64_t lost, uint64_t droppe
 		if (out->o.json)
 			fprintf(f, "{\"lost_events\":%llu,\"unpaired_calls\":%llu}\n",
 				(unsigned long long)lost, (unsigned long long)dropped);
-		else
+		else if (lost)
 			fprintf(f,
 				"%llu events lost: the reader fell behind and the kernel dropped "
 				"them; %llu calls whose enter or exit was lost are not counted "
 				"(a larger --mmap-pages helps)\n",
 				(unsigned long long)lost, (unsigned long long)dropped);
+		else
+			fprintf(f, "%llu calls are not counted: %s\n", (unsigned long long)dropped,
+				why ? why
+				    : "their enter or exit was not seen (entered before tracing "
+				      "began)");
 	}
 	if (fflush(f) || ferror(f) || out->io_error)
 		return cp_error_errno(err, CP_E_IO, errno ? errno : EIO, "cannot write the output");

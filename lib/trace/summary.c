@@ -70,12 +70,9 @@ void cp_trace_stats_free(struct cp_trace_stats *st)
 	free(st);
 }
 
-void cp_trace_stats_add(struct cp_trace_stats *st, const struct cp_trace_call *c, bool cpu_time)
+static struct sc_stat *stat_of(struct cp_trace_stats *st, int nr)
 {
-	/* as strace -c: a call counts when it returns */
-	if (!c->returned)
-		return;
-	size_t k = c->nr >= 0 && c->nr < CP_TRACE_MAX_NR ? (size_t)c->nr : CP_TRACE_MAX_NR;
+	size_t k = nr >= 0 && nr < CP_TRACE_MAX_NR ? (size_t)nr : CP_TRACE_MAX_NR;
 	struct sc_stat *s = st->by_nr[k];
 	if (!s) {
 		s = st->by_nr[k] = cp_xcalloc(1, sizeof(*s));
@@ -84,6 +81,31 @@ void cp_trace_stats_add(struct cp_trace_stats *st, const struct cp_trace_call *c
 		if (st->latency)
 			s->hist = cp_xcalloc(NBUCKETS, sizeof(*s->hist));
 	}
+	return s;
+}
+
+void cp_trace_stats_add_totals(struct cp_trace_stats *st, const struct cp_trace_totals *tt)
+{
+	if (!tt->calls)
+		return;
+	struct sc_stat *s = stat_of(st, tt->nr);
+	s->calls += tt->calls;
+	s->errors += tt->errors;
+	s->total_ns += tt->total_ns;
+	if (tt->min_ns < s->min_ns)
+		s->min_ns = tt->min_ns;
+	if (tt->max_ns > s->max_ns)
+		s->max_ns = tt->max_ns;
+	if (tt->max_ns > s->max_wall)
+		s->max_wall = tt->max_ns;
+}
+
+void cp_trace_stats_add(struct cp_trace_stats *st, const struct cp_trace_call *c, bool cpu_time)
+{
+	/* as strace -c: a call counts when it returns */
+	if (!c->returned)
+		return;
+	struct sc_stat *s = stat_of(st, c->nr);
 	uint64_t wall = c->exit_ns > c->enter_ns ? c->exit_ns - c->enter_ns : 0;
 	uint64_t ns = cpu_time ? c->sys_ns : wall;
 	s->calls++;

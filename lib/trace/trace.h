@@ -98,6 +98,12 @@ struct cp_trace_call {
 				   * (UINT32_MAX) none */
 };
 
+/* One syscall's calls added up in the kernel (bpf.c: plain -c). */
+struct cp_trace_totals {
+	int nr; /* CP_TRACE_MAX_NR: numbers beyond the table */
+	uint64_t calls, errors, total_ns, min_ns, max_ns;
+};
+
 struct cp_trace_sink {
 	void *arg;
 	/* a call finished (or never will) */
@@ -108,6 +114,8 @@ struct cp_trace_sink {
 		       uint64_t ns);
 	/* a traced process ended: wait status as waitpid() gives it */
 	void (*exit)(void *arg, uint32_t pid, int status, uint64_t ns);
+	/* calls counted in the kernel, one syscall at a time, at the end */
+	void (*totals)(void *arg, const struct cp_trace_totals *tt);
 };
 
 /* The name of syscall nr, or "syscall_NNN" into buf when this build's
@@ -129,6 +137,12 @@ struct cp_trace_opts {
 	int mmap_pages;          /* event engine: ring pages per CPU, 0 automatic */
 	const char *record;      /* --record: the profile to write, NULL none */
 	const char *command_line; /* for the profile's meta */
+	enum cp_trace_bpf_use {
+		CP_TRACE_BPF_NEVER, /* the tracepoint rings */
+		CP_TRACE_BPF_AUTO,  /* count in the kernel when it can (bpf.c), else the rings */
+		CP_TRACE_BPF_ONLY,  /* count in the kernel or fail */
+	} bpf;                   /* only for plain counting: no lines, stacks, latency
+				  * or per-thread tables */
 };
 void cp_trace_opts_init(struct cp_trace_opts *o);
 
@@ -189,10 +203,12 @@ const struct cp_trace_sink *cp_trace_out_sink(struct cp_trace_out *out);
 void cp_trace_out_set_model(struct cp_trace_out *out, const struct cp_profile *model);
 /* "-S KEY" is one of the keys: 0, else CP_E_USAGE naming it. */
 int cp_trace_sort_check(const char *key, struct cp_error *err);
-/* The tables asked for, and how many events were lost (a line saying so,
- * also in JSON); returns 0 or CP_E_IO when the output could not be written. */
+/* The tables asked for, and how many events were lost and calls left
+ * out because of that (a line saying so, also in JSON; why: the reason
+ * when no event was lost, NULL for the rings'); returns 0 or CP_E_IO when
+ * the output could not be written. */
 int cp_trace_out_finish(struct cp_trace_out *out, uint64_t lost, uint64_t dropped,
-			struct cp_error *err);
+			const char *why, struct cp_error *err);
 /* How many calls were reported (after the filter). */
 uint64_t cp_trace_out_calls(const struct cp_trace_out *out);
 void cp_trace_out_free(struct cp_trace_out *out);
@@ -201,6 +217,8 @@ void cp_trace_out_free(struct cp_trace_out *out);
 struct cp_trace_stats;
 struct cp_trace_stats *cp_trace_stats_new(bool latency);
 void cp_trace_stats_add(struct cp_trace_stats *st, const struct cp_trace_call *c, bool cpu_time);
+/* Calls added up elsewhere (the kernel). */
+void cp_trace_stats_add_totals(struct cp_trace_stats *st, const struct cp_trace_totals *tt);
 /* The -c table (strace's columns) or, JSON, one object {"calls":[...],"total":{...}}. */
 void cp_trace_stats_table(const struct cp_trace_stats *st, FILE *f, const char *sort, bool json,
 			  bool cpu_time);
@@ -226,13 +244,43 @@ int cp_trace_events_read(struct cp_trace_events *t, struct cp_error *err);
 /* Stop, drain, deliver; exit_status >= 0 (the program ended): calls still
  * open never returned.  Writes the --record profile. */
 int cp_trace_events_finish(struct cp_trace_events *t, int exit_status, struct cp_error *err);
+/* "in-kernel" (bpf.c) or "tracepoints": what counts. */
+const char *cp_trace_events_engine(const struct cp_trace_events *t);
+/* Why in-kernel counting was asked for (CP_TRACE_BPF_AUTO) and not used,
+ * NULL when it was or was not asked. */
+const char *cp_trace_events_fallback(const struct cp_trace_events *t);
 /* Records the kernel dropped (ring overrun), and calls that could not be
  * paired because of them. */
 uint64_t cp_trace_events_lost(const struct cp_trace_events *t);
 uint64_t cp_trace_events_dropped(const struct cp_trace_events *t);
+/* Why calls were dropped when no event was lost, NULL: the rings' reason. */
+const char *cp_trace_events_dropped_why(const struct cp_trace_events *t);
 /* The model the stacks of calls index (NULL without stacks). */
 const struct cp_profile *cp_trace_events_model(const struct cp_trace_events *t);
 void cp_trace_events_free(struct cp_trace_events *t);
+
+/* ---- bpf.c: plain counting in the kernel (the event engine's, for -c) ---- */
+
+struct cp_trace_bpf;
+/* Load and attach the counting programs (nothing counted until a process
+ * is added).  CP_E_PERM (not root: CAP_BPF and CAP_PERFMON) or
+ * CP_E_UNSUPPORTED (no BTF, a pid namespace, the verifier refused) with
+ * the reason in one line. */
+int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
+		      struct cp_error *err);
+/* Follow process pid (its tgid): running (-p) counts from now, else it is
+ * our child waiting to exec and counts from its successful exec. */
+int cp_trace_bpf_add(struct cp_trace_bpf *b, pid_t pid, bool running, struct cp_error *err);
+/* Detach, then hand each syscall's totals to sink->totals (filtered by
+ * o->set). */
+int cp_trace_bpf_finish(struct cp_trace_bpf *b, const struct cp_trace_opts *o,
+			const struct cp_trace_sink *sink, struct cp_error *err);
+/* Calls not counted: their thread's entry slot was taken by another
+ * thread's open call (only when pid_max is over a million). */
+uint64_t cp_trace_bpf_dropped(const struct cp_trace_bpf *b);
+/* Child processes not followed: 65536 followed at once already. */
+uint64_t cp_trace_bpf_unfollowed(const struct cp_trace_bpf *b);
+void cp_trace_bpf_free(struct cp_trace_bpf *b);
 
 /* ---- ptrace.c: the decode engine ---------------------------------------- */
 
