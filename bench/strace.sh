@@ -6,13 +6,14 @@
 # cases and --record, ~2-5 s a run here, min(3, BENCH_RUNS); strace -f -c
 # and perf trace -s on 400k calls, ~40 s and ~12 s here, one run); about
 # 2.5 minutes in all; overhead = ratio - 1:
-#   -c, syscall_heavy 20000 (400k calls): cprof against strace -f -c,
-#       perf trace -s and perf stat of the two raw_syscalls tracepoints
-#       (their mere cost: the floor of any tracepoint-based tool)
+#   -c, syscall_heavy 20000 (400k calls): cprof (as root: counted in the
+#       kernel by BPF programs; also --engine events, the tracepoint rings
+#       it falls back to) against strace -f -c, perf trace -s and perf
+#       stat of the two raw_syscalls tracepoints (their mere cost)
 #                                       bar: cprof <= 2.5x; its overhead
 #                                       <= 1/25 strace's, <= 1/15 perf trace's
-#   -c, find /usr -name '*.h' (repeated to ~0.6 s, page cache warm)
-#                                       bar <= 1.1x
+#   -c, find /usr -name '*.h' (repeated to ~0.6 s, page cache warm),
+#       the same four                   bar <= 1.1x
 #   -e trace=openat at launch (ptrace + seccomp-bpf), syscall_heavy 20000,
 #       against strace -f --seccomp-bpf bar: cprof <= strace
 #   the same on rare calls: dd bs=1 count=800000 (openat a handful of
@@ -70,11 +71,13 @@ variant() { # name
 	plain) "$W" 20000 ;;
 	plain2k) "$W" 2000 ;;
 	c_cprof) "$CPROF" strace-lite -c -f -o /dev/null -- "$W" 20000 ;;
+	c_rings) "$CPROF" strace-lite --engine events -c -f -o /dev/null -- "$W" 20000 ;;
 	c_strace) "$STRACE" -f -c -o /dev/null "$W" 20000 ;;
 	c_ptrace) "$PERF" trace -s -o /dev/null -- "$W" 20000 ;;
 	c_pstat) "$PERF" stat "${RAW[@]}" -o /dev/null "$W" 20000 ;;
 	f_plain) "${FIND[@]}" ;;
 	f_cprof) "$CPROF" strace-lite -c -f -o /dev/null -- "${FIND[@]}" ;;
+	f_rings) "$CPROF" strace-lite --engine events -c -f -o /dev/null -- "${FIND[@]}" ;;
 	f_pstat) "$PERF" stat "${RAW[@]}" -o /dev/null "${FIND[@]}" ;;
 	o_cprof) "$CPROF" strace-lite -f -e trace=openat -o /dev/null -- "$W" 20000 ;;
 	o_strace) "$STRACE" -f --seccomp-bpf -e trace=openat -o /dev/null "$W" 20000 ;;
@@ -170,7 +173,7 @@ tool() { # name what -> "what" and, unless installed, why not
 }
 
 # ---- the runs -------------------------------------------------------------------------
-fast=(plain c_cprof c_pstat f_plain f_cprof f_pstat d_plain d_cprof d_strace)
+fast=(plain c_cprof c_rings c_pstat f_plain f_cprof f_rings f_pstat d_plain d_cprof d_strace)
 for i in $(seq "$RUNS"); do
 	for v in $(rotate "$i" "${fast[@]}"); do measure "$v"; done
 done
@@ -183,9 +186,12 @@ done
 
 # ---- the figures ---------------------------------------------------------------------------
 P=$(sec plain)
-cr=$(x c_cprof plain) sr=$(x c_strace plain) pr=$(x c_ptrace plain) fr=$(x c_pstat plain)
+# what -c counts with here: "in-kernel" (root, BPF) or "tracepoints"
+engine=$("$CPROF" -v strace-lite -c -o /dev/null -- true 2>&1 | sed -n 's/.*counting through the \(.*\) engine.*/\1/p')
+cr=$(x c_cprof plain) sr=$(x c_strace plain) pr=$(x c_ptrace plain) fr=$(x c_pstat plain) rr=$(x c_rings plain)
 lost="$(col c_cprof.lost 1) events lost"
-echo "strace-lite -c, syscall_heavy 20000 (400k calls): cprof $cr, strace -f -c $(tool c_strace "$sr")," \
+echo "strace-lite -c, syscall_heavy 20000 (400k calls): cprof $cr (${engine:-engine unknown}; the tracepoint rings $rr)," \
+	"strace -f -c $(tool c_strace "$sr")," \
 	"perf trace -s $(tool c_ptrace "$pr"), perf stat of raw_syscalls $(tool c_pstat "$fr") (bar: cprof <= 2.5x)" \
 	"$(bar "$(n "$cr") <= 2.5" "$cr") [plain $P; cprof $lost; strace and perf trace: 1 run]"
 # overhead = ratio - 1; "1/K": cprof's is K times smaller (a floor of
@@ -197,8 +203,9 @@ ov() { isnum "$(n "$1")" && calc "%+.2f" "$(n "$1") - 1" || echo "$1"; }
 echo "strace-lite -c overhead (ratio - 1): cprof $(ov "$cr"), 1/${os:-n/a} of strace -f -c's $(ov "$sr")," \
 	"1/${op:-n/a} of perf trace -s's $(ov "$pr") (bar: <= 1/25 and <= 1/15) $(bar "$os >= 25 && $op >= 15" "$os" "$op")"
 
-cr=$(x f_cprof f_plain) fr=$(x f_pstat f_plain)
-echo "strace-lite -c, find /usr -name '*.h' x $NFIND: cprof $cr, perf stat of raw_syscalls $(tool f_pstat "$fr")" \
+cr=$(x f_cprof f_plain) fr=$(x f_pstat f_plain) rr=$(x f_rings f_plain)
+echo "strace-lite -c, find /usr -name '*.h' x $NFIND: cprof $cr (${engine:-engine unknown}; the rings $rr)," \
+	"perf stat of raw_syscalls $(tool f_pstat "$fr")" \
 	"(bar: cprof <= 1.1x) $(bar "$(n "$cr") <= 1.1" "$cr") [plain $(sec f_plain)]"
 
 cr=$(x o_cprof plain) sr=$(x o_strace plain)

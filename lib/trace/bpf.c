@@ -15,20 +15,23 @@
  *               still holding another thread's open call is counted as
  *               dropped, never silently reused);
  *   sys_exit    the slot's call, if it is this thread's, is added to the
- *               per-CPU `stats` entry of its number: calls, errors (-4095
+ *               per-CPU `stats` entry of its number (atomically: the
+ *               programs may be preempted): calls, errors (-4095
  *               ..-1), nanoseconds, min, max.  A command is counted from
  *               its successful exec on (its `follow` state goes 1 -> 2
  *               there), as strace counts: the exec counts, the calls
  *               before it and exit_group (never returns) do not;
  *   sched_process_fork   with -f, a child process of a followed one is
  *               followed (threads are followed by their tgid already);
- *   sched_process_free   a followed process's leader is freed: its tgid
- *               leaves `follow` (a reused pid is not counted).
+ *   sched_process_exit   a followed process's last thread exits: its tgid
+ *               leaves `follow` (room for the next; a reused pid is not
+ *               counted).
  *
- * The fork and free programs read task_struct's pid and tgid at offsets
- * from the kernel's BTF (/sys/kernel/btf/vmlinux).  Needs CAP_BPF and
- * CAP_PERFMON (root): elsewhere open() fails with CP_E_PERM or
- * CP_E_UNSUPPORTED and the caller counts through the rings. */
+ * The fork and exit programs read task_struct's tgid and signal and
+ * signal_struct's live at offsets from the kernel's BTF
+ * (/sys/kernel/btf/vmlinux).  Slots are claimed with BPF atomics (5.12).
+ * Needs CAP_BPF and CAP_PERFMON (root): elsewhere open() fails with
+ * CP_E_PERM or CP_E_UNSUPPORTED and the caller counts through the rings. */
 #include "trace/trace.h"
 
 #include <errno.h>
@@ -53,7 +56,7 @@
 #define IDX_DROPPED (CP_TRACE_MAX_NR + 1)  /* calls: slot collisions */
 #define IDX_UNFOLLOWED (CP_TRACE_MAX_NR + 2) /* calls: children `follow` had no room for */
 #define NSTATS (CP_TRACE_MAX_NR + 3)
-#define FOLLOW_MAX 65536
+#define FOLLOW_MAX 16384 /* processes followed at once (freed ones leave) */
 
 enum { F_WAITING = 1, F_COUNTING = 2 };
 
@@ -62,6 +65,7 @@ struct cp_trace_bpf {
 	int prog_fd[4], link_fd[4];
 	int ncpus;
 	uint64_t dropped, unfollowed;
+	uint32_t follow_max;
 };
 
 static long sys_bpf(int cmd, union bpf_attr *attr)
@@ -132,12 +136,19 @@ static void lookup(struct prog *p, int fd, int16_t key_off)
 	CALL(p, BPF_FUNC_map_lookup_elem);
 }
 
-/* *(u64 *)(r0 + off) += 1 */
+/* r1 = atomic fetch-and-add of r1 to *(u64 *)(r0 + off): the programs
+ * may be preempted (syscall tracepoints may fault on newer kernels), so
+ * even per-CPU counters are added atomically */
+static void xadd(struct prog *p, int16_t off)
+{
+	emit(p, BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_0, BPF_REG_1, off, BPF_ADD | BPF_FETCH);
+}
+
+/* *(u64 *)(r0 + off) += 1; r1 = the value before */
 static void inc(struct prog *p, int16_t off)
 {
-	LDX(p, BPF_DW, BPF_REG_1, BPF_REG_0, off);
-	ALU_I(p, BPF_ADD, BPF_REG_1, 1);
-	STX(p, BPF_DW, BPF_REG_0, off, BPF_REG_1);
+	MOV_I(p, BPF_REG_1, 1);
+	xadd(p, off);
 }
 
 /* stats[idx].calls += 1 (idx at r10 + key_off) */
@@ -263,15 +274,15 @@ static void prog_exit(struct prog *p, const struct cp_trace_bpf *b, uint32_t mas
 	lookup(p, b->stats_fd, -20);
 	JI(p, BPF_JEQ, BPF_REG_0, 0, OUT);
 	inc(p, ST_CALLS);
+	MOV_R(p, BPF_REG_7, BPF_REG_1); /* calls before */
 	LDX(p, BPF_DW, BPF_REG_3, BPF_REG_6, 8);
 	JI(p, BPF_JLT, BPF_REG_3, -4095, NOERR); /* unsigned: -4095..-1 are errors */
 	inc(p, ST_ERRORS);
 	label(p, NOERR);
-	LDX(p, BPF_DW, BPF_REG_1, BPF_REG_0, ST_NS);
-	ALU_R(p, BPF_ADD, BPF_REG_1, BPF_REG_9);
-	STX(p, BPF_DW, BPF_REG_0, ST_NS, BPF_REG_1);
-	LDX(p, BPF_DW, BPF_REG_1, BPF_REG_0, ST_CALLS);
-	JI(p, BPF_JEQ, BPF_REG_1, 1, SETMIN);
+	MOV_R(p, BPF_REG_1, BPF_REG_9);
+	xadd(p, ST_NS);
+	/* min and max: plain, a race there only blurs them */
+	JI(p, BPF_JEQ, BPF_REG_7, 0, SETMIN);
 	LDX(p, BPF_DW, BPF_REG_1, BPF_REG_0, ST_MIN);
 	JR(p, BPF_JGE, BPF_REG_9, BPF_REG_1, NOMIN);
 	label(p, SETMIN);
@@ -319,19 +330,34 @@ static void prog_fork(struct prog *p, const struct cp_trace_bpf *b, int32_t tgid
 	finish(p, OUT);
 }
 
-/* sched_process_free(task): a leader (pid == tgid) leaves `follow` */
-static void prog_free(struct prog *p, const struct cp_trace_bpf *b, int32_t tgid_off,
-		      int32_t pid_off)
+/* sched_process_exit(task), in the task: the last thread of a process
+ * (task->signal->live reached 0 before the tracepoint) takes its tgid
+ * out of `follow`, so the entry is free for the next child and a reused
+ * pid is never counted */
+static void prog_gone(struct prog *p, const struct cp_trace_bpf *b, int32_t signal_off,
+		      int32_t live_off)
 {
 	enum { OUT };
 	MOV_R(p, BPF_REG_6, BPF_REG_1);
-	read_task_u32(p, 0, tgid_off, -4);
+	MOV_R(p, BPF_REG_1, BPF_REG_10);
+	ALU_I(p, BPF_ADD, BPF_REG_1, -16);
+	MOV_I(p, BPF_REG_2, 8);
+	LDX(p, BPF_DW, BPF_REG_3, BPF_REG_6, 0);
+	ALU_I(p, BPF_ADD, BPF_REG_3, signal_off);
+	CALL(p, BPF_FUNC_probe_read_kernel);
 	JI(p, BPF_JNE, BPF_REG_0, 0, OUT);
-	read_task_u32(p, 0, pid_off, -8);
+	MOV_R(p, BPF_REG_1, BPF_REG_10);
+	ALU_I(p, BPF_ADD, BPF_REG_1, -8);
+	MOV_I(p, BPF_REG_2, 4);
+	LDX(p, BPF_DW, BPF_REG_3, BPF_REG_10, -16);
+	ALU_I(p, BPF_ADD, BPF_REG_3, live_off);
+	CALL(p, BPF_FUNC_probe_read_kernel);
 	JI(p, BPF_JNE, BPF_REG_0, 0, OUT);
-	LDX(p, BPF_W, BPF_REG_1, BPF_REG_10, -4);
-	LDX(p, BPF_W, BPF_REG_2, BPF_REG_10, -8);
-	JR(p, BPF_JNE, BPF_REG_1, BPF_REG_2, OUT);
+	LDX(p, BPF_W, BPF_REG_1, BPF_REG_10, -8);
+	JI(p, BPF_JNE, BPF_REG_1, 0, OUT); /* threads left */
+	CALL(p, BPF_FUNC_get_current_pid_tgid);
+	ALU_I(p, BPF_RSH, BPF_REG_0, 32);
+	STX(p, BPF_W, BPF_REG_10, -4, BPF_REG_0);
 	ld_map(p, BPF_REG_1, b->follow_fd);
 	MOV_R(p, BPF_REG_2, BPF_REG_10);
 	ALU_I(p, BPF_ADD, BPF_REG_2, -4);
@@ -362,8 +388,13 @@ static long btf_extra(unsigned k, unsigned vlen)
 	}
 }
 
-/* The byte offsets of task_struct's pid and tgid. */
-static int task_offsets(int32_t *pid_off, int32_t *tgid_off, struct cp_error *err)
+/* Members whose byte offsets the programs need, from the kernel's BTF. */
+struct member_off {
+	const char *st, *member;
+	int32_t off; /* -1: not found */
+};
+
+static int btf_offsets(struct member_off *want, size_t n, struct cp_error *err)
 {
 	static const char path[] = "/sys/kernel/btf/vmlinux";
 	size_t len;
@@ -371,8 +402,10 @@ static int task_offsets(int32_t *pid_off, int32_t *tgid_off, struct cp_error *er
 	if (!d)
 		return cp_error_set(err, CP_E_UNSUPPORTED, "%s: %s (a kernel without BTF)", path,
 				    strerror(errno));
-	int rc = cp_error_set(err, CP_E_UNSUPPORTED, "%s: no task_struct with pid and tgid", path);
 	struct btf_header h;
+	size_t found = 0;
+	for (size_t i = 0; i < n; i++)
+		want[i].off = -1;
 	if (len < sizeof(h))
 		goto out;
 	memcpy(&h, d, sizeof(h));
@@ -381,8 +414,7 @@ static int task_offsets(int32_t *pid_off, int32_t *tgid_off, struct cp_error *er
 		goto out;
 	const char *types = d + h.hdr_len + h.type_off, *strs = d + h.hdr_len + h.str_off;
 	size_t pos = 0;
-	*pid_off = *tgid_off = -1;
-	while (pos + sizeof(struct btf_type) <= h.type_len) {
+	while (found < n && pos + sizeof(struct btf_type) <= h.type_len) {
 		struct btf_type t;
 		memcpy(&t, types + pos, sizeof(t));
 		pos += sizeof(t);
@@ -390,29 +422,33 @@ static int task_offsets(int32_t *pid_off, int32_t *tgid_off, struct cp_error *er
 		long extra = btf_extra(k, vlen);
 		if (extra < 0 || pos + (size_t)extra > h.type_len)
 			break;
-		if (k == BTF_KIND_STRUCT && t.name_off < h.str_len &&
-		    !strcmp(strs + t.name_off, "task_struct")) {
-			for (unsigned i = 0; i < vlen; i++) {
-				struct btf_member m;
-				memcpy(&m, types + pos + i * sizeof(m), sizeof(m));
-				if (m.name_off >= h.str_len)
+		if (k == BTF_KIND_STRUCT && t.name_off && t.name_off < h.str_len)
+			for (size_t w = 0; w < n; w++) {
+				if (want[w].off >= 0 || strcmp(strs + t.name_off, want[w].st))
 					continue;
-				uint32_t bits = BTF_INFO_KFLAG(t.info) ? BTF_MEMBER_BIT_OFFSET(m.offset)
-								       : m.offset;
-				if (!strcmp(strs + m.name_off, "pid"))
-					*pid_off = (int32_t)(bits / 8);
-				else if (!strcmp(strs + m.name_off, "tgid"))
-					*tgid_off = (int32_t)(bits / 8);
+				for (unsigned i = 0; i < vlen; i++) {
+					struct btf_member m;
+					memcpy(&m, types + pos + i * sizeof(m), sizeof(m));
+					if (m.name_off >= h.str_len ||
+					    strcmp(strs + m.name_off, want[w].member))
+						continue;
+					uint32_t bits = BTF_INFO_KFLAG(t.info)
+								? BTF_MEMBER_BIT_OFFSET(m.offset)
+								: m.offset;
+					want[w].off = (int32_t)(bits / 8);
+					found++;
+					break;
+				}
 			}
-			if (*pid_off >= 0 && *tgid_off >= 0)
-				rc = 0;
-			break;
-		}
 		pos += (size_t)extra;
 	}
 out:
 	free(d);
-	return rc;
+	for (size_t i = 0; i < n; i++)
+		if (want[i].off < 0)
+			return cp_error_set(err, CP_E_UNSUPPORTED, "%s: no %s.%s", path, want[i].st,
+					    want[i].member);
+	return 0;
 }
 
 /* ---- maps, loading, attaching ---------------------------------------------- */
@@ -571,8 +607,12 @@ int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
 	if (!initial_pid_ns())
 		return cp_error_set(err, CP_E_UNSUPPORTED,
 				    "in-kernel counting: not from inside a pid namespace");
-	int32_t pid_off = -1, tgid_off = -1;
-	int rc = task_offsets(&pid_off, &tgid_off, err);
+	struct member_off offs[] = {
+		{ "task_struct", "tgid", -1 },
+		{ "task_struct", "signal", -1 },
+		{ "signal_struct", "live", -1 },
+	};
+	int rc = btf_offsets(offs, CP_ARRAY_SIZE(offs), err);
 	if (rc)
 		return rc;
 	long nr_exit = cp_syscall_number("exit"), nr_exit_group = cp_syscall_number("exit_group");
@@ -585,8 +625,12 @@ int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
 		b->prog_fd[i] = b->link_fd[i] = -1;
 	b->ncpus = possible_cpus();
 	uint32_t slots = enter_slots();
-	b->follow_fd = map_create(BPF_MAP_TYPE_HASH, 4, 4, FOLLOW_MAX, BPF_F_NO_PREALLOC,
-				  "cprof_follow");
+	/* preallocated: kernels before 6.1 allow tracing programs no other */
+	b->follow_max = FOLLOW_MAX;
+	const char *tf = getenv("CPROF_TEST_BPF_FOLLOW"); /* the tests' small table */
+	if (tf && atoi(tf) > 0)
+		b->follow_max = (uint32_t)atoi(tf);
+	b->follow_fd = map_create(BPF_MAP_TYPE_HASH, 4, 4, b->follow_max, 0, "cprof_follow");
 	b->enter_fd = b->follow_fd < 0 ? -1
 				       : map_create(BPF_MAP_TYPE_ARRAY, 4, 16, slots, 0, "cprof_enter");
 	b->stats_fd = b->enter_fd < 0 ? -1
@@ -596,9 +640,9 @@ int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
 		rc = refused(err, "creating a map");
 		goto fail;
 	}
-	static const char *const names[4] = { "enter", "exit", "fork", "free" };
+	static const char *const names[4] = { "enter", "exit", "fork", "gone" };
 	static const char *const tps[4] = { "sys_enter", "sys_exit", "sched_process_fork",
-					    "sched_process_free" };
+					    "sched_process_exit" };
 	for (int i = 0; i < 4; i++) {
 		if (i == 2 && !o->follow)
 			continue;
@@ -611,9 +655,9 @@ int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
 		else if (i == 1)
 			prog_exit(&p, b, slots - 1, nr_execve, nr_execveat);
 		else if (i == 2)
-			prog_fork(&p, b, tgid_off);
+			prog_fork(&p, b, offs[0].off);
 		else
-			prog_free(&p, b, tgid_off, pid_off);
+			prog_gone(&p, b, offs[1].off, offs[2].off);
 		if ((b->prog_fd[i] = prog_load(&p, names[i], err)) < 0) {
 			rc = err ? err->code : CP_E_UNSUPPORTED;
 			goto fail;
@@ -717,7 +761,8 @@ uint64_t cp_trace_bpf_dropped(const struct cp_trace_bpf *b)
 	return b->dropped;
 }
 
-uint64_t cp_trace_bpf_unfollowed(const struct cp_trace_bpf *b)
+uint64_t cp_trace_bpf_unfollowed(const struct cp_trace_bpf *b, uint32_t *max)
 {
+	*max = b->follow_max;
 	return b->unfollowed;
 }

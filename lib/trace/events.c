@@ -431,12 +431,13 @@ int cp_trace_events_finish(struct cp_trace_events *t, int exit_status, struct cp
 	if (t->bpf) {
 		rc = cp_trace_bpf_finish(t->bpf, &t->o, t->sink, err);
 		t->dropped += cp_trace_bpf_dropped(t->bpf);
-		uint64_t unf = cp_trace_bpf_unfollowed(t->bpf);
+		uint32_t max;
+		uint64_t unf = cp_trace_bpf_unfollowed(t->bpf, &max);
 		if (unf)
 			cp_log(CP_LOG_WARN,
-			       "%llu child processes were not followed: 65536 were followed at once "
+			       "%llu child processes were not followed: %u were followed at once "
 			       "already (their calls are not counted)",
-			       (unsigned long long)unf);
+			       (unsigned long long)unf, max);
 		return rc;
 	}
 	if (t->perf) {

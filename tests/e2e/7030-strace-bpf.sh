@@ -6,7 +6,8 @@
 # exec (PATH misses before it are not counted); -f decides whether
 # children count; -e filters the table; -p counts a running process
 # without attaching and leaves it running; a table too small for the
-# thread ids says how many calls it could not count; a user without
+# thread ids says how many calls it could not count; ended processes
+# leave the table of followed ones, and a full one says so; a user without
 # CAP_BPF gets a one-line notice and the rings' counts, and
 # --engine bpf a one-line error.
 . "$(dirname "$0")/lib.sh"
@@ -99,6 +100,20 @@ diff=$((counted + ${dropped:-0} - want))
 [ "${dropped:-0}" -gt 0 ] && [ ${diff#-} -le 10 ] && ! grep -q 'not counted' n.txt &&
 	ok "one slot for two processes: $dropped calls said not counted, $counted counted: $want in all +- $diff (a table of its own: none)" ||
 	not_ok "collisions said (${dropped:-none}): $counted + ${dropped:-0}, whole $want" "$(tail -3 c.txt)" "$(tail -1 n.txt)"
+
+# followed processes leave the kernel's table when they end: 50 children
+# one after another fit a table of 4; 6 at once do not, and the 3 it had
+# no room for are said, never silently missing
+CPROF_TEST_BPF_FOLLOW=4 "$CPROF" strace-lite --engine bpf -c -f -o s1.txt -- \
+	sh -c 'for i in $(seq 50); do "$1" 1; done' sh "$SH" 2>s1.err
+CPROF_TEST_BPF_FOLLOW=4 "$CPROF" strace-lite --engine bpf -c -f -o s6.txt -- \
+	sh -c 'for i in 1 2 3 4 5 6; do "$1" 3000 & done; wait' sh "$SH" 2>s6.err
+g1=$(awk '$NF == "getppid" { print $(NF - 1) }' s1.txt)
+g6=$(awk '$NF == "getppid" { print $(NF - 1) }' s6.txt)
+[ "$g1" = 401 ] && [ ! -s s1.err ] && [ "$g6" = 72001 ] && [ "$(wc -l <s6.err)" = 1 ] &&
+	grep -q '^cprof strace-lite: warning: 3 child processes were not followed: 4 were followed at once' s6.err &&
+	ok "a table of 4 processes: 50 in turn all counted (getppid $g1); 6 at once: 3 said not followed, the rest counted ($g6)" ||
+	not_ok "followed-process table (getppid $g1, $g6)" "$(cat s1.err s6.err)"
 
 # without CAP_BPF: auto says so in one line and counts through the rings; --engine bpf fails
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
