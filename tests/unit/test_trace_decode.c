@@ -236,6 +236,35 @@ static void test_table(void **state)
 	cp_trace_stats_free(st);
 }
 
+/* totals from the kernel merge with calls seen one by one: sums add, min
+ * and max are the lowest and highest of both, JSON shows them */
+static void test_totals(void **state)
+{
+	(void)state;
+	struct cp_trace_stats *st = cp_trace_stats_new(false);
+	struct cp_trace_call c = call("read", 0, 0, 0, 0, 0, 0, 10);
+	c.enter_ns = 1000;
+	c.exit_ns = 6000; /* 5 us */
+	cp_trace_stats_add(st, &c, false);
+	struct cp_trace_totals tt = {
+		.nr = c.nr, .calls = 9, .errors = 2, .total_ns = 45000, .min_ns = 100, .max_ns = 20000,
+	};
+	cp_trace_stats_add_totals(st, &tt);
+	struct cp_trace_totals none = { .nr = 1, .min_ns = UINT64_MAX };
+	cp_trace_stats_add_totals(st, &none); /* no calls: no row */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cp_trace_stats_table(st, f, NULL, true, false);
+	fclose(f);
+	assert_non_null(strstr(buf, "{\"syscall\":\"read\",\"calls\":10,\"errors\":2,"
+				    "\"seconds\":0.000050,\"usecs_per_call\":5,\"percent\":100.00,"
+				    "\"min_ns\":100,\"max_ns\":20000}"));
+	assert_null(strstr(buf, "\"write\""));
+	free(buf);
+	cp_trace_stats_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_no_memory),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_totals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
