@@ -31,7 +31,9 @@ lib=$(report_tsv xz.txt | awk -F'\t' '$8 ~ /^liblzma\.so/ { print $8; exit }')
 read -r named unnamed rows top < <(report_tsv xz.txt | awk -F'\t' -v lib="$lib" '
 	$8 == lib { if (index($7, lib "+0x") == 1) { u += $1; if ($1 >= 1) n++ } else k += $1 }
 	END { printf "%.1f %.1f %d\n", k, u, n }')
-guessed=$(report_tsv xz.txt | awk -F'\t' '$7 ~ /^lzma_(mf_is_supported|lzma_preset|mode_is_supported)$/ && $1 > 0 { print $7 " " $1 "%" }')
+# (the real functions run too, briefly, at start: a sample or two in them
+# is right; the wrong names held tens of percent)
+guessed=$(report_tsv xz.txt | awk -F'\t' '$7 ~ /^lzma_(mf_is_supported|lzma_preset|mode_is_supported)$/ && $1 >= 0.5 { print $7 " " $1 "%" }')
 if [ -z "$guessed" ] && within "$named" 0 2 && awk -v u="$unnamed" 'BEGIN { exit !(u >= 80) }' &&
 	[ "$rows" -ge 1 ] && [ "$rows" -le 12 ]; then
 	ok "xz -6: $unnamed% in $rows $lib+0x... functions (>= 1% each), $named% under exported names"
