@@ -4,7 +4,8 @@
 # kernel): -c counts exactly strace's on syscall_heavy, -c
 # --json totals the table's, -S, --per-thread, --per-process, --latency
 # of 1 ms naps, -k stacks with burst_write on every write, --record's
-# profile with burst_read holding the read calls' share of the time, lost
+# profile with burst_read holding the read calls' share of the time, no
+# rt_sigprocmask per unwound frame in the reader, lost
 # events reported, -p never attaching (TracerPid 0) and the target running
 # on after cprof is interrupted, terminated or killed; bad input.
 . "$(dirname "$0")/lib.sh"
@@ -103,6 +104,16 @@ r=${shares#* }
 awk -v b="$b" -v r="$r" 'BEGIN { d = b - r; exit !(b > 0 && d < 0.5 && d > -0.5) }' && grep -q burst_read io.svg &&
 	ok "--record: burst_read holds ${b}% of syscall time, the read calls ${r}%; in the flame graph" ||
 	not_ok "--record shares: $shares" "$(cat rec.err)" "$(head -5 io.folded)"
+
+# unwinding costs the reader no system call per frame: libunwind's
+# signal masking around its cache lock (two rt_sigprocmask per frame,
+# 48k for these 4000 stacks) is answered in cprof (lib/unwind/nomask.c)
+strace -f -c -e trace=rt_sigprocmask -o sm.txt "$CPROF" strace-lite --record --stack-size 2048 -o sm.cprof -- "$SH" 200 2>sm.err
+nsm=$(awk '$NF == "total" { print $(NF - 2) + 0 }' sm.txt)
+nrec=$(sed -n 's/.* \([0-9]*\) calls recorded.*/\1/p' sm.err)
+[ "${nrec:-0}" -ge 4000 ] && [ "${nsm:-99999}" -lt 100 ] &&
+	ok "--record of $nrec calls with stacks: $nsm rt_sigprocmask calls in all" ||
+	not_ok "signal masking per frame: $nsm rt_sigprocmask for ${nrec:-no} calls recorded" "$(cat sm.err)"
 
 # lost events are counted and said, never silent: an 8-page ring cannot
 # keep up; and a call whose exit was lost never takes another call's
