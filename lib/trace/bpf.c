@@ -9,7 +9,8 @@
  * runs, and measured twice as slow.  The programs are written here as
  * instructions (some forty each); no libbpf, no compiler at build time.
  *
- *   sys_enter   a followed process (its tgid in `follow`): the thread's
+ *   sys_enter   a followed process (its tgid in its slot of `follow`, an
+ *               array indexed by tgid & mask like `enter`): the thread's
  *               entry time and syscall number go to its slot of `enter`
  *               (an array indexed by tid & mask, sized from pid_max; a slot
  *               still holding another thread's open call is counted as
@@ -40,7 +41,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,7 +60,6 @@
 #define IDX_DROPPED (CP_TRACE_MAX_NR + 1)  /* calls: slot collisions */
 #define IDX_UNFOLLOWED (CP_TRACE_MAX_NR + 2) /* calls: children `follow` had no room for */
 #define NSTATS (CP_TRACE_MAX_NR + 3)
-#define FOLLOW_MAX 16384 /* processes followed at once (freed ones leave) */
 
 enum { F_WAITING = 1, F_COUNTING = 2 };
 
@@ -65,7 +68,7 @@ struct cp_trace_bpf {
 	int prog_fd[4], link_fd[4];
 	int ncpus;
 	uint64_t dropped, unfollowed;
-	uint32_t follow_max;
+	uint32_t follow_mask; /* slots - 1 */
 };
 
 static long sys_bpf(int cmd, union bpf_attr *attr)
@@ -171,15 +174,21 @@ static void finish(struct prog *p, int out)
 
 /* ---- the programs --------------------------------------------------------- */
 
-/* r0 = follow[current tgid] (NULL: not followed); r7 = pid_tgid */
+/* r0 = &follow[current tgid & mask], when it is this process's (else
+ * out: not followed); r7 = pid_tgid.  A slot: u32 tgid, u32 state. */
 static void followed(struct prog *p, const struct cp_trace_bpf *b, int out)
 {
 	CALL(p, BPF_FUNC_get_current_pid_tgid);
 	MOV_R(p, BPF_REG_7, BPF_REG_0);
 	ALU_I(p, BPF_RSH, BPF_REG_0, 32);
+	ALU_I(p, BPF_AND, BPF_REG_0, (int32_t)b->follow_mask);
 	STX(p, BPF_W, BPF_REG_10, -4, BPF_REG_0);
 	lookup(p, b->follow_fd, -4);
 	JI(p, BPF_JEQ, BPF_REG_0, 0, out);
+	LDX(p, BPF_W, BPF_REG_1, BPF_REG_0, 0);
+	MOV_R(p, BPF_REG_2, BPF_REG_7);
+	ALU_I(p, BPF_RSH, BPF_REG_2, 32);
+	JR(p, BPF_JNE, BPF_REG_1, BPF_REG_2, out);
 }
 
 /* r0 = &enter[tid & mask] (NULL: out) */
@@ -234,7 +243,7 @@ static void prog_exit(struct prog *p, const struct cp_trace_bpf *b, uint32_t mas
 	enum { OUT, EXEC, COUNT, IDX_OK, NOERR, SETMIN, NOMIN };
 	MOV_R(p, BPF_REG_6, BPF_REG_1);
 	followed(p, b, OUT);
-	MOV_R(p, BPF_REG_8, BPF_REG_0); /* &state */
+	MOV_R(p, BPF_REG_8, BPF_REG_0); /* the slot: state at +4 */
 	enter_slot(p, b, mask, OUT);
 	MOV_R(p, BPF_REG_9, BPF_REG_0);
 	/* this thread's open call, or nothing to count (entered before
@@ -252,7 +261,7 @@ static void prog_exit(struct prog *p, const struct cp_trace_bpf *b, uint32_t mas
 	LDX(p, BPF_DW, BPF_REG_9, BPF_REG_10, -24);
 	JR(p, BPF_JNE, BPF_REG_0, BPF_REG_9, OUT); /* taken meanwhile */
 	ALU_I(p, BPF_RSH, BPF_REG_9, 32); /* r9 = nr */
-	LDX(p, BPF_W, BPF_REG_1, BPF_REG_8, 0);
+	LDX(p, BPF_W, BPF_REG_1, BPF_REG_8, 4);
 	JI(p, BPF_JEQ, BPF_REG_1, F_COUNTING, COUNT);
 	/* waiting for the command's exec: a successful one starts counting */
 	JI(p, BPF_JEQ, BPF_REG_9, (int32_t)nr_execve, EXEC);
@@ -261,7 +270,7 @@ static void prog_exit(struct prog *p, const struct cp_trace_bpf *b, uint32_t mas
 	label(p, EXEC);
 	LDX(p, BPF_DW, BPF_REG_1, BPF_REG_6, 8); /* args[1]: the return */
 	JI(p, BPF_JNE, BPF_REG_1, 0, OUT);
-	ST(p, BPF_W, BPF_REG_8, 0, F_COUNTING);
+	ST(p, BPF_W, BPF_REG_8, 4, F_COUNTING);
 	label(p, COUNT);
 	JI(p, BPF_JLT, BPF_REG_9, CP_TRACE_MAX_NR, IDX_OK);
 	MOV_I(p, BPF_REG_9, IDX_BEYOND);
@@ -305,28 +314,35 @@ static void read_task_u32(struct prog *p, int16_t ctx_arg, int32_t off, int16_t 
 	CALL(p, BPF_FUNC_probe_read_kernel);
 }
 
-/* sched_process_fork(parent, child), in the parent */
+/* sched_process_fork(parent, child), in the parent: the child's slot is
+ * claimed by compare-and-exchange (empty -> child tgid, parent's state);
+ * taken by another process, the child is counted as not followed */
 static void prog_fork(struct prog *p, const struct cp_trace_bpf *b, int32_t tgid_off)
 {
 	enum { OUT };
 	MOV_R(p, BPF_REG_6, BPF_REG_1);
 	followed(p, b, OUT);
-	LDX(p, BPF_W, BPF_REG_1, BPF_REG_0, 0);
+	LDX(p, BPF_W, BPF_REG_1, BPF_REG_0, 4);
 	STX(p, BPF_W, BPF_REG_10, -8, BPF_REG_1); /* the parent's state */
 	read_task_u32(p, 8, tgid_off, -12);
 	JI(p, BPF_JNE, BPF_REG_0, 0, OUT);
 	LDX(p, BPF_W, BPF_REG_1, BPF_REG_10, -12);
-	LDX(p, BPF_W, BPF_REG_2, BPF_REG_10, -4);
+	MOV_R(p, BPF_REG_2, BPF_REG_7);
+	ALU_I(p, BPF_RSH, BPF_REG_2, 32);
 	JR(p, BPF_JEQ, BPF_REG_1, BPF_REG_2, OUT); /* a thread */
-	ld_map(p, BPF_REG_1, b->follow_fd);
-	MOV_R(p, BPF_REG_2, BPF_REG_10);
-	ALU_I(p, BPF_ADD, BPF_REG_2, -12);
-	MOV_R(p, BPF_REG_3, BPF_REG_10);
-	ALU_I(p, BPF_ADD, BPF_REG_3, -8);
-	MOV_I(p, BPF_REG_4, BPF_ANY);
-	CALL(p, BPF_FUNC_map_update_elem);
+	ALU_I(p, BPF_AND, BPF_REG_1, (int32_t)b->follow_mask);
+	STX(p, BPF_W, BPF_REG_10, -16, BPF_REG_1);
+	lookup(p, b->follow_fd, -16);
 	JI(p, BPF_JEQ, BPF_REG_0, 0, OUT);
-	count(p, b->stats_fd, IDX_UNFOLLOWED, -16, OUT);
+	MOV_R(p, BPF_REG_9, BPF_REG_0);
+	LDX(p, BPF_W, BPF_REG_2, BPF_REG_10, -8);
+	ALU_I(p, BPF_LSH, BPF_REG_2, 32);
+	LDX(p, BPF_W, BPF_REG_3, BPF_REG_10, -12);
+	ALU_R(p, BPF_OR, BPF_REG_2, BPF_REG_3);
+	MOV_I(p, BPF_REG_0, 0);
+	emit(p, BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_9, BPF_REG_2, 0, BPF_CMPXCHG);
+	JI(p, BPF_JEQ, BPF_REG_0, 0, OUT);
+	count(p, b->stats_fd, IDX_UNFOLLOWED, -20, OUT);
 	finish(p, OUT);
 }
 
@@ -355,13 +371,8 @@ static void prog_gone(struct prog *p, const struct cp_trace_bpf *b, int32_t sign
 	JI(p, BPF_JNE, BPF_REG_0, 0, OUT);
 	LDX(p, BPF_W, BPF_REG_1, BPF_REG_10, -8);
 	JI(p, BPF_JNE, BPF_REG_1, 0, OUT); /* threads left */
-	CALL(p, BPF_FUNC_get_current_pid_tgid);
-	ALU_I(p, BPF_RSH, BPF_REG_0, 32);
-	STX(p, BPF_W, BPF_REG_10, -4, BPF_REG_0);
-	ld_map(p, BPF_REG_1, b->follow_fd);
-	MOV_R(p, BPF_REG_2, BPF_REG_10);
-	ALU_I(p, BPF_ADD, BPF_REG_2, -4);
-	CALL(p, BPF_FUNC_map_delete_elem);
+	followed(p, b, OUT);
+	ST(p, BPF_DW, BPF_REG_0, 0, 0);
 	finish(p, OUT);
 }
 
@@ -397,8 +408,24 @@ struct member_off {
 static int btf_offsets(struct member_off *want, size_t n, struct cp_error *err)
 {
 	static const char path[] = "/sys/kernel/btf/vmlinux";
-	size_t len;
-	char *d = cp_read_file(path, &len);
+	/* mapped where the kernel allows it (6.16): reading its 5 MB into
+	 * fresh memory was a quarter of a short run's start-up */
+	size_t len = 0;
+	char *d = NULL;
+	void *map = MAP_FAILED;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && !fstat(fd, &st) && st.st_size > 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			d = map;
+			len = (size_t)st.st_size;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!d)
+		d = cp_read_file(path, &len);
 	if (!d)
 		return cp_error_set(err, CP_E_UNSUPPORTED, "%s: %s (a kernel without BTF)", path,
 				    strerror(errno));
@@ -443,7 +470,10 @@ static int btf_offsets(struct member_off *want, size_t n, struct cp_error *err)
 		pos += (size_t)extra;
 	}
 out:
-	free(d);
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	else
+		free(d);
 	for (size_t i = 0; i < n; i++)
 		if (want[i].off < 0)
 			return cp_error_set(err, CP_E_UNSUPPORTED, "%s: no %s.%s", path, want[i].st,
@@ -519,8 +549,9 @@ static int attach(int prog_fd, const char *tp)
 	return (int)sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &a);
 }
 
-/* enter's slots: one per possible tid, within reason (16 MB) */
-static uint32_t enter_slots(void)
+/* slots of enter and follow: one per possible tid, within reason (1M:
+ * 16 and 8 MB); env: the tests' way to make them share */
+static uint32_t id_slots(const char *env)
 {
 	long pid_max = 4194304;
 	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
@@ -532,8 +563,7 @@ static uint32_t enter_slots(void)
 	uint32_t n = 1024;
 	while (n < pid_max && n < (1u << 20))
 		n <<= 1;
-	/* the tests' way to make threads share slots */
-	const char *t = getenv("CPROF_TEST_BPF_SLOTS");
+	const char *t = getenv(env);
 	if (t && atoi(t) > 0)
 		n = (uint32_t)atoi(t);
 	return n;
@@ -624,13 +654,11 @@ int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
 	for (int i = 0; i < 4; i++)
 		b->prog_fd[i] = b->link_fd[i] = -1;
 	b->ncpus = possible_cpus();
-	uint32_t slots = enter_slots();
-	/* preallocated: kernels before 6.1 allow tracing programs no other */
-	b->follow_max = FOLLOW_MAX;
-	const char *tf = getenv("CPROF_TEST_BPF_FOLLOW"); /* the tests' small table */
-	if (tf && atoi(tf) > 0)
-		b->follow_max = (uint32_t)atoi(tf);
-	b->follow_fd = map_create(BPF_MAP_TYPE_HASH, 4, 4, b->follow_max, 0, "cprof_follow");
+	uint32_t slots = id_slots("CPROF_TEST_BPF_SLOTS");
+	uint32_t fslots = id_slots("CPROF_TEST_BPF_FOLLOW");
+	b->follow_mask = fslots - 1;
+	/* arrays: their lookups are inlined (a hash's are calls, on every syscall) */
+	b->follow_fd = map_create(BPF_MAP_TYPE_ARRAY, 4, 8, fslots, 0, "cprof_follow");
 	b->enter_fd = b->follow_fd < 0 ? -1
 				       : map_create(BPF_MAP_TYPE_ARRAY, 4, 16, slots, 0, "cprof_enter");
 	b->stats_fd = b->enter_fd < 0 ? -1
@@ -688,11 +716,18 @@ int cp_trace_bpf_add(struct cp_trace_bpf *b, pid_t pid, bool running, struct cp_
 	long tgid = pid;
 	if (running && !cp_proc_status_field(pid, "Tgid", false, &tgid))
 		return cp_error_set(err, CP_E_NOENT, "-p %d: no such process", (int)pid);
-	uint32_t key = (uint32_t)tgid, val = running ? F_COUNTING : F_WAITING;
+	uint32_t key = (uint32_t)tgid & b->follow_mask;
+	uint64_t old = 0, val = (uint64_t)(running ? F_COUNTING : F_WAITING) << 32 | (uint32_t)tgid;
 	union bpf_attr a;
 	memset(&a, 0, sizeof(a));
 	a.map_fd = (uint32_t)b->follow_fd;
 	a.key = (uint64_t)(uintptr_t)&key;
+	a.value = (uint64_t)(uintptr_t)&old;
+	if (!sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) && old && (uint32_t)old != (uint32_t)tgid)
+		return cp_error_set(err, CP_E_FAIL,
+				    "in-kernel counting: cannot follow %d: its slot is taken by "
+				    "process %u (kernel.pid_max is over %u)",
+				    (int)pid, (unsigned)(uint32_t)old, b->follow_mask + 1);
 	a.value = (uint64_t)(uintptr_t)&val;
 	a.flags = BPF_ANY;
 	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
@@ -763,6 +798,6 @@ uint64_t cp_trace_bpf_dropped(const struct cp_trace_bpf *b)
 
 uint64_t cp_trace_bpf_unfollowed(const struct cp_trace_bpf *b, uint32_t *max)
 {
-	*max = b->follow_max;
+	*max = b->follow_mask + 1;
 	return b->unfollowed;
 }

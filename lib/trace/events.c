@@ -435,8 +435,9 @@ int cp_trace_events_finish(struct cp_trace_events *t, int exit_status, struct cp
 		uint64_t unf = cp_trace_bpf_unfollowed(t->bpf, &max);
 		if (unf)
 			cp_log(CP_LOG_WARN,
-			       "%llu child processes were not followed: %u were followed at once "
-			       "already (their calls are not counted)",
+			       "%llu child processes were not followed: their slot among the %u "
+			       "of followed processes was another's (process ids beyond them); "
+			       "their calls are not counted",
 			       (unsigned long long)unf, max);
 		return rc;
 	}

@@ -278,7 +278,8 @@ int cp_trace_bpf_finish(struct cp_trace_bpf *b, const struct cp_trace_opts *o,
 /* Calls not counted: their thread's entry slot was taken by another
  * thread's open call (only when pid_max is over a million). */
 uint64_t cp_trace_bpf_dropped(const struct cp_trace_bpf *b);
-/* Child processes not followed: *max (16384) were followed at once. */
+/* Child processes not followed: their slot among the *max (pid_max, up
+ * to 1M) was another process's. */
 uint64_t cp_trace_bpf_unfollowed(const struct cp_trace_bpf *b, uint32_t *max);
 void cp_trace_bpf_free(struct cp_trace_bpf *b);
 

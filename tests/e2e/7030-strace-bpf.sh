@@ -101,19 +101,23 @@ diff=$((counted + ${dropped:-0} - want))
 	ok "one slot for two processes: $dropped calls said not counted, $counted counted: $want in all +- $diff (a table of its own: none)" ||
 	not_ok "collisions said (${dropped:-none}): $counted + ${dropped:-0}, whole $want" "$(tail -3 c.txt)" "$(tail -1 n.txt)"
 
-# followed processes leave the kernel's table when they end: 50 children
-# one after another fit a table of 4; 6 at once do not, and the 3 it had
-# no room for are said, never silently missing
+# followed processes leave the kernel's table when they end: a table of
+# 4 slots (by pid & 3), sh holding one: of 50 children one after another
+# only those sharing sh's slot (about a quarter) cannot be followed, where
+# without the clean-up all after the third could not; 6 at once: at least
+# 3 cannot; every child not followed is said, and the others all counted
 CPROF_TEST_BPF_FOLLOW=4 "$CPROF" strace-lite --engine bpf -c -f -o s1.txt -- \
 	sh -c 'for i in $(seq 50); do "$1" 1; done' sh "$SH" 2>s1.err
 CPROF_TEST_BPF_FOLLOW=4 "$CPROF" strace-lite --engine bpf -c -f -o s6.txt -- \
 	sh -c 'for i in 1 2 3 4 5 6; do "$1" 3000 & done; wait' sh "$SH" 2>s6.err
 g1=$(awk '$NF == "getppid" { print $(NF - 1) }' s1.txt)
 g6=$(awk '$NF == "getppid" { print $(NF - 1) }' s6.txt)
-[ "$g1" = 401 ] && [ ! -s s1.err ] && [ "$g6" = 72001 ] && [ "$(wc -l <s6.err)" = 1 ] &&
-	grep -q '^cprof strace-lite: warning: 3 child processes were not followed: 4 were followed at once' s6.err &&
-	ok "a table of 4 processes: 50 in turn all counted (getppid $g1); 6 at once: 3 said not followed, the rest counted ($g6)" ||
-	not_ok "followed-process table (getppid $g1, $g6)" "$(cat s1.err s6.err)"
+u1=$(sed -n 's/^cprof strace-lite: warning: \([0-9]*\) child processes were not followed.*/\1/p' s1.err)
+u6=$(sed -n 's/^cprof strace-lite: warning: \([0-9]*\) child processes were not followed.*/\1/p' s6.err)
+[ "${u1:-0}" -lt 25 ] && [ "$g1" = $((1 + (50 - ${u1:-0}) * 8)) ] &&
+	[ "${u6:-0}" -ge 3 ] && [ "$g6" = $((1 + (6 - u6) * 24000)) ] &&
+	ok "a table of 4: 50 children in turn, ${u1:-0} said not followed, the rest counted (getppid $g1); 6 at once: $u6 said, the rest counted ($g6)" ||
+	not_ok "followed-process table (in turn: ${u1:-none} not followed, getppid $g1; at once: ${u6:-none}, $g6)" "$(cat s1.err s6.err)"
 
 # without CAP_BPF: auto says so in one line and counts through the rings; --engine bpf fails
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
