@@ -2,17 +2,18 @@
 # strace.sh - `make bench`, the costs of `cprof strace-lite` (run.sh calls
 # it), side by side with strace and perf in the same run.  Every figure is
 # a ratio of whole-command wall times over the same plain run of the
-# workload, median of interleaved runs (BENCH_RUNS, 7; the ptrace-bound
-# cases and --record, ~2-5 s a run here, min(3, BENCH_RUNS); strace -f -c
-# and perf trace -s on 400k calls, ~40 s and ~12 s here, one run); about
-# 2.5 minutes in all; overhead = ratio - 1:
+# workload, median of interleaved runs (BENCH_RUNS, 7; full decode and
+# --record, ~2-5 s a run here, min(3, BENCH_RUNS); strace -f -c
+# and perf trace -s on 400k calls, ~20 s and ~12 s here, one run); about
+# 6 minutes in all; overhead = ratio - 1:
 #   -c, syscall_heavy 20000 (400k calls): cprof (as root: counted in the
 #       kernel by BPF programs; also --engine events, the tracepoint rings
 #       it falls back to) against strace -f -c, perf trace -s and perf
 #       stat of the two raw_syscalls tracepoints (their mere cost)
 #                                       bar: cprof <= 2.5x; its overhead
 #                                       <= 1/25 strace's, <= 1/15 perf trace's
-#   -c, find /usr -name '*.h' (repeated to ~0.6 s, page cache warm),
+#   -c, find /usr -name '*.h' (repeated to ~2 s, page cache warm: the
+#       tools' start-up, ~45 ms, is not what is measured),
 #       the same four                   bar <= 1.1x
 #   -e trace=openat at launch (ptrace + seccomp-bpf), syscall_heavy 20000,
 #       against strace -f --seccomp-bpf bar: cprof <= strace
@@ -42,13 +43,13 @@ sver=none pver=none
 [ -n "$STRACE" ] && sver=$("$STRACE" -V 2>/dev/null | awk 'NR == 1 { print $NF }')
 [ -n "$PERF" ] && pver=$("$PERF" --version 2>/dev/null | awk '{ print $3 }')
 echo "== strace-lite: cprof strace-lite against strace $sver and perf $pver (wall time over a plain run;" \
-	"medians of $RUNS interleaved runs, $SLOW for the ptrace-bound cases)"
+	"medians of $RUNS interleaved runs, $SLOW for full decode and --record)"
 [ -x "$W" ] || { echo "FAIL: strace-lite: no '$W': run 'make fixtures' first"; exit 1; }
 [ -x "$CPROF" ] || { echo "FAIL: strace-lite: no '$CPROF': run 'make' first"; exit 1; }
 [ -n "$STRACE" ] || echo "SKIP: strace-lite: strace is not installed: no strace figures (Debian: strace)"
 [ -n "$PERF" ] || echo "SKIP: strace-lite: perf is not installed: no perf figures (Debian: linux-perf)"
 
-# find /usr repeated to ~0.6 s, the page cache warm
+# find /usr repeated to ~2 s, the page cache warm
 find /usr -name '*.h' >/dev/null 2>&1
 tf=9
 for _ in 1 2 3; do # the fastest of 3 runs
@@ -57,7 +58,7 @@ for _ in 1 2 3; do # the fastest of 3 runs
 	t1=$(now)
 	tf=$(calc "%.4f" "($t1 - $t0 < $tf) ? $t1 - $t0 : $tf")
 done
-NFIND=$(calc "%.0f" "0.6 / ($tf + 0.001)")
+NFIND=$(calc "%.0f" "2 / ($tf + 0.001)")
 [ "$NFIND" -ge 1 ] 2>/dev/null || NFIND=1
 [ "$NFIND" -le 20 ] || NFIND=20
 FIND=(sh -c 'for i in $(seq "$1"); do find /usr -name "*.h"; done' find "$NFIND")
@@ -177,7 +178,12 @@ fast=(plain c_cprof c_rings c_pstat f_plain f_cprof f_rings f_pstat d_plain d_cp
 for i in $(seq "$RUNS"); do
 	for v in $(rotate "$i" "${fast[@]}"); do measure "$v"; done
 done
-slow=(plain plain2k o_cprof o_strace x_cprof x_strace r_cprof r_perf)
+# -e trace=openat against strace: the two within 10% of each other and
+# each run +-10%, so medians of all the runs (3 gave either order)
+for i in $(seq "$RUNS"); do
+	for v in $(rotate "$i" o_cprof o_strace); do measure "$v"; done
+done
+slow=(plain plain2k x_cprof x_strace r_cprof r_perf)
 for i in $(seq "$SLOW"); do
 	list=("${slow[@]}")
 	[ "$i" = 1 ] && list+=(c_strace c_ptrace)
@@ -211,7 +217,7 @@ echo "strace-lite -c, find /usr -name '*.h' x $NFIND: cprof $cr (${engine:-engin
 cr=$(x o_cprof plain) sr=$(x o_strace plain)
 echo "strace-lite -e trace=openat (ptrace, seccomp-bpf), syscall_heavy 20000 (40k openat): cprof $cr," \
 	"strace -f --seccomp-bpf $(tool o_strace "$sr") (bar: cprof <= strace) $(bar "$(n "$cr") <= $(n "$sr")" "$cr" "$sr")" \
-	"[plain $P; median of $SLOW]"
+	"[plain $P; median of $RUNS]"
 cr=$(x d_cprof d_plain) sr=$(x d_strace d_plain)
 echo "strace-lite -e trace=openat, rare calls (dd bs=1 count=800000): cprof $cr," \
 	"strace -f --seccomp-bpf $(tool d_strace "$sr") (bar: cprof <= 1.3x) $(bar "$(n "$cr") <= 1.3" "$cr")" \
