@@ -399,13 +399,72 @@ static long btf_extra(unsigned k, unsigned vlen)
 	}
 }
 
-/* Members whose byte offsets the programs need, from the kernel's BTF. */
-struct member_off {
-	const char *st, *member;
-	int32_t off; /* -1: not found */
-};
+/* name_off's string, when the string section holds all of it */
+static const char *btf_str(const char *strs, uint32_t str_len, uint32_t off)
+{
+	if (off >= str_len || !memchr(strs + off, 0, str_len - off))
+		return NULL;
+	return strs + off;
+}
 
-static int btf_offsets(struct member_off *want, size_t n, struct cp_error *err)
+int cp_trace_btf_offsets(const void *btf, size_t len, struct cp_trace_btf_member *want,
+			 size_t n, struct cp_error *err)
+{
+	const char *d = btf;
+	struct btf_header h;
+	size_t found = 0;
+	for (size_t i = 0; i < n; i++)
+		want[i].off = -1;
+	if (len < sizeof(h))
+		return cp_error_set(err, CP_E_FORMAT, "BTF: %zu bytes, shorter than its header", len);
+	memcpy(&h, d, sizeof(h));
+	if (h.magic != BTF_MAGIC)
+		return cp_error_set(err, CP_E_FORMAT, "BTF: magic 0x%04x at offset 0, not 0x%04x",
+				    h.magic, BTF_MAGIC);
+	if ((uint64_t)h.hdr_len + h.type_off + h.type_len > len ||
+	    (uint64_t)h.hdr_len + h.str_off + h.str_len > len)
+		return cp_error_set(err, CP_E_FORMAT,
+				    "BTF: its type or string section ends past its %zu bytes", len);
+	const char *types = d + h.hdr_len + h.type_off, *strs = d + h.hdr_len + h.str_off;
+	size_t pos = 0;
+	while (found < n && pos + sizeof(struct btf_type) <= h.type_len) {
+		struct btf_type t;
+		memcpy(&t, types + pos, sizeof(t));
+		pos += sizeof(t);
+		unsigned k = BTF_INFO_KIND(t.info), vlen = BTF_INFO_VLEN(t.info);
+		long extra = btf_extra(k, vlen);
+		if (extra < 0 || pos + (size_t)extra > h.type_len)
+			break;
+		const char *name = k == BTF_KIND_STRUCT && t.name_off
+					   ? btf_str(strs, h.str_len, t.name_off)
+					   : NULL;
+		for (size_t w = 0; name && w < n; w++) {
+			if (want[w].off >= 0 || strcmp(name, want[w].st))
+				continue;
+			for (unsigned i = 0; i < vlen; i++) {
+				struct btf_member m;
+				memcpy(&m, types + pos + i * sizeof(m), sizeof(m));
+				const char *mn = btf_str(strs, h.str_len, m.name_off);
+				if (!mn || strcmp(mn, want[w].member))
+					continue;
+				uint32_t bits = BTF_INFO_KFLAG(t.info) ? BTF_MEMBER_BIT_OFFSET(m.offset)
+								       : m.offset;
+				want[w].off = (int32_t)(bits / 8);
+				found++;
+				break;
+			}
+		}
+		pos += (size_t)extra;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (want[i].off < 0)
+			return cp_error_set(err, CP_E_UNSUPPORTED, "BTF: no %s.%s", want[i].st,
+					    want[i].member);
+	return 0;
+}
+
+/* The offsets from the running kernel's BTF. */
+static int btf_offsets(struct cp_trace_btf_member *want, size_t n, struct cp_error *err)
 {
 	static const char path[] = "/sys/kernel/btf/vmlinux";
 	/* mapped where the kernel allows it (6.16): reading its 5 MB into
@@ -429,55 +488,15 @@ static int btf_offsets(struct member_off *want, size_t n, struct cp_error *err)
 	if (!d)
 		return cp_error_set(err, CP_E_UNSUPPORTED, "%s: %s (a kernel without BTF)", path,
 				    strerror(errno));
-	struct btf_header h;
-	size_t found = 0;
-	for (size_t i = 0; i < n; i++)
-		want[i].off = -1;
-	if (len < sizeof(h))
-		goto out;
-	memcpy(&h, d, sizeof(h));
-	if (h.magic != BTF_MAGIC || (uint64_t)h.hdr_len + h.type_off + h.type_len > len ||
-	    (uint64_t)h.hdr_len + h.str_off + h.str_len > len)
-		goto out;
-	const char *types = d + h.hdr_len + h.type_off, *strs = d + h.hdr_len + h.str_off;
-	size_t pos = 0;
-	while (found < n && pos + sizeof(struct btf_type) <= h.type_len) {
-		struct btf_type t;
-		memcpy(&t, types + pos, sizeof(t));
-		pos += sizeof(t);
-		unsigned k = BTF_INFO_KIND(t.info), vlen = BTF_INFO_VLEN(t.info);
-		long extra = btf_extra(k, vlen);
-		if (extra < 0 || pos + (size_t)extra > h.type_len)
-			break;
-		if (k == BTF_KIND_STRUCT && t.name_off && t.name_off < h.str_len)
-			for (size_t w = 0; w < n; w++) {
-				if (want[w].off >= 0 || strcmp(strs + t.name_off, want[w].st))
-					continue;
-				for (unsigned i = 0; i < vlen; i++) {
-					struct btf_member m;
-					memcpy(&m, types + pos + i * sizeof(m), sizeof(m));
-					if (m.name_off >= h.str_len ||
-					    strcmp(strs + m.name_off, want[w].member))
-						continue;
-					uint32_t bits = BTF_INFO_KFLAG(t.info)
-								? BTF_MEMBER_BIT_OFFSET(m.offset)
-								: m.offset;
-					want[w].off = (int32_t)(bits / 8);
-					found++;
-					break;
-				}
-			}
-		pos += (size_t)extra;
-	}
-out:
+	struct cp_error e;
+	int rc = cp_trace_btf_offsets(d, len, want, n, &e);
 	if (map != MAP_FAILED)
 		munmap(map, len);
 	else
 		free(d);
-	for (size_t i = 0; i < n; i++)
-		if (want[i].off < 0)
-			return cp_error_set(err, CP_E_UNSUPPORTED, "%s: no %s.%s", path, want[i].st,
-					    want[i].member);
+	if (rc)
+		return cp_error_set(err, CP_E_UNSUPPORTED, "in-kernel counting: %s: %s", path,
+				    e.msg);
 	return 0;
 }
 
@@ -637,7 +656,7 @@ int cp_trace_bpf_open(const struct cp_trace_opts *o, struct cp_trace_bpf **out,
 	if (!initial_pid_ns())
 		return cp_error_set(err, CP_E_UNSUPPORTED,
 				    "in-kernel counting: not from inside a pid namespace");
-	struct member_off offs[] = {
+	struct cp_trace_btf_member offs[] = {
 		{ "task_struct", "tgid", -1 },
 		{ "task_struct", "signal", -1 },
 		{ "signal_struct", "live", -1 },

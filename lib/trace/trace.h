@@ -275,6 +275,16 @@ int cp_trace_bpf_add(struct cp_trace_bpf *b, pid_t pid, bool running, struct cp_
  * o->set). */
 int cp_trace_bpf_finish(struct cp_trace_bpf *b, const struct cp_trace_opts *o,
 			const struct cp_trace_sink *sink, struct cp_error *err);
+/* A member whose byte offset the programs need (task_struct's tgid...). */
+struct cp_trace_btf_member {
+	const char *st, *member;
+	int32_t off; /* -1: not found */
+};
+/* The byte offsets of n struct members in BTF data (the kernel's
+ * /sys/kernel/btf/vmlinux format): 0, or CP_E_FORMAT (malformed: what and
+ * where) / CP_E_UNSUPPORTED (a member not there) naming it. */
+int cp_trace_btf_offsets(const void *btf, size_t len, struct cp_trace_btf_member *want,
+			 size_t n, struct cp_error *err);
 /* Calls not counted: their thread's entry slot was taken by another
  * thread's open call (only when pid_max is over a million). */
 uint64_t cp_trace_bpf_dropped(const struct cp_trace_bpf *b);
