@@ -215,6 +215,7 @@ int cmd_attach(int argc, char **argv)
 			goto out;
 		}
 	}
+	periodic_anchor(&R.P, R.rec);
 	R.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	bool show = !args.quiet && cp_stderr_is_tty();
 	int lrc = run_loop(&R, show);

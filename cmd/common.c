@@ -352,6 +352,12 @@ int periodic_start(const char *cmd, const struct sampling_args *a, struct period
 	return 0;
 }
 
+void periodic_anchor(struct periodic *P, const struct cp_recorder *rec)
+{
+	if (P->w && rec)
+		P->next_cut = cp_recorder_start_ns(rec) + P->every_ns;
+}
+
 int periodic_timeout(const struct periodic *P, int dflt)
 {
 	if (!P->w)

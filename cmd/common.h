@@ -127,8 +127,11 @@ struct periodic {
 	uint64_t periods;
 };
 /* Start the period writer when --every was given (0; 1 with the error
- * printed).  Call after the recorder started sampling. */
+ * printed). */
 int periodic_start(const char *cmd, const struct sampling_args *a, struct periodic *P);
+/* Once the recorder exists: the periods follow its start (the first one
+ * is a whole period however long the launch took). */
+void periodic_anchor(struct periodic *P, const struct cp_recorder *rec);
 /* How long the loop may wait in poll (ms): dflt, or less when a cut is due
  * sooner. */
 int periodic_timeout(const struct periodic *P, int dflt);

@@ -184,6 +184,7 @@ int cmd_record(int argc, char **argv)
 		cp_proc_close(&R.child);
 		goto out;
 	}
+	periodic_anchor(&R.P, R.rec);
 	R.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!no_command && cp_proc_release(&R.child, cmdv, &err)) {
 		cmd_error("record", "%s", err.msg);

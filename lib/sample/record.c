@@ -478,6 +478,11 @@ static int on_event(const struct cp_perf_event *ev, void *arg)
 	return 0;
 }
 
+uint64_t cp_recorder_start_ns(const struct cp_recorder *r)
+{
+	return r->start_ns;
+}
+
 struct cp_recorder *cp_recorder_new(const struct cp_record_opts *o, struct cp_error *err)
 {
 	struct cp_recorder *r = cp_xcalloc(1, sizeof(*r));

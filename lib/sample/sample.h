@@ -261,6 +261,9 @@ int cp_recorder_process(struct cp_recorder *r, struct cp_error *err);
  * call once; the recorder still needs cp_recorder_free. */
 int cp_recorder_finish(struct cp_recorder *r, int exit_status, struct cp_error *err);
 void cp_recorder_stats(const struct cp_recorder *r, struct cp_record_stats *st);
+/* When the session began (CLOCK_MONOTONIC, as cp_now_ns()): the start of
+ * its first period. */
+uint64_t cp_recorder_start_ns(const struct cp_recorder *r);
 /* Continuous recording (opts.periodic): end the current period at
  * boundary_ns (CLOCK_MONOTONIC, as cp_now_ns(); 0 or later than now: now)
  * and return it as a self-contained profile (the caller frees it): the
