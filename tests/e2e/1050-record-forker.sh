@@ -24,10 +24,11 @@ if [ "$row" = "cpu_split_fp cpu_split_fp" ]; then ok "exec'd child: comm and mod
 	not_ok "exec'd child row: '$row'"; fi
 
 # --no-inherit: the children are not followed (threads still are)
-record_ok no-inherit "$T/ni.data" --no-inherit -- "$FIXTURES/forker" 100 || exit 0
+record_ok no-inherit "$T/ni.data" --no-inherit -- "$FIXTURES/forker" 250 || exit 0
 "$CPROF" report --stdio -i "$T/ni.data" >"$T/ni.txt"
 # Total%: kernel work the parent's fork and wait cause (a few samples of
-# ~180) runs under parent_work and must not make the check flaky
+# ~400; more on a fresh machine, where page faults cost more) runs under
+# parent_work and must not make the check flaky
 tot=$(share_of parent_work "$T/ni.txt" 2)
 if within "$tot" 99 2; then
 	ok "--no-inherit: parent_work total $tot% (want 99 +-2)"
