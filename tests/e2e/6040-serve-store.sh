@@ -129,7 +129,7 @@ if [ -n "$sid" ] && wait_until 20 landed; then
 	s=$(awk '$NF == "hot_sixty" { sub("%", "", $2); print $2; exit }' sess.txt)
 	[ "$(count 'service=sess&labels=via%3Dapi')" = 1 ] && within "${s:-0}" 60 5 &&
 		ok "a session with a service lands in the store ($pid_), hot_sixty $s%" ||
-		not_ok "session in the store: hot_sixty '$s'" "$(head -8 sess.txt)"
+		not_ok "session in the store: hot_sixty '$s'" "$(grep -E 'Duration|Showing|hot_|main' sess.txt)"
 else not_ok "session $sid never showed a profile_id" "$(curl -s "$A/sessions/$sid")"; fi
 kill $mine 2>/dev/null
 
