@@ -64,8 +64,10 @@ if [ $rc -ne 0 ]; then
 fi
 "$CPROF" convert -i split.data --to callgrind -o split.cg 2>conv.err
 rc=$?
+# a name is spelled out where it is first used: as fn= or as a callee's cfn=
+# (before it, when a sample in ld.so comes first)
 if [ $rc -eq 0 ] && [ ! -s conv.err ] && [ ! -e split.cg.tmp ] && grep -qx 'events: cpu' split.cg &&
-	grep -q '^fn=([0-9]*) hot_sixty$' split.cg; then
+	grep -qE '^c?fn=\([0-9]+\) hot_sixty$' split.cg; then
 	ok "convert --to callgrind -o: events: cpu (the recording's default type), written whole"
 else
 	not_ok "convert --to callgrind -o: events: cpu, written whole" "exit $rc"
