@@ -17,6 +17,7 @@
 struct tid_info {
 	const char *comm;   /* interned in the model */
 	uint64_t stack_top; /* end of the stack VMA, 0 = not looked up, 1 = unknown */
+	uint64_t read_end;  /* highest stack end a complete walk of it needed */
 };
 
 struct cp_recorder {

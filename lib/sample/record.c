@@ -264,6 +264,11 @@ static uint64_t stack_need(struct cp_recorder *r, uint32_t pid, struct tid_info 
 	}
 	if (ti->stack_top > sp + 1)
 		return ti->stack_top - sp;
+	/* the process was gone before its maps could be read (a reader
+	 * behind a short run): as deep as a complete walk of this thread
+	 * went, else only "more than the copy" */
+	if (ti->read_end > need_addr && need_addr > sp)
+		return ti->read_end - sp;
 	return need_addr > sp ? need_addr - sp : 0;
 }
 
@@ -351,6 +356,8 @@ static int on_sample(struct cp_recorder *r, const struct cp_perf_sample *s)
 		case CP_UNWIND_COMPLETE:
 			flags |= CP_SAMPLE_COMPLETE;
 			r->st.complete++;
+			if (res.read_end > ti->read_end)
+				ti->read_end = res.read_end;
 			break;
 		case CP_UNWIND_CUT:
 			flags |= CP_SAMPLE_CUT;

@@ -30,6 +30,7 @@ struct ctx {
 	uint64_t sp;
 	bool cut;
 	uint64_t need_addr;
+	uint64_t read_end; /* end of the highest word read from the copy */
 	bool unmapped; /* a PC outside every mapping of the space */
 	/* module of the last find_proc_info: its .eh_frame usually lies in a
 	 * read-only segment that the kernel does not report (only executable
@@ -100,6 +101,8 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp, in
 	const struct cp_unwind_input *in = c->in;
 	if (addr >= c->sp && addr + 8 <= c->sp + in->stack_len && addr + 8 > addr) {
 		memcpy(valp, in->stack + (addr - c->sp), 8);
+		if (addr + 8 > c->read_end)
+			c->read_end = addr + 8;
 		return 0;
 	}
 	const struct cp_mapping *m = cp_space_find(in->space, addr);
@@ -301,6 +304,8 @@ void cp_unwind_dwarf(struct cp_unwinder *u, const struct cp_unwind_input *in, ui
 	res->unmapped = c.unmapped;
 	if (res->stop == CP_UNWIND_CUT)
 		res->need_addr = c.need_addr;
+	if (res->stop == CP_UNWIND_COMPLETE)
+		res->read_end = c.read_end;
 	if (res->stop == CP_UNWIND_CUT || res->stop == CP_UNWIND_NOINFO)
 		splice(in, pcs, max, res);
 }

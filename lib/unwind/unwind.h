@@ -45,6 +45,8 @@ struct cp_unwind_result {
 	bool unmapped;            /* the walk met a PC outside every mapping of the space
 				   * (for the caller: its mappings may be out of date) */
 	uint64_t need_addr;       /* CUT: first stack address that was not copied */
+	uint64_t read_end;        /* COMPLETE: end of the highest stack word the walk read
+				   * (what a copy from this SP must reach) */
 };
 
 struct cp_unwinder;
