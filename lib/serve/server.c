@@ -84,6 +84,12 @@ static void route(struct cp_http_req *r, void *arg)
 		return cp_serve_ingest(s, r);
 	if (!strncmp(path, "/api/metrics/", 13))
 		return cp_serve_fleet(s, r, path + 12);
+	/* go tool pprof asks a profile's host for /symbolz when a location has
+	 * no function; ours are stored symbolized: a 404 tells it to go on
+	 * (the web UI's page fallback answered 200, then refused its POST) */
+	if (!strcmp(path, "/symbolz"))
+		return cp_http_reply_error(r, 404, "no /symbolz here: stored profiles carry "
+						   "their symbols");
 	/* the one POST outside the API: pprof's symbol lookups */
 	size_t plen = strlen(path);
 	bool symbol = plen >= 19 && !strcmp(path + plen - 19, "/debug/pprof/symbol");

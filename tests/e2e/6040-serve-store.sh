@@ -138,6 +138,8 @@ head -c 70000 /dev/zero >big
 printf 'not a profile\x01\x02' >junk
 bad 400 --data-binary @junk "$U?service=web" || n=$((n + 1))
 bad 400 --data-binary @cs.pb.gz "$U" || n=$((n + 1))
+# go tool pprof asks for /symbolz when a location has no function: a 404 lets it go on
+bad 404 "http://127.0.0.1:$PORT/symbolz" || n=$((n + 1))
 bad 400 --data-binary @cs.pb.gz "$U?service=a/b" || n=$((n + 1))
 bad 400 --data-binary @cs.pb.gz "$U?service=web&labels=a%3D1,a%3D2" || n=$((n + 1))
 bad 413 --data-binary @big "$U?service=web" || n=$((n + 1))
