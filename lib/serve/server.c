@@ -84,18 +84,18 @@ static void route(struct cp_http_req *r, void *arg)
 		return cp_serve_ingest(s, r);
 	if (!strncmp(path, "/api/metrics/", 13))
 		return cp_serve_fleet(s, r, path + 12);
-	/* go tool pprof asks a profile's host for /symbolz when a location has
-	 * no function; ours are stored symbolized: a 404 tells it to go on
-	 * (the web UI's page fallback answered 200, then refused its POST) */
-	if (!strcmp(path, "/symbolz"))
-		return cp_http_reply_error(r, 404, "no /symbolz here: stored profiles carry "
-						   "their symbols");
-	/* the one POST outside the API: pprof's symbol lookups */
+	/* the one POST outside the API: pprof's symbol lookups, at
+	 * /debug/pprof/symbol and, for a profile fetched from any other path
+	 * (the store's), at /symbolz: go tool pprof asks there when a mapping
+	 * has an address without a name, and gives up unless it is answered */
 	size_t plen = strlen(path);
-	bool symbol = plen >= 19 && !strcmp(path + plen - 19, "/debug/pprof/symbol");
+	bool symbolz = !strcmp(path, "/symbolz");
+	bool symbol = symbolz || (plen >= 19 && !strcmp(path + plen - 19, "/debug/pprof/symbol"));
 	if (strcmp(cp_http_method(r), "GET") && strcmp(cp_http_method(r), "HEAD") &&
 	    (!symbol || strcmp(cp_http_method(r), "POST")))
 		return cp_http_reply_error(r, 405, "method %.16s: only GET here", cp_http_method(r));
+	if (symbolz)
+		return cp_serve_pprof(s, r, "/symbol", NULL, 0);
 	if (!strcmp(path, "/health"))
 		return cp_http_reply(r, 200, "application/json", "{\"status\":\"ok\"}\n", 16, NULL);
 	if (cp_serve_ui(r, path))
