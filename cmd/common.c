@@ -348,8 +348,7 @@ int periodic_start(const char *cmd, const struct sampling_args *a, struct period
 		P->push = NULL;
 		return 1;
 	}
-	P->next_cut = cp_now_ns() + P->every_ns;
-	return 0;
+	return 0; /* the first cut is set by periodic_anchor() */
 }
 
 void periodic_anchor(struct periodic *P, const struct cp_recorder *rec)
