@@ -74,7 +74,7 @@ wait_until 10 seen web-01 && wait_until 10 seen web-02 || not_ok "agents never h
 curl -s "${REQ[@]}" "$M/agents?service=web" | grep -q '"hostname":"web-01","ip_address":"127.0.0.1","status":"idle"' &&
 	ok "agents listed with the address their heartbeats came from and their status" ||
 	not_ok "agents list" "$(curl -s "${REQ[@]}" "$M/agents?service=web")"
-r=$(req "{\"service_name\":\"web\",\"command_type\":\"start\",\"duration\":3,\"frequency\":199,\"profiling_mode\":\"cpu\",\"target_hosts\":{\"web-01\":[$app1],\"web-02\":[$app2]}}")
+r=$(req "{\"service_name\":\"web\",\"command_type\":\"start\",\"duration\":3,\"frequency\":499,\"profiling_mode\":\"cpu\",\"target_hosts\":{\"web-01\":[$app1],\"web-02\":[$app2]}}")
 c1=$(echo "$r" | python3 -c 'import json, sys; print(json.load(sys.stdin)["command_ids"]["web-01"])' 2>/dev/null)
 c2=$(echo "$r" | python3 -c 'import json, sys; print(json.load(sys.stdin)["command_ids"]["web-02"])' 2>/dev/null)
 if [ -n "$c1" ] && [ -n "$c2" ] && wait_until 30 state_is "$c1" completed && wait_until 30 state_is "$c2" completed; then
