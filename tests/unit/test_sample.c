@@ -159,6 +159,22 @@ static const struct cp_profile_code *code_of(const struct cp_profile *p, const c
 	return NULL;
 }
 
+/* Samples whose leaf frame is in the function called name. */
+static size_t leaf_samples(const struct cp_profile *p, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		uint32_t len;
+		const uint32_t *locs = cp_profile_stack_locs(p, p->samples.v[i].stack, &len);
+		if (!len)
+			continue;
+		const struct cp_profile_location *l = &p->locations.v[locs[0]];
+		for (uint32_t j = 0; j < l->nlines; j++)
+			n += !strcmp(p->functions.v[p->lines.v[l->line_start + j].function].name, name);
+	}
+	return n;
+}
+
 static void test_code_stored(void **state)
 {
 	(void)state;
@@ -192,11 +208,13 @@ static void test_code_stored(void **state)
 		assert_string_equal(base ? base + 1 : l->file, "cpu_split.c");
 		assert_true(l->line >= 10 && l->line <= 14);
 	}
-	/* the other leaves are there too, once each; _start is only ever a
-	 * caller, so its code is not stored */
+	/* the other leaves are there too, once each; _start is a caller, so
+	 * its code is not stored (unless a sample hit its own few
+	 * instructions, which happens about once in a dozen runs) */
 	assert_non_null(code_of(p, "hot_thirty", NULL));
 	assert_non_null(code_of(p, "hot_ten", NULL));
-	assert_null(code_of(p, "_start", NULL));
+	if (!leaf_samples(p, "_start"))
+		assert_null(code_of(p, "_start", NULL));
 	for (size_t i = 0; i < p->code.n; i++)
 		for (size_t j = i + 1; j < p->code.n; j++)
 			assert_false(p->code.v[i].function == p->code.v[j].function &&
